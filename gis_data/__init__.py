@@ -1,0 +1,1 @@
+"""Geodata layer: asset schema, loaders, validation, CRS, road network, optimizer adapters."""

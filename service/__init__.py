@@ -1,0 +1,1 @@
+"""Service layer of gunmane: command line, FastAPI application, persistence, jobs and maps."""

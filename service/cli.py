@@ -1,0 +1,53 @@
+"""The `gunmane` command line: one subcommand per module in `service.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# (group or None, module under service.commands). A group such as "plan" or "bench" collects
+# subcommands (`gunmane plan routes`); each module's `register(subparsers)` adds its parsers.
+COMMAND_MODULES: list[tuple[str | None, str]] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="gunmane",
+        description="Bundled infrastructure maintenance across municipalities (群マネ).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    for group, module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"service.commands.{module_name}")
+        if group is None:
+            module.register(sub)
+            continue
+        if group not in groups:
+            group_parser = sub.add_parser(group, help=f"{group} subcommands")
+            groups[group] = group_parser.add_subparsers(dest=f"{group}_command", metavar="WHAT")
+        module.register(groups[group])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

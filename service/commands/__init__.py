@@ -1,0 +1,1 @@
+"""Subcommands of the `gunmane` command line; each module exposes `register(subparsers)`."""
