@@ -1,0 +1,527 @@
+"""Planning units: assets merged into units with workload, adjacency and unit-to-unit travel times.
+
+A unit is what the districting optimizer assigns to a contract region. Road assets that touch one
+another (share a network node) inside one municipality are grown into connected units of about
+``target_km``; every park, river bank section, sewer or other asset is a unit of its own, adjacent
+to the road units of its access points. Adjacency is on the road network: units sharing a node, or
+joined by a short road link; components left apart are joined by their closest pair so that the
+unit graph is connected (those joins are marked ``link``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+logger = logging.getLogger(__name__)
+
+# Defaults used when an asset leaves a patrol attribute empty (the schema allows it).
+DEFAULT_INTERVAL_DAYS = 30.0
+DEFAULT_SPEED_KMH = {"road": 20.0, "river": 4.0, "park": 4.0, "sewer": 4.0, "other": 10.0}
+DEFAULT_SERVICE_MIN = {"road": 5.0, "river": 15.0, "park": 30.0, "sewer": 20.0, "other": 10.0}
+# Deadhead estimate: a share of the service time (driving between patrolled stretches) plus, for
+# units off the road (parks, banks), the drive to the access point and back on every visit.
+DEADHEAD_SHARE = 0.25
+ACCESS_MIN = 6.0
+# Without a road graph, travel times come from straight-line distance times a detour factor.
+DETOUR_FACTOR = 1.3
+FALLBACK_SPEED_KMH = 30.0
+
+
+@dataclass(frozen=True)
+class PlanningUnits:
+    """Planning units of a scenario: the unit table, its adjacency and the travel time matrix.
+
+    Attributes
+    ----------
+    units
+        One row per unit in ``metric_crs``: ``unit_id``, ``municipality_code``, ``municipality``,
+        ``fields`` (comma-separated), ``asset_ids`` (list), ``n_assets``, ``km``, ``area_m2``,
+        ``service_h``, ``deadhead_h``, ``workload_h`` (patrol hours per period), ``rep_x``,
+        ``rep_y`` (representative point on the unit) and the unit geometry.
+    adjacency
+        Unit index pairs ``(i, j)`` with ``i < j``, units adjacent on the road network.
+    adjacency_kind
+        For each pair: ``touch`` (sharing a node), ``access`` (a park or bank and the road unit of
+        its access point) or ``link`` (a short road link joining otherwise separate pieces).
+    travel_s
+        Travel time in seconds from unit ``i`` to unit ``j`` (network shortest path, or a
+        straight-line estimate when no graph was given; see ``travel_source``).
+    cells
+        A polygon per unit (Voronoi cell of its representative point, clipped to the study area),
+        used to draw and measure regions built from units.
+    """
+
+    units: gpd.GeoDataFrame
+    adjacency: list[tuple[int, int]]
+    adjacency_kind: dict[tuple[int, int], str]
+    travel_s: np.ndarray
+    cells: gpd.GeoSeries
+    metric_crs: CRS
+    period_days: float
+    travel_source: str
+    asset_unit: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """The number of units."""
+        return len(self.units)
+
+    @property
+    def unit_ids(self) -> list[str]:
+        """Unit ids in index order."""
+        return [str(u) for u in self.units["unit_id"]]
+
+    def index_of(self, unit_id: str) -> int:
+        """The position of ``unit_id`` in the unit table."""
+        positions = {u: i for i, u in enumerate(self.unit_ids)}
+        if unit_id not in positions:
+            raise KeyError(f"unknown unit_id {unit_id!r}")
+        return positions[unit_id]
+
+    def neighbours(self) -> list[list[int]]:
+        """Adjacency lists by unit index."""
+        out: list[list[int]] = [[] for _ in range(self.n)]
+        for i, j in self.adjacency:
+            out[i].append(j)
+            out[j].append(i)
+        return out
+
+
+def _value(row: pd.Series, name: str) -> float | None:
+    """A positive float from ``row[name]``, or None when absent, empty or not positive."""
+    if name not in row.index:
+        return None
+    raw: Any = row[name]
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(number) or number <= 0:
+        return None
+    return number
+
+
+def asset_patrol_minutes(row: pd.Series, length_m: float) -> float:
+    """Service minutes for one visit of one asset.
+
+    ``service_minutes`` when given; otherwise its length at ``service_speed_kmh`` (a linear asset
+    with ``side == "one"`` needs one pass per side, the schema's convention); otherwise the
+    field's default minutes.
+    """
+    field_name = str(row.get("field", "other"))
+    minutes = _value(row, "service_minutes")
+    if minutes is not None:
+        return minutes
+    if length_m > 0:
+        speed = _value(row, "service_speed_kmh") or DEFAULT_SPEED_KMH.get(field_name, 10.0)
+        passes = 2.0 if str(row.get("side", "both")) == "one" else 1.0
+        return passes * length_m / 1000.0 / speed * 60.0
+    return DEFAULT_SERVICE_MIN.get(field_name, 10.0)
+
+
+def _visits(row: pd.Series, period_days: float) -> float:
+    interval = _value(row, "patrol_interval_days") or DEFAULT_INTERVAL_DAYS
+    return period_days / interval
+
+
+def _line_length(geom: BaseGeometry) -> float:
+    if geom is None or geom.is_empty:
+        return 0.0
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return 0.0
+    return float(geom.length)
+
+
+def _touch_pairs(geoms: gpd.GeoSeries, tolerance_m: float) -> np.ndarray:
+    """Index pairs (i < j) of geometries within ``tolerance_m`` of each other."""
+    if len(geoms) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    tree = shapely.STRtree(geoms.values)
+    left, right = tree.query(geoms.values, predicate="dwithin", distance=tolerance_m)
+    keep = left < right
+    return np.column_stack([left[keep], right[keep]])
+
+
+def _grow_road_units(
+    idx: list[int], lengths: np.ndarray, nbrs: dict[int, list[int]], target_m: float
+) -> list[list[int]]:
+    """Split the road assets ``idx`` (one municipality) into connected groups of about target_m."""
+    members = set(idx)
+    assigned: dict[int, int] = {}
+    groups: list[list[int]] = []
+    for start in sorted(idx):
+        if start in assigned:
+            continue
+        gid = len(groups)
+        group = [start]
+        assigned[start] = gid
+        total = lengths[start]
+        queue = deque([start])
+        while queue and total < target_m:
+            cur = queue.popleft()
+            for nb in sorted(nbrs.get(cur, [])):
+                if nb in members and nb not in assigned and total < target_m:
+                    assigned[nb] = gid
+                    group.append(nb)
+                    total += lengths[nb]
+                    queue.append(nb)
+        groups.append(group)
+    return _merge_small(groups, lengths, nbrs, target_m)
+
+
+def _merge_small(
+    groups: list[list[int]], lengths: np.ndarray, nbrs: dict[int, list[int]], target_m: float
+) -> list[list[int]]:
+    """Merge groups shorter than a third of the target into their smallest adjacent group."""
+    owner = {a: g for g, grp in enumerate(groups) for a in grp}
+    size = [float(sum(lengths[a] for a in grp)) for grp in groups]
+    alive = [True] * len(groups)
+    for g in sorted(range(len(groups)), key=lambda g: (size[g], g)):
+        if not alive[g] or size[g] >= target_m / 3:
+            continue
+        adjacent = sorted(
+            {owner[nb] for a in groups[g] for nb in nbrs.get(a, []) if nb in owner} - {g}
+        )
+        adjacent = [h for h in adjacent if alive[h] and size[h] + size[g] <= 2 * target_m]
+        if not adjacent:
+            continue
+        h = min(adjacent, key=lambda h: (size[h], h))
+        for a in groups[g]:
+            owner[a] = h
+        groups[h] = groups[h] + groups[g]
+        size[h] += size[g]
+        alive[g] = False
+    return [grp for g, grp in enumerate(groups) if alive[g]]
+
+
+def _components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    if not pairs:
+        return np.arange(n)
+    arr = np.asarray(pairs)
+    mat = csr_matrix((np.ones(len(arr)), (arr[:, 0], arr[:, 1])), shape=(n, n))
+    _, labels = connected_components(mat, directed=False)
+    return labels
+
+
+def _join_components(
+    geoms: gpd.GeoSeries, pairs: set[tuple[int, int]], kinds: dict[tuple[int, int], str]
+) -> None:
+    """Join separate pieces of the unit graph by their closest pair of units (kind ``link``)."""
+    n = len(geoms)
+    while True:
+        labels = _components(n, sorted(pairs))
+        comps = np.unique(labels)
+        if len(comps) <= 1:
+            return
+        # Join the smallest piece to its nearest unit outside it, then recompute.
+        sizes = {c: int((labels == c).sum()) for c in comps}
+        small = min(comps, key=lambda c: (sizes[c], c))
+        inside = np.flatnonzero(labels == small)
+        outside = np.flatnonzero(labels != small)
+        tree = shapely.STRtree(geoms.values[outside])
+        best: tuple[float, int, int] | None = None
+        for i in inside:
+            j_local = int(tree.nearest(geoms.values[i]))
+            j = int(outside[j_local])
+            d = float(geoms.values[i].distance(geoms.values[j]))
+            if best is None or d < best[0]:
+                best = (d, int(i), j)
+        assert best is not None
+        key = (min(best[1], best[2]), max(best[1], best[2]))
+        pairs.add(key)
+        kinds[key] = "link"
+        logger.debug("joined unit piece of %d units by a %.0f m link", len(inside), best[0])
+
+
+def _rep_point(geom: BaseGeometry) -> Point:
+    """The point of ``geom`` closest to its centroid (on the line, inside the polygon)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom.representative_point()
+    return nearest_points(geom, geom.centroid)[0]
+
+
+def _cells(points: gpd.GeoSeries, area: BaseGeometry | None) -> gpd.GeoSeries:
+    """Voronoi cells of ``points`` clipped to ``area`` (or to their buffered hull)."""
+    crs = points.crs
+    if len(points) == 0:
+        return gpd.GeoSeries([], crs=crs)
+    if area is None or area.is_empty:
+        area = shapely.MultiPoint(list(points.values)).convex_hull.buffer(500.0)
+    if len(points) == 1:
+        return gpd.GeoSeries([area], crs=crs)
+    # Identical points would share a cell: jitter duplicates by a few centimetres.
+    coords = np.array([[p.x, p.y] for p in points.values])
+    seen: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(coords):
+        key = (round(x, 2), round(y, 2))
+        if key in seen:
+            seen[key] += 1
+            coords[i] += 0.05 * seen[key]
+        else:
+            seen[key] = 0
+    mp = shapely.MultiPoint([tuple(c) for c in coords])
+    regions = shapely.voronoi_polygons(mp, extend_to=area.envelope.buffer(1000.0))
+    cell_list = list(regions.geoms)
+    cell_tree = shapely.STRtree(cell_list)
+    out: list[BaseGeometry] = []
+    for x, y in coords:
+        hits = cell_tree.query(Point(x, y), predicate="intersects")
+        cell = cell_list[int(hits[0])] if len(hits) else Point(x, y).buffer(50.0)
+        clipped = cell.intersection(area)
+        out.append(clipped if not clipped.is_empty else Point(x, y).buffer(50.0))
+    return gpd.GeoSeries(out, crs=crs)
+
+
+def _node_coords(G: nx.MultiDiGraph, metric_crs: CRS) -> tuple[list[Any], np.ndarray]:
+    nodes = list(G.nodes)
+    xy = np.array([[G.nodes[v]["x"], G.nodes[v]["y"]] for v in nodes], dtype=float)
+    graph_crs = G.graph.get("crs")
+    if graph_crs is not None and CRS.from_user_input(graph_crs) != metric_crs:
+        tr = Transformer.from_crs(CRS.from_user_input(graph_crs), metric_crs, always_xy=True)
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+    return nodes, xy
+
+
+def _travel_matrix(
+    rep: np.ndarray, G: nx.MultiDiGraph | None, metric_crs: CRS
+) -> tuple[np.ndarray, str]:
+    """Seconds between representative points: network shortest paths, or straight-line estimate."""
+    n = len(rep)
+    diff = rep[:, None, :] - rep[None, :, :]
+    straight = np.sqrt((diff**2).sum(axis=2)) * DETOUR_FACTOR / (FALLBACK_SPEED_KMH / 3.6)
+    if G is None or G.number_of_nodes() == 0 or n == 0:
+        return straight, "straight-line estimate"
+    nodes, xy = _node_coords(G, metric_crs)
+    pos = {v: i for i, v in enumerate(nodes)}
+    rows, cols, vals = [], [], []
+    for u, v, data in G.edges(data=True):
+        t = data.get("travel_time")
+        if t is None:
+            t = float(data.get("length", 0.0)) / (FALLBACK_SPEED_KMH / 3.6)
+        rows.append(pos[u])
+        cols.append(pos[v])
+        vals.append(max(float(t), 1e-3))
+    mat = csr_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
+    snap_d, snap = cKDTree(xy).query(rep)
+    unique_nodes, inverse = np.unique(snap, return_inverse=True)
+    dist = dijkstra(mat, directed=True, indices=unique_nodes)[:, unique_nodes]
+    # Drive time between the nodes, plus the straight-line approach to and from the network.
+    approach = snap_d * DETOUR_FACTOR / (FALLBACK_SPEED_KMH / 3.6)
+    travel = dist[np.ix_(inverse, inverse)] + approach[:, None] + approach[None, :]
+    np.fill_diagonal(travel, 0.0)
+    unreachable = ~np.isfinite(travel)
+    if unreachable.any():
+        logger.warning(
+            "%d unit pairs unreachable on the network; using straight-line times",
+            int(unreachable.sum()),
+        )
+        travel[unreachable] = straight[unreachable]
+    return travel, "road network"
+
+
+def build_units(
+    assets: gpd.GeoDataFrame,
+    *,
+    metric_crs: CRS | str | int | None = None,
+    graph: nx.MultiDiGraph | None = None,
+    area: BaseGeometry | gpd.GeoDataFrame | None = None,
+    target_km: float = 1.5,
+    period_days: float = 30.0,
+    touch_m: float = 2.0,
+    link_m: float = 30.0,
+    access_m: float = 100.0,
+) -> PlanningUnits:
+    """Group ``assets`` into planning units.
+
+    Parameters
+    ----------
+    assets
+        Assets in the gunmane schema (any CRS; needs ``asset_id``, ``municipality_code``,
+        ``field`` and a geometry).
+    metric_crs
+        Projected CRS for lengths and distances; the estimated UTM zone when omitted.
+    graph
+        Road network (osmnx graph with ``x``/``y`` node coordinates and ``travel_time`` or
+        ``length`` on edges) for unit-to-unit travel times; straight-line estimates without it.
+    area
+        Study area polygon(s) (e.g. the municipalities) clipping the unit cells.
+    target_km
+        Road length at which a unit stops growing.
+    period_days
+        The workload period: visits = period_days / patrol_interval_days.
+    touch_m
+        Road assets closer than this share a node.
+    link_m
+        Road units in the same or different towns closer than this are joined by a short link.
+    access_m
+        Parks and banks are adjacent to every road unit within this distance (else the nearest).
+    """
+    if len(assets) == 0:
+        raise ValueError("build_units: the asset table is empty")
+    for col in ("asset_id", "municipality_code", "field"):
+        if col not in assets.columns:
+            raise ValueError(f"build_units: the asset table has no {col!r} column")
+    if assets.crs is None:
+        raise ValueError("build_units: the asset table has no CRS")
+    if target_km <= 0:
+        raise ValueError(f"build_units: target_km must be > 0, got {target_km}")
+    if metric_crs is not None:
+        crs = CRS.from_user_input(metric_crs)
+    elif CRS.from_user_input(assets.crs).is_projected:
+        crs = CRS.from_user_input(assets.crs)
+    else:
+        crs = assets.estimate_utm_crs()
+    a = assets.to_crs(crs).reset_index(drop=True)
+    lengths = np.array([_line_length(g) for g in a.geometry])
+    is_road = (a["field"].astype(str) == "road").to_numpy() & (lengths > 0)
+
+    # Touch graph among road assets (shared or nearby nodes).
+    road_idx = np.flatnonzero(is_road)
+    road_geoms = a.geometry.iloc[road_idx].reset_index(drop=True)
+    nbrs: dict[int, list[int]] = {}
+    for li, lj in _touch_pairs(road_geoms, touch_m):
+        i, j = int(road_idx[li]), int(road_idx[lj])
+        nbrs.setdefault(i, []).append(j)
+        nbrs.setdefault(j, []).append(i)
+
+    groups: list[list[int]] = []
+    muni = a["municipality_code"].astype(str).to_numpy()
+    for code in sorted(set(muni[road_idx])):
+        idx = [int(i) for i in road_idx if muni[i] == code]
+        groups.extend(_grow_road_units(idx, lengths, nbrs, target_km * 1000.0))
+    n_road_units = len(groups)
+    groups.extend([[int(i)] for i in np.flatnonzero(~is_road)])
+
+    rows = []
+    asset_unit: dict[str, str] = {}
+    counters: dict[str, int] = {}
+    for g, members in enumerate(groups):
+        sub = a.iloc[members]
+        code = str(sub["municipality_code"].iloc[0])
+        counters[code] = counters.get(code, 0) + 1
+        kind = "R" if g < n_road_units else str(sub["field"].iloc[0])[:1].upper()
+        unit_id = f"{code}-{kind}{counters[code]:04d}"
+        service_min = 0.0
+        access_min = 0.0
+        for pos in members:
+            row = a.iloc[pos]
+            visits = _visits(row, period_days)
+            service_min += asset_patrol_minutes(row, lengths[pos]) * visits
+            if g >= n_road_units:
+                access_min += ACCESS_MIN * visits
+        geom = shapely.union_all(sub.geometry.values)
+        rep = _rep_point(geom)
+        area_m2 = float(sum(p.area for p in sub.geometry if p is not None))
+        deadhead_min = DEADHEAD_SHARE * service_min + access_min
+        for pos in members:
+            asset_unit[str(a["asset_id"].iloc[pos])] = unit_id
+        rows.append(
+            {
+                "unit_id": unit_id,
+                "municipality_code": code,
+                "municipality": str(sub["municipality"].iloc[0])
+                if "municipality" in sub.columns
+                else code,
+                "fields": ",".join(sorted(set(sub["field"].astype(str)))),
+                "asset_ids": [str(x) for x in sub["asset_id"]],
+                "n_assets": len(members),
+                "km": float(lengths[members].sum()) / 1000.0,
+                "area_m2": area_m2,
+                "service_h": service_min / 60.0,
+                "deadhead_h": deadhead_min / 60.0,
+                "workload_h": (service_min + deadhead_min) / 60.0,
+                "rep_x": rep.x,
+                "rep_y": rep.y,
+                "geometry": geom,
+            }
+        )
+    units = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+    # Adjacency: road units touching or joined by a short link; others to their access road units.
+    pairs: set[tuple[int, int]] = set()
+    kinds: dict[tuple[int, int], str] = {}
+    owner = {a_: g for g, members in enumerate(groups) for a_ in members}
+    for i, nb in nbrs.items():
+        for j in nb:
+            gi, gj = owner[i], owner[j]
+            if gi != gj:
+                key = (min(gi, gj), max(gi, gj))
+                pairs.add(key)
+                kinds[key] = "touch"
+    road_units = units.geometry.iloc[:n_road_units].reset_index(drop=True)
+    for li, lj in _touch_pairs(road_units, link_m):
+        key = (int(li), int(lj))
+        if key not in pairs:
+            pairs.add(key)
+            kinds[key] = "link"
+    if n_road_units:
+        tree = shapely.STRtree(road_units.values)
+        for g in range(n_road_units, len(groups)):
+            geom = units.geometry.iloc[g]
+            hits = tree.query(geom, predicate="dwithin", distance=access_m)
+            if len(hits) == 0:
+                hits = np.array([tree.nearest(geom)])
+            for h in hits:
+                key = (int(h), g)
+                pairs.add(key)
+                kinds[key] = "access"
+    _join_components(units.geometry, pairs, kinds)
+
+    rep_xy = units[["rep_x", "rep_y"]].to_numpy(dtype=float)
+    travel, source = _travel_matrix(rep_xy, graph, crs)
+    if isinstance(area, gpd.GeoDataFrame):
+        area_geom: BaseGeometry | None = shapely.union_all(area.to_crs(crs).geometry.values)
+    else:
+        area_geom = area
+    if area_geom is not None:
+        area_geom = area_geom.union(shapely.union_all(units.geometry.values).buffer(200.0))
+    cells = _cells(gpd.GeoSeries(shapely.points(rep_xy), crs=crs), area_geom)
+    logger.info(
+        "%d assets -> %d units (%d road), %d adjacent pairs, travel from %s",
+        len(a),
+        len(units),
+        n_road_units,
+        len(pairs),
+        source,
+    )
+    return PlanningUnits(
+        units=units,
+        adjacency=sorted(pairs),
+        adjacency_kind=kinds,
+        travel_s=travel,
+        cells=cells,
+        metric_crs=crs,
+        period_days=period_days,
+        travel_source=source,
+        asset_unit=asset_unit,
+    )
+
+
+def municipality_units(units: PlanningUnits) -> dict[str, list[int]]:
+    """Unit indices by municipality code."""
+    out: dict[str, list[int]] = {}
+    for i, code in enumerate(units.units["municipality_code"].astype(str)):
+        out.setdefault(code, []).append(i)
+    return out
