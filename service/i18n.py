@@ -1,0 +1,128 @@
+"""Japanese and English labels of the maps and pages (``lang`` is ``"ja"`` or ``"en"``)."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, cast
+
+Lang = Literal["ja", "en"]
+LANGS: Final = ("ja", "en")
+
+# Attribution texts required by the data licences (see ../shared/data/SOURCES.md).
+OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
+OSM_COPYRIGHT_URL: Final = "https://www.openstreetmap.org/copyright"
+MLIT_N03_ATTRIBUTION: Final = "出典：国土数値情報（行政区域データ）（国土交通省）を加工して作成"
+
+# key -> (Japanese, English)
+_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "app_title": ("群マネ 維持管理計画", "Gunmane bundled maintenance planning"),
+    "plan_map": ("計画図", "Plan map"),
+    "regions": ("契約区域", "Contract regions"),
+    "region": ("区域", "Region"),
+    "routes": ("巡回ルート", "Patrol routes"),
+    "route": ("ルート", "Route"),
+    "depots": ("拠点", "Depots"),
+    "depot": ("拠点", "Depot"),
+    "towns": ("自治体", "Municipalities"),
+    "town": ("自治体", "Municipality"),
+    "assets": ("施設", "Assets"),
+    "legend": ("凡例", "Legend"),
+    "field_road": ("道路", "Road"),
+    "field_river": ("河川", "River"),
+    "field_park": ("公園", "Park"),
+    "field_sewer": ("下水道", "Sewer"),
+    "field_other": ("その他", "Other"),
+    "fields": ("分野", "Fields"),
+    "daily_route": ("本日の巡回ルート", "Today's patrol route"),
+    "crew": ("班", "Crew"),
+    "date": ("日付", "Date"),
+    "steps": ("行程", "Steps"),
+    "step": ("No.", "No."),
+    "serve": ("巡回", "Patrol"),
+    "deadhead": ("移動", "Drive"),
+    "street": ("路線・施設", "Street / asset"),
+    "length": ("距離", "Length"),
+    "time": ("時間", "Time"),
+    "total": ("合計", "Total"),
+    "km": ("km", "km"),
+    "min": ("分", "min"),
+    "download_gpx": ("GPX をダウンロード（トラック）", "Download GPX (track)"),
+    "download_kml": ("KML をダウンロード", "Download KML"),
+    "unnamed": ("（名称なし）", "(unnamed)"),
+    "planner": ("区域づくり", "Region planner"),
+    "planner_help": (
+        "区域番号を選び、地図上で区域を描くか自治体をクリックして割り当て、「評価」を押してください。",
+        "Pick a region number, then draw regions on the map or click municipalities to assign them,"
+        " and press Evaluate.",
+    ),
+    "current_region": ("割り当てる区域", "Assign to region"),
+    "evaluate": ("評価", "Evaluate"),
+    "clear_plan": ("消去", "Clear"),
+    "drawn_plan": ("作成した案", "Your plan"),
+    "optimized_plan": ("最適化案", "Optimized plan"),
+    "figure": ("指標", "Figure"),
+    "evaluating": ("評価中…", "Evaluating…"),
+    "evaluation_failed": ("評価できませんでした", "Evaluation failed"),
+    "nothing_drawn": (
+        "区域を描くか自治体を選んでください",
+        "Draw a region or click a municipality first",
+    ),
+    "compare": ("シナリオ比較", "Scenarios side by side"),
+    "scenario": ("シナリオ", "Scenario"),
+    "n_regions": ("区域数", "Regions"),
+    "balance": ("作業量の均衡（最大／最小）", "Workload balance (max / min)"),
+    "max_deviation_pct": ("平均からの最大乖離（%）", "Max deviation from mean (%)"),
+    "contiguous": ("区域の連続性", "Contiguous regions"),
+    "compactness": ("まとまり（Polsby-Popper 平均）", "Compactness (mean Polsby-Popper)"),
+    "cut_edges": ("区域境界をまたぐ道路区間", "Road links cut by borders"),
+    "patrol_hours": ("推定巡回時間（時間／周期）", "Estimated patrol time (h per cycle)"),
+    "effect_vs_siloed_pct": ("自治体別と比べた削減（%）", "Saving vs each town alone (%)"),
+    "size_ok": ("地元企業の規模に収まる", "Sized for local firms"),
+    "unassigned": ("未割当", "Unassigned"),
+    "workload_hours": ("作業量（時間）", "Workload (h)"),
+    "yes": ("はい", "yes"),
+    "no": ("いいえ", "no"),
+    "not_available": ("—", "—"),
+    "patrol_log": ("巡回記録", "Patrol log"),
+    "coverage": ("実施率", "Coverage"),
+    "covered": ("実施済", "Covered"),
+    "missed": ("未実施", "Missed"),
+    "first_visit": ("最初の通過", "First passed"),
+    "language": ("English", "日本語"),
+    "index_intro": (
+        "複数自治体・複数分野の維持管理をまとめて計画します。",
+        "Plan the maintenance of several towns and fields as one bundle.",
+    ),
+    "api_docs": ("API 仕様（OpenAPI）", "API reference (OpenAPI)"),
+    "ogc_features": ("OGC API - Features", "OGC API - Features"),
+    "plans": ("計画", "Plans"),
+    "contractor_routes": ("受注者の巡回ルート", "Contractor routes"),
+    "no_data": ("データがありません", "No data"),
+}
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` as a :data:`Lang`, or raise ValueError naming the bad value."""
+    if lang not in LANGS:
+        msg = f"lang must be one of {', '.join(LANGS)}, got {lang!r}"
+        raise ValueError(msg)
+    return cast("Lang", lang)
+
+
+def t(key: str, lang: Lang) -> str:
+    """The label ``key`` in ``lang``; raises KeyError naming an unknown key."""
+    try:
+        ja, en = _LABELS[key]
+    except KeyError:
+        msg = f"no label {key!r} in service.i18n"
+        raise KeyError(msg) from None
+    return ja if check_lang(lang) == "ja" else en
+
+
+def labels(lang: Lang) -> dict[str, str]:
+    """Every label in ``lang`` (handed to page scripts as JSON)."""
+    return {key: t(key, lang) for key in _LABELS}
+
+
+def other_lang(lang: Lang) -> Lang:
+    """The language a page's language switch links to."""
+    return "en" if lang == "ja" else "ja"

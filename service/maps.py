@@ -1,0 +1,613 @@
+"""Folium maps and the HTML pages around them: plan map, contractor's daily route, planner page."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import folium
+import folium.plugins
+from branca.element import Figure
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from service.i18n import (
+    MLIT_N03_ATTRIBUTION,
+    OSM_ATTRIBUTION,
+    OSM_COPYRIGHT_URL,
+    Lang,
+    check_lang,
+    labels,
+    other_lang,
+    t,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+logger = logging.getLogger(__name__)
+
+# Ten distinct region colours (colour-blind friendly first), cycled beyond ten regions.
+REGION_COLOURS: Final = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
+)
+FIELD_COLOURS: Final = {
+    "road": "#4d4d4d",
+    "river": "#1f78b4",
+    "park": "#33a02c",
+    "sewer": "#6a3d9a",
+    "other": "#b15928",
+}
+SERVE_COLOUR: Final = "#d7301f"
+DEADHEAD_COLOUR: Final = "#2b8cbe"
+# Where the demo lies, for a map with no data at all.
+_DEFAULT_CENTRE: Final = (47.14, 9.52)
+
+# The figures a plan evaluation shows, in order; values may be missing (shown as a dash).
+FIGURE_KEYS: Final = (
+    "n_regions",
+    "balance",
+    "max_deviation_pct",
+    "contiguous",
+    "compactness",
+    "cut_edges",
+    "patrol_hours",
+    "effect_vs_siloed_pct",
+    "size_ok",
+    "unassigned",
+)
+
+_ENV: Final = Environment(
+    loader=PackageLoader("service", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def region_colour(region: object) -> str:
+    """The colour of a region: numbered regions 1..k get the palette in order."""
+    try:
+        index = int(str(region)) - 1
+    except ValueError:
+        index = sum(ord(c) for c in str(region))
+    return REGION_COLOURS[index % len(REGION_COLOURS)]
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """One step of a daily route: a patrolled (serve) or driven-through (deadhead) stretch."""
+
+    kind: Literal["serve", "deadhead"]
+    street: str | None
+    length_m: float
+    minutes: float
+    geometry: LineString
+    asset_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """A point the crew must stop at (a park, a bridge), in WGS84."""
+
+    name: str
+    kind: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class DailyRoute:
+    """A contractor crew's route for one day, ready to draw and list."""
+
+    region: str
+    crew: str
+    day: str
+    steps: tuple[RouteStep, ...]
+    waypoints: tuple[Waypoint, ...] = ()
+    depot: tuple[float, float] | None = None  # (lon, lat)
+
+    @property
+    def length_km(self) -> float:
+        """Total driven length in km."""
+        return sum(s.length_m for s in self.steps) / 1000.0
+
+    @property
+    def minutes(self) -> float:
+        """Total time in minutes."""
+        return sum(s.minutes for s in self.steps)
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered Folium map split for embedding in a page: head, body and script."""
+
+    header: Markup
+    html: Markup
+    script: Markup
+    map_name: str
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def _figure(m: folium.Map) -> Figure:
+    root = m.get_root()
+    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a Map in a Figure
+        msg = "the map is not attached to a Figure"
+        raise TypeError(msg)
+    return root
+
+
+def _attribution(*, n03: bool) -> str:
+    parts = [f'<a href="{OSM_COPYRIGHT_URL}">{OSM_ATTRIBUTION}</a>']
+    if n03:
+        parts.append(MLIT_N03_ATTRIBUTION)
+    return " | ".join(parts)
+
+
+def attribution_lines(*, n03: bool) -> list[str]:
+    """The attribution texts a page must show under its map."""
+    return [OSM_ATTRIBUTION] + ([MLIT_N03_ATTRIBUTION] if n03 else [])
+
+
+def _base_map(layers: Sequence[gpd.GeoDataFrame | None], *, n03: bool, lang: Lang) -> folium.Map:
+    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=12, tiles=None, control_scale=True)
+    folium.TileLayer(
+        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        attr=_attribution(n03=n03),
+        name="OpenStreetMap",
+        max_zoom=19,
+    ).add_to(m)
+    bounds = [g.total_bounds for g in layers if g is not None and not g.empty]
+    if bounds:
+        minx = min(b[0] for b in bounds)
+        miny = min(b[1] for b in bounds)
+        maxx = max(b[2] for b in bounds)
+        maxy = max(b[3] for b in bounds)
+        m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
+    _figure(m).header.add_child(folium.Element(f'<meta name="gunmane-lang" content="{lang}">'))
+    return m
+
+
+def _plain(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """Only the named columns (those present) as strings, plus geometry: JSON-safe for Folium."""
+    keep = [c for c in columns if c in gdf.columns]
+    out = gdf[[*keep, "geometry"]].copy()
+    for c in keep:
+        out[c] = out[c].map(lambda v: "" if v is None or v != v else str(v))
+    return out.to_crs(4326) if out.crs is not None else out
+
+
+def _add_towns(m: folium.Map, towns: gpd.GeoDataFrame, lang: Lang) -> folium.GeoJson:
+    data = _plain(towns, ["code", "name"])
+    tip_fields = [c for c in ("name", "code") if c in data.columns]
+    group = folium.FeatureGroup(name=t("towns", lang), show=True)
+    layer = folium.GeoJson(
+        data,
+        name=t("towns", lang),
+        style_function=lambda _f: {
+            "color": "#555555",
+            "weight": 1.5,
+            "fillColor": "#cccccc",
+            "fillOpacity": 0.15,
+            "dashArray": "4 4",
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=tip_fields, aliases=[t("town", lang), "code"][: len(tip_fields)]
+        )
+        if tip_fields
+        else None,
+    )
+    layer.add_to(group)
+    group.add_to(m)
+    return layer
+
+
+def _add_regions(m: folium.Map, regions: gpd.GeoDataFrame, lang: Lang) -> None:
+    if "region" not in regions.columns:
+        msg = "regions: column 'region' is missing (the region number or name of each polygon)"
+        raise ValueError(msg)
+    data = _plain(regions, ["region", "name", "workload_hours"])
+    group = folium.FeatureGroup(name=t("regions", lang), show=True)
+    folium.GeoJson(
+        data,
+        style_function=lambda f: {
+            "color": region_colour(f["properties"]["region"]),
+            "weight": 2,
+            "fillColor": region_colour(f["properties"]["region"]),
+            "fillOpacity": 0.25,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=[c for c in ("region", "name", "workload_hours") if c in data.columns],
+            aliases=[
+                t(k, lang)
+                for k, c in (
+                    ("region", "region"),
+                    ("town", "name"),
+                    ("workload_hours", "workload_hours"),
+                )
+                if c in data.columns
+            ],
+        ),
+    ).add_to(group)
+    group.add_to(m)
+
+
+def _add_routes(m: folium.Map, routes: gpd.GeoDataFrame, lang: Lang) -> None:
+    data = _plain(routes, ["region", "route", "kind", "street"])
+    group = folium.FeatureGroup(name=t("routes", lang), show=True)
+
+    def style(f: dict[str, Any]) -> dict[str, Any]:
+        props = f["properties"]
+        deadhead = props.get("kind") == "deadhead"
+        return {
+            "color": region_colour(props.get("region") or "1"),
+            "weight": 2 if deadhead else 4,
+            "opacity": 0.9,
+            "dashArray": "6 6" if deadhead else None,
+        }
+
+    fields = [c for c in ("region", "route", "kind", "street") if c in data.columns]
+    names = {"region": "region", "route": "route", "kind": "steps", "street": "street"}
+    folium.GeoJson(
+        data,
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[t(names[c], lang) for c in fields])
+        if fields
+        else None,
+    ).add_to(group)
+    group.add_to(m)
+
+
+def _add_depots(m: folium.Map, depots: gpd.GeoDataFrame, lang: Lang) -> None:
+    group = folium.FeatureGroup(name=t("depots", lang), show=True)
+    data = depots.to_crs(4326) if depots.crs is not None else depots
+    for _, row in data.iterrows():
+        point = row.geometry.representative_point()
+        label = str(row.get("name") or t("depot", lang))
+        region = row.get("region")
+        folium.CircleMarker(
+            location=[point.y, point.x],
+            radius=8,
+            color="#000000",
+            weight=2,
+            fill=True,
+            fill_color=region_colour(region) if region is not None else "#ffffff",
+            fill_opacity=1.0,
+            tooltip=f"{t('depot', lang)}: {label}",
+        ).add_to(group)
+    group.add_to(m)
+
+
+def _add_assets(m: folium.Map, assets: gpd.GeoDataFrame, lang: Lang) -> list[str]:
+    """One layer per field present; returns the fields drawn."""
+    if "field" not in assets.columns:
+        msg = "assets: column 'field' is missing (road, river, park, sewer or other)"
+        raise ValueError(msg)
+    drawn = []
+    cols = ["asset_id", "municipality", "field", "kind", "name"]
+    for fld in FIELD_COLOURS:
+        subset = assets[assets["field"] == fld]
+        if subset.empty:
+            continue
+        colour = FIELD_COLOURS[fld]
+        data = _plain(subset, cols)
+        group = folium.FeatureGroup(name=f"{t('assets', lang)}: {t('field_' + fld, lang)}")
+        tip = [c for c in ("name", "kind", "asset_id", "municipality") if c in data.columns]
+        folium.GeoJson(
+            data,
+            style_function=lambda _f, c=colour: {
+                "color": c,
+                "weight": 2,
+                "fillColor": c,
+                "fillOpacity": 0.4,
+            },
+            marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.8, color=colour),
+            tooltip=folium.GeoJsonTooltip(fields=tip) if tip else None,
+        ).add_to(group)
+        group.add_to(m)
+        drawn.append(fld)
+    return drawn
+
+
+def legend_entries(
+    *,
+    lang: Lang,
+    region_ids: Sequence[object] = (),
+    fields: Sequence[str] = (),
+    routes: bool = False,
+    depots: bool = False,
+) -> list[tuple[str, str, str]]:
+    """(kind, colour, label) rows of a map legend: regions, fields, route styles, depots."""
+    rows = [("area", region_colour(r), f"{t('region', lang)} {r}") for r in region_ids]
+    rows += [("line", FIELD_COLOURS[f], t("field_" + f, lang)) for f in fields]
+    if routes:
+        rows += [("line", SERVE_COLOUR, t("serve", lang))]
+        rows += [("dash", DEADHEAD_COLOUR, t("deadhead", lang))]
+    if depots:
+        rows += [("point", "#000000", t("depot", lang))]
+    return rows
+
+
+def map_parts(m: folium.Map, **names: str) -> MapParts:
+    """Render ``m`` and split it into the pieces a page template places itself."""
+    fig = _figure(m)
+    fig.render()
+    return MapParts(
+        header=Markup(fig.header.render()),
+        html=Markup(fig.html.render()),
+        script=Markup(fig.script.render()),
+        map_name=m.get_name(),
+        names=dict(names),
+    )
+
+
+def plan_map(
+    *,
+    lang: str = "ja",
+    regions: gpd.GeoDataFrame | None = None,
+    routes: gpd.GeoDataFrame | None = None,
+    depots: gpd.GeoDataFrame | None = None,
+    assets: gpd.GeoDataFrame | None = None,
+    towns: gpd.GeoDataFrame | None = None,
+    n03: bool = False,
+) -> tuple[folium.Map, list[tuple[str, str, str]]]:
+    """A plan map: towns, regions coloured, assets by field, routes, depots, with a layer control.
+
+    Parameters
+    ----------
+    lang
+        ``"ja"`` or ``"en"``: the language of layer names, tooltips and legend.
+    regions
+        Polygons with a ``region`` column (number or name), optional ``name``, ``workload_hours``.
+    routes
+        Lines with optional ``region``, ``route``, ``kind`` (serve | deadhead), ``street``.
+    depots
+        Points with optional ``name`` and ``region``.
+    assets
+        The asset table (gis_data schema): drawn in one layer per ``field``.
+    towns
+        Municipal boundaries with ``code`` and ``name``.
+    n03
+        True when the town boundaries are MLIT N03 data: adds its required attribution.
+
+    Returns
+    -------
+    The map and its legend rows (see :func:`legend_entries`).
+    """
+    language = check_lang(lang)
+    m = _base_map([regions, routes, depots, assets, towns], n03=n03, lang=language)
+    if towns is not None and not towns.empty:
+        _add_towns(m, towns, language)
+    region_ids: list[object] = []
+    if regions is not None and not regions.empty:
+        _add_regions(m, regions, language)
+        region_ids = sorted(set(regions["region"].tolist()), key=str)
+    fields = _add_assets(m, assets, language) if assets is not None and not assets.empty else []
+    has_routes = routes is not None and not routes.empty
+    if routes is not None and has_routes:
+        _add_routes(m, routes, language)
+    has_depots = depots is not None and not depots.empty
+    if depots is not None and has_depots:
+        _add_depots(m, depots, language)
+    folium.LayerControl(collapsed=False).add_to(m)
+    legend = legend_entries(
+        lang=language, region_ids=region_ids, fields=fields, routes=has_routes, depots=has_depots
+    )
+    return m, legend
+
+
+def plan_map_html(*, title: str, lang: str = "ja", **layers: Any) -> str:
+    """The full plan map page: :func:`plan_map` with a title, legend and attribution footer."""
+    language = check_lang(lang)
+    m, legend = plan_map(lang=language, **layers)
+    return _ENV.get_template("plan_map.html").render(
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        title=title,
+        map=map_parts(m),
+        legend=legend,
+        attributions=attribution_lines(n03=bool(layers.get("n03"))),
+    )
+
+
+def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
+    """A contractor's daily route: serve steps solid, deadhead dashed, depot and waypoints."""
+    language = check_lang(lang)
+    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=13, tiles=None, control_scale=True)
+    folium.TileLayer(
+        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        attr=_attribution(n03=False),
+        name="OpenStreetMap",
+        max_zoom=19,
+    ).add_to(m)
+    lats: list[float] = []
+    lons: list[float] = []
+    group = folium.FeatureGroup(name=t("route", language))
+    for i, step in enumerate(route.steps, start=1):
+        coords = [(float(y), float(x)) for x, y, *_ in step.geometry.coords]
+        if len(coords) < 2:
+            continue
+        lats += [c[0] for c in coords]
+        lons += [c[1] for c in coords]
+        serve = step.kind == "serve"
+        folium.PolyLine(
+            coords,
+            color=SERVE_COLOUR if serve else DEADHEAD_COLOUR,
+            weight=5 if serve else 3,
+            opacity=0.9,
+            dash_array=None if serve else "6 6",
+            tooltip=f"{i}. {t(step.kind, language)}: {step.street or t('unnamed', language)}",
+        ).add_to(group)
+    group.add_to(m)
+    stops = folium.FeatureGroup(name=t("assets", language))
+    for wp in route.waypoints:
+        lats.append(wp.lat)
+        lons.append(wp.lon)
+        folium.CircleMarker(
+            location=[wp.lat, wp.lon],
+            radius=6,
+            color=FIELD_COLOURS["park"] if wp.kind in {"park", "playground"} else "#6a3d9a",
+            fill=True,
+            fill_opacity=0.9,
+            tooltip=f"{wp.name} ({wp.kind})",
+        ).add_to(stops)
+    stops.add_to(m)
+    if route.depot is not None:
+        lon, lat = route.depot
+        lats.append(lat)
+        lons.append(lon)
+        folium.CircleMarker(
+            location=[lat, lon],
+            radius=9,
+            color="#000000",
+            weight=3,
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=1.0,
+            tooltip=t("depot", language),
+        ).add_to(m)
+    if lats:
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def route_page_html(
+    route: DailyRoute, *, lang: str = "ja", gpx_url: str | None = None, kml_url: str | None = None
+) -> str:
+    """The contractor's phone page: the route map, the step list and GPX/KML download links."""
+    language = check_lang(lang)
+    m = route_map(route, lang=language)
+    legend = legend_entries(lang=language, routes=True, depots=route.depot is not None)
+    return _ENV.get_template("route_page.html").render(
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        route=route,
+        map=map_parts(m),
+        legend=legend,
+        gpx_url=gpx_url,
+        kml_url=kml_url,
+        attributions=attribution_lines(n03=False),
+    )
+
+
+def format_figure(key: str, value: object, lang: Lang) -> str:
+    """A figure of a plan evaluation as shown in tables (booleans as yes/no, floats rounded)."""
+    if value is None:
+        return t("not_available", lang)
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, float):
+        if value != value:
+            return t("not_available", lang)
+        return f"{value:.3f}" if key in {"balance", "compactness"} else f"{value:.1f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if value else "0"
+    return str(value)
+
+
+def comparison_table(
+    plans: Sequence[tuple[str, Mapping[str, object]]], *, lang: str = "ja"
+) -> list[list[str]]:
+    """Rows of a side-by-side table: a header row of plan names, then one row per figure."""
+    language = check_lang(lang)
+    rows = [[t("figure", language), *[name for name, _ in plans]]]
+    for key in FIGURE_KEYS:
+        if all(key not in figures for _, figures in plans):
+            continue
+        rows.append(
+            [t(key, language), *[format_figure(key, f.get(key), language) for _, f in plans]]
+        )
+    return rows
+
+
+def planner_map(
+    towns: gpd.GeoDataFrame, *, lang: str = "ja", n03: bool = False
+) -> tuple[folium.Map, str, str]:
+    """The planner's map: clickable towns and the Draw plugin.
+
+    Returns the map and the JavaScript names of the towns layer and the drawn-items group.
+    """
+    language = check_lang(lang)
+    m = _base_map([towns], n03=n03, lang=language)
+    layer = _add_towns(m, towns, language)
+    draw = folium.plugins.Draw(
+        position="topleft",
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": False,
+            "circle": False,
+            "circlemarker": False,
+            "marker": False,
+            "polygon": {"allowIntersection": False, "showArea": False},
+            "rectangle": {"showArea": False},
+        },
+        edit_options={"edit": True, "remove": True},
+    )
+    draw.add_to(m)
+    return m, layer.get_name(), f"drawnItems_{draw.get_name()}"
+
+
+def planner_page_html(
+    towns: gpd.GeoDataFrame,
+    *,
+    k: int,
+    evaluate_url: str,
+    scenario: str,
+    optimized: Mapping[str, object] | None = None,
+    comparisons: Sequence[tuple[str, Mapping[str, object]]] = (),
+    lang: str = "ja",
+    n03: bool = False,
+) -> str:
+    """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
+
+    The page posts ``{"scenario", "k", "polygons": FeatureCollection, "towns": {code: region}}``
+    to ``evaluate_url`` and shows the ``figures`` of the JSON answer beside ``optimized``.
+    """
+    language = check_lang(lang)
+    if k < 1:
+        msg = f"k must be at least 1, got {k}"
+        raise ValueError(msg)
+    if "code" not in towns.columns:
+        msg = "towns: column 'code' is missing (the municipality code of each boundary)"
+        raise ValueError(msg)
+    m, towns_var, drawn_var = planner_map(towns, lang=language, n03=n03)
+    config = {
+        "k": k,
+        "scenario": scenario,
+        "evaluateUrl": evaluate_url,
+        "mapVar": m.get_name(),
+        "townsVar": towns_var,
+        "drawnVar": drawn_var,
+        "colours": [region_colour(r) for r in range(1, k + 1)],
+        "figureKeys": list(FIGURE_KEYS),
+        "optimized": dict(optimized) if optimized is not None else None,
+        "labels": labels(language),
+    }
+    return _ENV.get_template("planner.html").render(
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        k=k,
+        scenario=scenario,
+        colours=config["colours"],
+        map=map_parts(m),
+        config=Markup(json.dumps(config, ensure_ascii=False, default=str).replace("</", "<\\/")),
+        comparison=comparison_table(comparisons, lang=language) if comparisons else [],
+        attributions=attribution_lines(n03=n03),
+    )
