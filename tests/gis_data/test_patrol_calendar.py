@@ -1,0 +1,88 @@
+"""Patrol calendar on synthetic towns: frequencies by class, holidays, seasons and daily routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from gis_data.patrol_calendar import (
+    Frequencies,
+    build_patrol_calendar,
+    patrol_class,
+    route_calendar,
+)
+from gis_data.work_calendar import parse_horizon
+from tests.gis_data._grid_router import GridRouter, grid_towns
+
+
+def test_patrol_class_from_field_and_road_class() -> None:
+    """Arterial roads by road_class, local roads otherwise; fields map to their class."""
+    assert patrol_class({"field": "road", "road_class": "secondary"}) == "arterial_road"
+    assert patrol_class({"field": "road", "road_class": "tertiary_link"}) == "arterial_road"
+    assert patrol_class({"field": "road", "road_class": "residential"}) == "local_road"
+    assert patrol_class({"field": "road"}) == "local_road"
+    assert patrol_class({"field": "river"}) == "river"
+    assert patrol_class({"field": "other"}) == "other"
+
+
+def test_month_calendar_meets_frequencies_and_skips_holidays() -> None:
+    """May 2026: no patrol on こどもの日; each asset visited per its class interval."""
+    towns = grid_towns(("T1", "T2"))
+    cal = build_patrol_calendar(towns.assets, parse_horizon("2026-05"), metric_crs="EPSG:2056")
+    assert dt.date(2026, 5, 5) not in cal.dates
+    assert len(cal.dates) == 18
+    assert cal.result.coverage == 1.0
+    assert cal.result.gaps_within_interval
+    classes = dict(
+        zip(towns.assets["asset_id"], map(patrol_class, towns.assets.to_dict("records")))
+    )
+    visits: dict[str, int] = {}
+    for _, _, assets in cal.day_sets():
+        for a in assets:
+            visits[a] = visits.get(a, 0) + 1
+    expected = {"arterial_road": 9, "local_road": 4, "river": 1, "park": 4}
+    for asset_id, cls in classes.items():
+        assert visits[asset_id] == expected[cls], asset_id
+    assert set(cal.regions) == {"T1", "T2"}
+
+
+def test_park_season_switches_interval() -> None:
+    """FY2026: parks weekly April-October, monthly November-March, both within their intervals."""
+    towns = grid_towns(("T1",))
+    freq = Frequencies(arterial_road=2)
+    cal = build_patrol_calendar(towns.assets, parse_horizon("FY2026"), frequencies=freq)
+    park_days = [cal.dates[d] for d, _, assets in cal.day_sets() if "T1:park" in assets]
+    summer = [d for d in park_days if d.month in range(4, 11)]
+    winter = [d for d in park_days if d.month not in range(4, 11)]
+    n_summer = sum(1 for d in cal.dates if d.month in range(4, 11))
+    assert len(summer) == math.ceil(n_summer / 5)
+    assert len(winter) == math.ceil((len(cal.dates) - n_summer) / 20)
+    assert cal.result.gaps_within_interval
+
+
+def test_frequencies_from_config_reject_unknown_keys() -> None:
+    """A typo in the config table is named."""
+    assert Frequencies.from_mapping({"river": 10}).river == 10
+    with pytest.raises(ValueError, match="rivr"):
+        Frequencies.from_mapping({"rivr": 10}, where="four_towns.toml [calendar]")
+
+
+def test_routes_per_day_reuse_identical_days() -> None:
+    """Every day with work gets routes; repeated day sets are solved once."""
+    towns = grid_towns(("T1", "T2"), width=2)
+    cal = build_patrol_calendar(
+        towns.assets,
+        parse_horizon("2026-06"),
+        region_of=lambda row: "all",
+        depot_of={"all": "yard"},
+    )
+    router = GridRouter(towns)
+    routed = route_calendar(cal, router)
+    assert len(routed.days) == len(cal.dates)
+    assert all(r.num_routes >= 1 for _, _, r in routed.days)
+    assert routed.solves == len(router.calls) < len(cal.dates)
+    assert routed.reused == len(cal.dates) - routed.solves
+    assert routed.total_km() > 0
+    assert routed.vehicles() >= 1
