@@ -35,9 +35,7 @@ def test_month_calendar_meets_frequencies_and_skips_holidays() -> None:
     assert len(cal.dates) == 18
     assert cal.result.coverage == 1.0
     assert cal.result.gaps_within_interval
-    classes = dict(
-        zip(towns.assets["asset_id"], map(patrol_class, towns.assets.to_dict("records")))
-    )
+    classes = {str(r["asset_id"]): patrol_class(r) for r in towns.assets.to_dict("records")}
     visits: dict[str, int] = {}
     for _, _, assets in cal.day_sets():
         for a in assets:
