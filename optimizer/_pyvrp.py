@@ -1,0 +1,149 @@
+"""PyVRP backend for arc routing: the only module importing ``pyvrp``.
+
+Each task option is a PyVRP client at its own location; an edge's two options are optional clients
+in a required, mutually exclusive `ClientGroup`, so exactly one direction is served. The distance
+and duration from location i to location j are the deadhead end(i) -> start(j) plus the service
+cost of j (service is counted on arrival, so ``service_duration`` stays 0); the shift limit is the
+vehicle type's ``shift_duration``. The hybrid genetic search starts from the constructive solution.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyvrp
+import pyvrp.stop as pstop
+
+from optimizer._task_graph import TaskGraph
+from optimizer.shortest_paths import UNREACHABLE
+from optimizer.stop import MaxIterations, MaxRuntime, NoImprovement, StoppingCriterion
+
+log = logging.getLogger(__name__)
+
+Routes = list[tuple[int, list[int]]]
+
+
+def _matrix(tg: TaskGraph) -> np.ndarray:
+    d = len(tg.depot_nodes)
+    n = d + tg.num_options
+    m = np.zeros((n, n), dtype=np.int64)
+    m[:d, :d] = tg.depot_to_depot
+    m[:d, d:] = tg.from_depot + tg.serve[None, :]
+    m[d:, d:] = tg.deadhead + tg.serve[None, :]
+    m[d:, :d] = tg.to_depot
+    bad = m >= UNREACHABLE
+    finite_max = int(m[~bad].max()) if (~bad).any() else 0
+    # Prohibitive yet small enough to keep PyVRP's cost sums far from overflow.
+    m[bad] = max(1, finite_max) * max(10, n)
+    np.fill_diagonal(m, 0)
+    return m
+
+
+def _criterion(stop: StoppingCriterion, seconds: float | None) -> pstop.StoppingCriterion:
+    parts: list[pstop.StoppingCriterion] = []
+    flat = stop.criteria if hasattr(stop, "criteria") else (stop,)
+    for c in flat:
+        if isinstance(c, MaxIterations):
+            parts.append(pstop.MaxIterations(c.count))
+        elif isinstance(c, NoImprovement):
+            parts.append(pstop.NoImprovement(c.count))
+        elif isinstance(c, MaxRuntime) and seconds is not None:
+            parts.append(pstop.MaxRuntime(max(0.0, seconds)))
+    if seconds is not None and not any(isinstance(p, pstop.MaxRuntime) for p in parts):
+        parts.append(pstop.MaxRuntime(max(0.0, seconds)))
+    return parts[0] if len(parts) == 1 else pstop.MultipleCriteria(parts)
+
+
+def build_problem(tg: TaskGraph, fleet: list[int]) -> pyvrp.ProblemData:
+    """The PyVRP problem of ``tg`` with ``fleet[i]`` vehicles of type i."""
+    data = tg.data
+    d = len(tg.depot_nodes)
+    with_load = any(vt.capacity is not None for vt in data.vehicle_types)
+    locations = [pyvrp.Location(0.0, 0.0) for _ in range(d + tg.num_options)]
+    depots = [pyvrp.Depot(location=i) for i in range(d)]
+    group_of: dict[int, int] = {}
+    groups: list[pyvrp.ClientGroup] = []
+    for options in tg.task_options:
+        if len(options) > 1:
+            for o in options:
+                group_of[o] = len(groups)
+            groups.append(pyvrp.ClientGroup(list(options), required=True))
+    clients = [
+        pyvrp.Client(
+            location=d + o,
+            delivery=[int(tg.demand[o])] if with_load else [],
+            required=o not in group_of,
+            group=group_of.get(o),
+        )
+        for o in range(tg.num_options)
+    ]
+    big_load = int(tg.demand.sum()) + 1
+    vehicle_types = []
+    for i, vt in enumerate(data.vehicle_types):
+        if fleet[i] <= 0:
+            continue
+        kwargs: dict[str, object] = {}
+        if vt.shift_limit is not None:
+            kwargs["shift_duration"] = int(vt.shift_limit)
+        if with_load:
+            kwargs["capacity"] = [big_load if vt.capacity is None else int(vt.capacity)]
+        depot = int(tg.vehicle_depot[i])
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=fleet[i],
+                start_depot=depot,
+                end_depot=depot,
+                fixed_cost=int(vt.fixed_cost),
+                unit_distance_cost=1,
+                unit_duration_cost=0,
+                name=str(i),
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
+    matrix = _matrix(tg)
+    return pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=[matrix],  # type: ignore[list-item]
+        duration_matrices=[matrix],  # type: ignore[list-item]
+        groups=groups,
+    )
+
+
+def solve_pyvrp(
+    tg: TaskGraph,
+    fleet: list[int],
+    initial: Routes | None,
+    stop: StoppingCriterion,
+    seed: int,
+    seconds: float | None,
+) -> tuple[Routes | None, int]:
+    """Run PyVRP from ``initial``; returns the best routes (None if none) and iterations."""
+    problem = build_problem(tg, fleet)
+    type_index = [i for i in range(len(fleet)) if fleet[i] > 0]
+    pv_type = {i: k for k, i in enumerate(type_index)}
+    init_solution = None
+    if initial is not None and all(vt in pv_type for vt, _ in initial):
+        routes = [pyvrp.Route(problem, list(seq), pv_type[vt]) for vt, seq in initial]
+        init_solution = pyvrp.Solution(problem, routes)
+    result = pyvrp.solve(
+        problem,
+        stop=_criterion(stop, seconds),
+        seed=seed,
+        collect_stats=False,
+        display=False,
+        initial_solution=init_solution,
+    )
+    best = result.best
+    if not best.is_feasible():
+        log.info("PyVRP found no feasible solution")
+        return None, int(result.num_iterations)
+    out: Routes = []
+    for route in best.routes():
+        seq = [int(a.idx) for a in route.schedule() if a.is_client()]
+        if seq:
+            out.append((type_index[route.vehicle_type()], seq))
+    return out, int(result.num_iterations)

@@ -1,0 +1,177 @@
+"""Solve arc routing problems: `solve_arc_routing(data, stop=..., seed=...)` over one interface.
+
+Steps: expand tasks into service options with shortest-path deadhead matrices; build a feasible
+first solution by randomised path scanning (it also bounds the fleet when the number of crews is
+free); improve it with a backend (PyVRP's hybrid genetic search with mutually exclusive client
+groups, or OR-Tools guided local search); score the best solution with the independent checker.
+
+Fleet convention: a vehicle type with ``count=None`` has as many crews as the solution needs (as in
+the CARP literature, the objective is the total cost); a fixed ``count`` is a hard upper bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Literal
+
+from optimizer._construct import Routes, best_path_scanning, total_cost
+from optimizer._task_graph import TaskGraph, build_task_graph
+from optimizer.carp_data import CarpData
+from optimizer.carp_solution import CarpSolution
+from optimizer.checker import check_solution
+from optimizer.errors import InfeasibleError, SpecificationError
+from optimizer.result import ArcRoutingResult
+from optimizer.shortest_paths import UNREACHABLE
+from optimizer.stop import (
+    StoppingCriterion,
+    iteration_limit,
+    no_improvement_limit,
+    time_limit,
+)
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "ortools", "pyvrp"]
+BACKENDS: tuple[str, ...] = ("auto", "ortools", "pyvrp")
+DEFAULT_BACKEND = "pyvrp"
+
+
+def _check_servable(tg: TaskGraph) -> None:
+    """Raise InfeasibleError naming the first task no vehicle type can serve on its own."""
+    data = tg.data
+    for t, options in enumerate(tg.task_options):
+        opts = list(options)
+        for i, vt in enumerate(data.vehicle_types):
+            d = int(tg.vehicle_depot[i])
+            trip = tg.from_depot[d, opts] + tg.serve[opts] + tg.to_depot[opts, d]
+            reach = (tg.from_depot[d, opts] < UNREACHABLE) & (tg.to_depot[opts, d] < UNREACHABLE)
+            fits_cap = vt.capacity is None or int(data.task_demand[t]) <= vt.capacity
+            fits_shift = vt.shift_limit is None or bool((trip[reach] <= vt.shift_limit).any())
+            if reach.any() and fits_cap and fits_shift:
+                break
+        else:
+            raise InfeasibleError(
+                f"task {data.task_labels[t]!r} cannot be served by any crew: it is unreachable "
+                "from every depot, or its demand exceeds every capacity, or the round trip from "
+                "the depot exceeds every shift limit"
+            )
+
+
+def _fleet(tg: TaskGraph, initial: Routes | None) -> list[int]:
+    """Vehicles per type: the fixed count, or a margin above what the first solution uses."""
+    types = tg.data.vehicle_types
+    used = [0] * len(types)
+    for vt, _ in initial or []:
+        used[vt] += 1
+    total = sum(used) if initial else tg.data.num_tasks
+    fleet = []
+    for i, vtype in enumerate(types):
+        if vtype.count is not None:
+            fleet.append(vtype.count)
+        else:
+            margin = max(2, math.ceil(0.25 * total))
+            fleet.append(min(tg.data.num_tasks, used[i] + margin))
+    return fleet
+
+
+def _run_backend(
+    backend: str,
+    tg: TaskGraph,
+    fleet: list[int],
+    initial: Routes | None,
+    stop: StoppingCriterion,
+    seed: int,
+    seconds: float | None,
+) -> tuple[Routes | None, int]:
+    if backend == "pyvrp":
+        from optimizer import _pyvrp
+
+        return _pyvrp.solve_pyvrp(tg, fleet, initial, stop, seed, seconds)
+    from optimizer import _routing
+
+    limits = _routing.RoutingLimits(
+        seconds=seconds, solutions=iteration_limit(stop), no_improvement=no_improvement_limit(stop)
+    )
+    return _routing.solve_routing(tg, fleet, initial, limits)
+
+
+def solve_arc_routing(
+    data: CarpData, *, stop: StoppingCriterion, seed: int = 0, backend: Backend = "auto"
+) -> ArcRoutingResult:
+    """Serve every task of ``data`` at least total cost within ``stop``.
+
+    Parameters
+    ----------
+    data
+        The problem.
+    stop
+        When to stop improving: wall time (`MaxRuntime`), or counts for reproducible runs.
+    seed
+        Seeds the constructive heuristic and the backend; same seed and a count-based stop give
+        the same result.
+    backend
+        ``"auto"`` (the best on the benchmarks), ``"ortools"`` or ``"pyvrp"``.
+
+    Raises
+    ------
+    InfeasibleError
+        When some task cannot be served by any crew at all.
+    """
+    if backend not in BACKENDS:
+        raise SpecificationError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    chosen = DEFAULT_BACKEND if backend == "auto" else backend
+    started = time.perf_counter()
+    if data.num_tasks == 0:
+        return _result(data, CarpSolution(routes=()), started, seed, chosen, 0)
+    tg = build_task_graph(data)
+    _check_servable(tg)
+    initial = best_path_scanning(tg, seed)
+    if initial is not None:
+        log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
+    fleet = _fleet(tg, initial)
+    limit = time_limit(stop)
+    seconds = None if limit is None else max(0.0, limit - (time.perf_counter() - started))
+    routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, seconds)
+    if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
+        routes = initial
+    if routes is None:
+        return ArcRoutingResult(
+            status="no_solution",
+            solution=None,
+            cost=None,
+            feasible=False,
+            runtime=time.perf_counter() - started,
+            seed=seed,
+            backend=chosen,
+            iterations=iterations,
+        )
+    return _result(data, tg.to_solution(routes), started, seed, chosen, iterations)
+
+
+def _result(
+    data: CarpData,
+    solution: CarpSolution,
+    started: float,
+    seed: int,
+    backend: str,
+    iterations: int,
+) -> ArcRoutingResult:
+    report = check_solution(data, solution)
+    if not report.feasible:
+        log.warning("best solution is infeasible: %s", "; ".join(report.violations))
+    return ArcRoutingResult(
+        status="feasible" if report.feasible else "infeasible",
+        solution=solution,
+        cost=report.cost,
+        feasible=report.feasible,
+        runtime=time.perf_counter() - started,
+        seed=seed,
+        backend=backend,
+        iterations=iterations,
+        route_costs=report.route_costs,
+        route_durations=report.route_durations,
+        route_demands=report.route_demands,
+        violations=report.violations,
+    )
