@@ -1,4 +1,4 @@
-"""The scenario config (TOML): municipalities, their asset files, CRS, column mappings, depots, network.
+"""The scenario config (TOML): municipalities, asset files, CRS, column mappings, depots, network.
 
 A scenario file looks like this (paths are relative to the TOML file)::
 
@@ -27,7 +27,7 @@ A scenario file looks like this (paths are relative to the TOML file)::
     format = "geojson"                 # optional; from the extension otherwise
     field = "road"                     # default field where no column gives it
     kind = "road_segment"              # default kind where no column gives it
-    crs = "EPSG:2056"                  # where the file has none (overrides the file's, with a warning)
+    crs = "EPSG:2056"                  # where the file has none (else overrides it, warning)
     encoding = "cp932"                 # attribute table encoding (Shapefile .dbf, CSV)
     layer = "roads"                    # GeoPackage layer, or .shp name inside a zip
     wkt = "wkt"                        # CSV: the WKT column, or:
@@ -275,7 +275,7 @@ def _parse_source(base: Path, reader: _Reader) -> SourceConfig:
                 raise reader.fail("defaults.side", f"must be one of {SIDES}, got {value!r}")
         elif key not in MAPPABLE_COLUMNS:
             raise reader.fail(
-                f"defaults.{key}", f"unknown default; allowed: {NUMERIC_COLUMNS + ('side',)}"
+                f"defaults.{key}", f"unknown default; allowed: {(*NUMERIC_COLUMNS, 'side')}"
             )
     clip = reader.table.get("clip", False)
     if not isinstance(clip, bool):

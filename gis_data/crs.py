@@ -1,10 +1,10 @@
-"""Choice of a metric CRS per area (UTM, or JGD2011 Plane Rectangular CS in Japan), lengths and areas."""
+"""Metric CRS per area (UTM, or JGD2011 Plane Rectangular CS in Japan), lengths and areas."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Final, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
@@ -44,7 +44,7 @@ _PREFECTURE_ZONE: Final = {
     39: 4, 40: 2, 41: 2, 42: 1, 43: 2, 44: 2, 45: 2, 46: 2,
 }  # fmt: skip
 
-GeometryLike = shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float]
+GeometryLike: TypeAlias = shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries | Sequence[float]
 
 
 def _bounds(area: GeometryLike) -> tuple[float, float, float, float]:
@@ -124,7 +124,7 @@ def to_metric(gdf: gpd.GeoDataFrame, crs: CRS | str | int | None = None) -> gpd.
 
 
 def lengths_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | None = None) -> pd.Series:
-    """Length of each geometry in metres (0 for points and polygons' interiors count as perimeter)."""
+    """Length of each geometry in metres (0 for points; a polygon's perimeter)."""
     series = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if len(series) == 0:
         return pd.Series([], dtype="float64", index=series.index)

@@ -1,4 +1,4 @@
-"""Loading a scenario: read every municipality's files, validate everything, then return or raise once.
+"""Loading a scenario: read every file, validate everything, then return it or raise once.
 
 Nothing is returned half-loaded: all files are read into memory and validated together, and
 only when no error was found is a Scenario built. Otherwise one AssetValidationError lists
@@ -50,7 +50,7 @@ _FORMAT_DEFAULTS = {"osm": ("road", "road_segment")}
 
 @dataclass
 class Scenario:
-    """A loaded, validated scenario: assets, municipalities, depots and where the road network is."""
+    """A loaded, validated scenario: assets, municipalities, depots, road network file."""
 
     name: str
     config: ScenarioConfig
@@ -78,14 +78,14 @@ def _to_schema(
     municipality_code: str,
     municipality: str,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Rename mapped columns, fill constants and defaults, and add the schema's bookkeeping columns."""
+    """Rename mapped columns, fill constants and defaults, add the bookkeeping columns."""
     problems: list[Problem] = []
     label = source.label
     present = [str(c) for c in frame.columns if c not in (frame.geometry.name, *_PRIVATE)]
     rename = {}
     for src, target in source.columns.items():
         if src not in frame.columns:
-            msg = f"column {src!r} (mapped to {target!r}) is not in the file; its columns are {present}"
+            msg = f"column {src!r} (mapped to {target!r}) is not in the file; it has {present}"
             problems.append(Problem(label, None, f"columns.{src}", msg))
         else:
             rename[src] = target
@@ -178,7 +178,7 @@ def _load_one(
         clipped = shapely.intersection(assets.geometry.to_numpy(), boundary)
         gone = shapely.is_empty(clipped) & ~assets[SKIP].to_numpy()
         if gone.any():
-            msg = f"{int(gone.sum())} feature(s) lie wholly outside {municipality} and were clipped away"
+            msg = f"{int(gone.sum())} feature(s) lie wholly outside {municipality}: clipped away"
             problems.append(Problem(source.label, None, "geometry", msg, "warning"))
         assets = assets.set_geometry(clipped, crs=ASSET_CRS)[~gone]
     return assets, problems
@@ -320,11 +320,12 @@ def _municipalities(
         {} if boundaries is None else {r.municipality_code: r for r in boundaries.itertuples()}
     )
     rows = []
+    boundary_label = config.boundaries.label if config.boundaries is not None else ""
     if config.municipalities:
         for i, m in enumerate(config.municipalities):
             found = by_code.get(m.code)
             if boundaries is not None and found is None:
-                msg = f"municipality code {m.code!r} is not in the boundaries file {config.boundaries.label}"  # type: ignore[union-attr]
+                msg = f"municipality code {m.code!r} is not in the boundaries file {boundary_label}"
                 problems.append(Problem(file, f"municipality[{i}]", "code", msg))
             name = m.name or (found.municipality if found is not None else m.code)
             population = (
@@ -356,7 +357,7 @@ def _depots(
     """Town depots (configured, or the municipality's representative point) and contractor yards."""
     problems: list[Problem] = []
     file = str(config.path)
-    rows = []
+    rows: list[tuple[str, str | None, str, str, Any]] = []
     geometry_of = dict(
         zip(municipalities["municipality_code"], municipalities.geometry, strict=True)
     )
@@ -398,7 +399,7 @@ def _depots(
 
 
 def load_scenario(path: str | Path, *, repair: bool = False) -> Scenario:
-    """Load and validate a scenario TOML: all files of all municipalities, or raise with every problem.
+    """Load and validate a scenario TOML (all files of all towns), or raise with every problem.
 
     Raises ConfigError for a TOML that cannot be used, and AssetValidationError (listing all
     problems, each with file, feature and field) when any file has an error. With ``repair``

@@ -17,7 +17,7 @@ SUMMARY_KEYS = ("municipality", "field", "count", "km", "area_km2")
 
 
 def summarize(assets: gpd.GeoDataFrame, *, metric_crs: CRS | None = None) -> list[dict[str, Any]]:
-    """One row per municipality and field present: ``{"municipality", "field", "count", "km", "area_km2"}``.
+    """One row ``{"municipality", "field", "count", "km", "area_km2"}`` per town and field.
 
     ``km`` sums the lengths of line geometries and ``area_km2`` the areas of polygons, both
     in the metric CRS (chosen for the area when not given). Rows follow the order in which
@@ -56,7 +56,9 @@ def summarize(assets: gpd.GeoDataFrame, *, metric_crs: CRS | None = None) -> lis
         for (municipality, field), values in grouped.iterrows()
     ]
     field_rank = {f: i for i, f in enumerate(FIELDS)}
-    rows.sort(key=lambda r: (order[r["municipality"]], field_rank.get(r["field"], len(FIELDS))))
+    rows.sort(
+        key=lambda r: (order[str(r["municipality"])], field_rank.get(str(r["field"]), len(FIELDS)))
+    )
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Validation of loaded features: CRS, coordinates, geometry, attributes, ids, position; every problem listed.
+"""Validation of loaded features (CRS, geometry, attributes, ids, position), listing every problem.
 
 Each check returns Problem records (file, 1-based feature number, field, message) instead of
 stopping at the first one; the loader gathers them and raises one AssetValidationError.
@@ -75,9 +75,9 @@ def apply_crs(
     problems: list[Problem] = []
     source_crs = CRS.from_user_input(frame.crs) if frame.crs is not None else None
     if configured is not None:
-        chosen, bad = parse_crs(configured, label)
+        chosen, crs_problems = parse_crs(configured, label)
         if chosen is None:
-            return None, bad
+            return None, crs_problems
         if source_crs is not None and not source_crs.equals(chosen):
             msg = (
                 f"the file declares {source_crs.to_string()} but the scenario says "
@@ -111,7 +111,7 @@ def apply_crs(
     bad = out_of_lonlat_range(geoms) & ~frame[SKIP].to_numpy()
     if bad.any():
         rows = frame[ROW].to_numpy()[bad]
-        msg = f"coordinates cannot be transformed from {source_crs.to_string()} to EPSG:4326 (out of range)"
+        msg = f"coordinates cannot be transformed from {source_crs.to_string()} to EPSG:4326"
         problems += _capped(label, rows, "geometry", [msg] * len(rows))
         frame.loc[bad, SKIP] = True
     return frame, problems
@@ -120,7 +120,7 @@ def apply_crs(
 def check_geometries(
     frame: gpd.GeoDataFrame, label: str, *, repair: bool
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Report empty and invalid geometries; with ``repair`` fix them (make_valid, drop empties) as warnings."""
+    """Report empty and invalid geometries; ``repair`` fixes them (make_valid, drop) as warnings."""
     problems: list[Problem] = []
     geoms = frame.geometry.to_numpy()
     todo = ~frame[SKIP].to_numpy()
@@ -171,14 +171,14 @@ def check_geometries(
 
 
 def check_attributes(assets: gpd.GeoDataFrame, label: str) -> list[Problem]:
-    """Check field, kind, side and the patrol numbers of one source's assets (schema columns present)."""
+    """Check field, kind, side and the patrol numbers of one source's assets."""
     problems: list[Problem] = []
     rows = assets[ROW].to_numpy()
 
     field = assets["field"]
     missing = field.map(is_missing).to_numpy()
     if missing.any():
-        msg = 'no field: map a column to field or set field = "road" (or river, park, ...) for the source'
+        msg = 'no field: map a column to field or set field = "road" (river, park, ...)'
         problems += _capped(label, rows[missing], "field", [msg] * int(missing.sum()))
     unknown = ~missing & ~field.isin(FIELDS).to_numpy()
     if unknown.any():
@@ -188,7 +188,7 @@ def check_attributes(assets: gpd.GeoDataFrame, label: str) -> list[Problem]:
 
     kind_missing = assets["kind"].map(is_missing).to_numpy()
     if kind_missing.any():
-        msg = 'no kind: map a column to kind or set kind = "road_segment" (or park, ...) for the source'
+        msg = 'no kind: map a column to kind or set kind = "road_segment" (park, ...)'
         problems += _capped(label, rows[kind_missing], "kind", [msg] * int(kind_missing.sum()))
 
     line_kind = assets["kind"].isin(LINE_KINDS).to_numpy() & ~assets[SKIP].to_numpy()
@@ -285,7 +285,7 @@ def check_within(
         for pos, dist in zip(far, distances, strict=True):
             msg = (
                 f"geometry lies {dist / 1000:.1f} km outside municipality {town} ({code}), "
-                f"more than the tolerance of {tolerance_m / 1000:g} km: wrong municipality or wrong CRS?"
+                f"beyond the tolerance of {tolerance_m / 1000:g} km: wrong municipality or CRS?"
             )
             by_file.setdefault(str(assets["source_file"].iat[pos]), []).append(
                 (int(assets["source_row"].iat[pos]), msg)

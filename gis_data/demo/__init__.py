@@ -1,1 +1,1 @@
-"""Demo data: Liechtenstein municipalities' assets in several file formats, and two scenario configs."""
+"""Demo data: Liechtenstein towns' assets in several file formats, and two scenario configs."""

@@ -1,4 +1,4 @@
-"""OSM XML/PBF reader (pyosmium): every drivable way becomes one road_segment with its ``road_class``.
+"""OSM XML/PBF reader (pyosmium): each drivable way becomes a road_segment with its road_class.
 
 The drive filter is the osmnx 2.x ``network_type="drive"`` filter written as a predicate on
 way tags (see ``shared/data/SOURCES.md``), so assets and the osmnx road network agree.
@@ -55,7 +55,7 @@ def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in processor:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {t.k: t.v for t in obj.tags}
             if not is_drivable(tags):

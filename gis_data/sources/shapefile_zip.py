@@ -1,4 +1,4 @@
-"""Zipped (or plain) Shapefile reader, honouring ``.cpg`` files and Shift-JIS/cp932 attribute tables.
+"""Zipped (or plain) Shapefile reader, honouring .cpg files and Shift-JIS/cp932 attribute tables.
 
 The attribute encoding is, in order: the scenario's ``encoding``, the ``.cpg`` file, the
 dBase language driver id in the ``.dbf`` header, else UTF-8. It is always passed to the
