@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,3 +335,31 @@ def format_table(rows: list[BenchRow]) -> str:
         f"{mean_s:.1f} | {feasible}/{len(rows)} |"
     )
     return "\n".join(lines)
+
+
+def run_folder(
+    folder: Path,
+    *,
+    seconds: float,
+    seed: int,
+    backend: str = "auto",
+    solutions: Path | None = None,
+    limit: int | None = None,
+    on_row: Callable[[BenchRow], None] | None = None,
+) -> list[BenchRow]:
+    """Run every instance found under ``folder`` (the first ``limit`` when given)."""
+    paths = find_instances(folder)
+    if limit is not None:
+        paths = paths[:limit]
+    bks = load_bks(folder)
+    rows = []
+    for path in paths:
+        instance = read_instance(path)
+        known = bks.get(instance.name, (None, False))[0]
+        row = run_instance(
+            instance, seconds=seconds, seed=seed, backend=backend, bks=known, solutions=solutions
+        )
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
