@@ -1,0 +1,203 @@
+"""Tests of gis_data.patrol_log: GPX tracks matched to a small known road grid, coverage, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import gpxpy.gpx
+import networkx as nx
+import pytest
+from pyproj import CRS
+from shapely.geometry import LineString, Point
+
+from gis_data.network import NetworkSummary, RoadNetwork
+from gis_data.patrol_arcs import PatrolTask
+from gis_data.patrol_log import (
+    PatrolLogError,
+    TrackPoint,
+    coverage_report,
+    frequency_status,
+    match_track,
+    project_network,
+    read_gpx,
+)
+
+LON0, LAT0 = 9.52, 47.14
+DLON, DLAT = 0.00264, 0.0018  # about 200 m each way at this latitude
+T0 = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def node_id(i: int, j: int) -> int:
+    return 100 + 10 * j + i
+
+
+def grid_network(n: int = 4) -> RoadNetwork:
+    """An n x n grid of two-way streets, ~200 m blocks, in the osmnx graph layout."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for i in range(n):
+        for j in range(n):
+            G.add_node(node_id(i, j), x=LON0 + i * DLON, y=LAT0 + j * DLAT)
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < n and j + dj < n:
+                    a, b = node_id(i, j), node_id(i + di, j + dj)
+                    for u, v in ((a, b), (b, a)):
+                        pu, pv = G.nodes[u], G.nodes[v]
+                        geom = LineString([(pu["x"], pu["y"]), (pv["x"], pv["y"])])
+                        length = 200.0 if di else 200.2
+                        G.add_edge(u, v, 0, length=length, geometry=geom, name=f"s{a}-{b}")
+    summary = NetworkSummary(len(G), G.number_of_edges(), 0.0, 0.0, 0, 0, 0, 0.0)
+    area = Point(LON0, LAT0).buffer(0.05)
+    return RoadNetwork(G, area, CRS.from_epsg(32632), source=__file__, summary=summary)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def network() -> RoadNetwork:
+    return grid_network()
+
+
+@pytest.fixture(scope="module")
+def projected(network):
+    return project_network(network)
+
+
+def drive(nodes: list[int], network: RoadNetwork, *, step_m: float = 20.0, start=T0):
+    """Fixes every ``step_m`` along the straight edges through ``nodes``, 10 m/s."""
+    pts: list[TrackPoint] = []
+    t = start
+    for a, b in itertools.pairwise(nodes):
+        pa, pb = network.graph.nodes[a], network.graph.nodes[b]
+        steps = int(200 / step_m)
+        for s in range(steps):
+            f = s / steps
+            lon = pa["x"] + f * (pb["x"] - pa["x"])
+            lat = pa["y"] + f * (pb["y"] - pa["y"])
+            pts.append(TrackPoint(lon + 0.00002, lat + 0.00001, t))  # ~2 m GPS offset
+            t += dt.timedelta(seconds=step_m / 10)
+    last = network.graph.nodes[nodes[-1]]
+    pts.append(TrackPoint(last["x"], last["y"], t))
+    return pts
+
+
+def to_gpx(points: list[TrackPoint]) -> str:
+    gpx = gpxpy.gpx.GPX()
+    track = gpxpy.gpx.GPXTrack()
+    seg = gpxpy.gpx.GPXTrackSegment()
+    seg.points = [gpxpy.gpx.GPXTrackPoint(p.lat, p.lon, time=p.time) for p in points]
+    track.segments.append(seg)
+    gpx.tracks.append(track)
+    return gpx.to_xml()
+
+
+def task(u: int, v: int, tid: str, assets: tuple[str, ...]) -> PatrolTask:
+    return PatrolTask(tid, "edge", u, v, 0, 60.0, 200.0, tid, "LI-7001", "road", assets)
+
+
+def test_gpx_round_trip_keeps_points_and_times(network):
+    """read_gpx returns every track point with its coordinates and UTC time."""
+    pts = drive([node_id(0, 0), node_id(1, 0)], network)
+    back = read_gpx(to_gpx(pts).encode(), source="day.gpx")
+    assert len(back) == len(pts)
+    assert back[0].time == T0
+    assert back[3].lon == pytest.approx(pts[3].lon, abs=1e-6)
+
+
+def test_dense_track_along_known_edges_is_matched(network, projected):
+    """A track along 0,0 -> 2,0 -> 2,1 matches exactly those three streets, in order."""
+    path = [node_id(0, 0), node_id(1, 0), node_id(2, 0), node_id(2, 1)]
+    edges, n_matched, km = match_track(drive(path, network), network, projected=projected)
+    pairs = [tuple(sorted((e.u, e.v))) for e in edges]
+    assert pairs == [tuple(sorted(p)) for p in itertools.pairwise(path)]
+    assert n_matched == len(drive(path, network))
+    assert km == pytest.approx(0.6, rel=0.05)
+    assert edges[0].time == T0
+    assert edges[1].time > edges[0].time
+
+
+def test_sparse_fixes_are_filled_along_the_shortest_path(network, projected):
+    """Fixes every 400 m (one per two blocks) still give the edges driven between them."""
+    path = [node_id(0, 0), node_id(1, 0), node_id(2, 0), node_id(3, 0)]
+    dense = drive(path, network, step_m=50.0)
+    sparse = [dense[1], dense[9]]  # 50 m along the first block, 50 m along the third
+    edges, _, _ = match_track(sparse, network, projected=projected)
+    pairs = {tuple(sorted((e.u, e.v))) for e in edges}
+    assert tuple(sorted((node_id(1, 0), node_id(2, 0)))) in pairs
+    assert {e.how for e in edges} == {"fixes", "gap"}
+
+
+def test_coverage_against_plan(network, projected):
+    """Two of three planned streets driven: 2/3 covered, the assets visited with their times."""
+    path = [node_id(0, 0), node_id(1, 0), node_id(2, 0)]
+    planned = [
+        task(node_id(0, 0), node_id(1, 0), "s1", ("road-1",)),
+        task(node_id(2, 0), node_id(1, 0), "s2", ("road-2", "bank-1")),  # reverse: two-way
+        task(node_id(0, 2), node_id(0, 3), "s3", ("road-3",)),
+        PatrolTask(
+            "n:park",
+            "node",
+            node_id(2, 0),
+            node_id(2, 0),
+            None,
+            600,
+            0,
+            "park",
+            "LI",
+            "park",
+            ("park-1",),
+        ),
+    ]
+    report = coverage_report(drive(path, network), network, planned, projected=projected)
+    covered = {t.task_id: t.covered for t in report.tasks}
+    assert covered == {"s1": True, "s2": True, "s3": False, "n:park": True}
+    assert report.coverage_pct == pytest.approx(75.0)
+    assert report.coverage_km_pct == pytest.approx(100 * 400 / 600, rel=1e-3)
+    assert set(report.asset_visits) == {"road-1", "road-2", "bank-1", "park-1"}
+    assert report.asset_visits["road-1"] == T0
+    assert report.asset_visits["road-2"] > T0
+    data = report.to_dict()
+    assert data["covered_tasks"] == 3
+    assert data["tasks"][0]["time"] == T0.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00garbage", "not a GPX file"),
+        (b"<html><body>nope</body></html>", "not a GPX file"),
+        (b'<?xml version="1.0"?><gpx version="1.1" creator="x"></gpx>', "no track point"),
+    ],
+)
+def test_garbage_gpx_gets_a_clear_error(payload, match):
+    """Bad files raise PatrolLogError naming the file."""
+    with pytest.raises(PatrolLogError, match=rf"bad\.gpx: .*{match}"):
+        read_gpx(payload, source="bad.gpx")
+
+
+def test_track_elsewhere_is_rejected(network, projected):
+    """A track in another country matches no road: a clear error, not an empty report."""
+    pts = [TrackPoint(139.7, 35.68, T0), TrackPoint(139.71, 35.68, T0)]
+    with pytest.raises(PatrolLogError, match=r"none of the 2 points lies within 30 m"):
+        match_track(pts, network, projected=projected, source="tokyo.gpx")
+
+
+def test_frequency_status_flags_overdue_assets():
+    """Intervals kept or broken, from visit times over several logs."""
+    as_of = T0 + dt.timedelta(days=30)
+    visits = {
+        "a": [T0, T0 + dt.timedelta(days=7), T0 + dt.timedelta(days=25)],
+        "b": [T0],
+    }
+    status = {
+        s.asset_id: s
+        for s in frequency_status(visits, {"a": 14, "b": 14, "c": 60}, as_of=as_of, since=T0)
+    }
+    assert not status["a"].overdue
+    assert status["a"].visits == 3
+    assert status["a"].longest_gap_days == pytest.approx(18.0)
+    assert status["b"].overdue
+    assert status["b"].days_since == pytest.approx(30.0)
+    assert status["c"].visits == 0
+    assert not status["c"].overdue  # 30 days into a 60-day interval
