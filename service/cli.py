@@ -11,6 +11,8 @@ from collections.abc import Sequence
 # (group or None, module under service.commands). A group such as "plan" or "bench" collects
 # subcommands (`gunmane plan routes`); each module's `register(subparsers)` adds its parsers.
 COMMAND_MODULES: list[tuple[str | None, str]] = [
+    (None, "load"),
+    (None, "demo"),
     ("bench", "bench_carp"),
 ]
 
