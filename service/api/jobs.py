@@ -1,0 +1,200 @@
+"""Jobs and processes (OGC API - Processes): execute, status, results, dismiss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from service import crud
+from service.deps import CurrentKey, JobsDep, PlannerKey, SessionDep, SettingsDep
+from service.errors import ServiceError
+from service.jobs import PROCESSES, dismiss_job, submit_job
+from service.models import Job
+from service.schemas import (
+    Execute,
+    JobPublic,
+    JobsPublic,
+    Link,
+    ProcessList,
+    ProcessSummary,
+)
+
+router = APIRouter(tags=["jobs"])
+
+_NOT_READY = {
+    "accepted": ("result-not-ready", "the job has not started yet"),
+    "running": ("result-not-ready", "the job is still running"),
+    "failed": ("job-failed", "the job failed: {message}"),
+    "dismissed": ("job-dismissed", "the job was dismissed"),
+}
+
+
+def job_public(job: Job, prefix: str) -> JobPublic:
+    """A job record as OGC status info with its links."""
+    href = f"{prefix}/jobs/{job.id}"
+    links = [Link(href=href, rel="self", type="application/json", title="status")]
+    if job.status == "successful":
+        links.append(
+            Link(
+                href=f"{href}/results",
+                rel="http://www.opengis.net/def/rel/ogc/1.0/results",
+                type="application/json",
+                title="results",
+            )
+        )
+    return JobPublic(
+        jobID=job.id,
+        processID=job.process_id,
+        status=job.status,  # type: ignore[arg-type]
+        message=job.message,
+        progress=job.progress,
+        created=job.created_at,
+        started=job.started_at,
+        finished=job.finished_at,
+        updated=job.updated_at,
+        scenario_id=job.scenario_id,
+        plan_id=job.plan_id,
+        links=links,
+    )
+
+
+def start_job(
+    *,
+    session: SessionDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    principal: CurrentKey,
+    response: Response,
+    process_id: str,
+    inputs: dict[str, Any],
+    scenario_id: int | None,
+) -> JobPublic:
+    """Create and submit a job; sets 201 and `Location` (used by the plans router too)."""
+    process = PROCESSES.get(process_id)
+    if process is None:
+        raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
+    if process.needs_scenario:
+        if scenario_id is None:
+            raise ServiceError(422, "scenario-required", "inputs.scenario_id is required")
+        crud.get_scenario(session=session, scenario_id=scenario_id)
+    job = submit_job(
+        session=session,
+        runner=jobs,
+        process_id=process_id,
+        inputs=inputs,
+        scenario_id=scenario_id,
+        created_by=principal.key_id,
+    )
+    response.status_code = 201
+    response.headers["Location"] = f"{settings.API_PREFIX}/jobs/{job.id}"
+    return job_public(job, settings.API_PREFIX)
+
+
+@router.get("/processes", response_model=ProcessList)
+def list_processes(settings: SettingsDep, _principal: PlannerKey) -> ProcessList:
+    """The processes that can be run as jobs."""
+    prefix = settings.API_PREFIX
+    return ProcessList(
+        processes=[
+            ProcessSummary(
+                id=p.id,
+                title=p.title,
+                description=p.description,
+                links=[Link(href=f"{prefix}/processes/{p.id}", rel="self")],
+            )
+            for p in PROCESSES.values()
+        ],
+        links=[Link(href=f"{prefix}/processes", rel="self", type="application/json")],
+    )
+
+
+@router.get("/processes/{process_id}", response_model=ProcessSummary)
+def get_process(process_id: str, settings: SettingsDep, _principal: PlannerKey) -> ProcessSummary:
+    """One process and its inputs."""
+    process = PROCESSES.get(process_id)
+    if process is None:
+        raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
+    return ProcessSummary(
+        id=process.id,
+        title=process.title,
+        description=process.description
+        + "".join(f"\n- {name}: {text}" for name, text in process.inputs.items()),
+        links=[Link(href=f"{settings.API_PREFIX}/processes/{process.id}", rel="self")],
+    )
+
+
+@router.post("/processes/{process_id}/execution", response_model=JobPublic, status_code=201)
+def execute(
+    process_id: str,
+    body: Execute,
+    session: SessionDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    principal: PlannerKey,
+    response: Response,
+) -> JobPublic:
+    """Execute a process asynchronously: 201 with `Location` of the new job."""
+    scenario_id = body.inputs.get("scenario_id")
+    if scenario_id is not None and not isinstance(scenario_id, int):
+        raise ServiceError(422, "invalid-input", "inputs.scenario_id must be an integer")
+    return start_job(
+        session=session,
+        jobs=jobs,
+        settings=settings,
+        principal=principal,
+        response=response,
+        process_id=process_id,
+        inputs=body.inputs,
+        scenario_id=scenario_id,
+    )
+
+
+@router.get("/jobs", response_model=JobsPublic)
+def list_jobs(
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: PlannerKey,
+    limit: int = Query(default=100, ge=1, le=1000),
+    status: str | None = None,
+) -> JobsPublic:
+    """Jobs, newest first."""
+    jobs = crud.list_jobs(session=session, limit=limit, status=status)
+    return JobsPublic(
+        jobs=[job_public(job, settings.API_PREFIX) for job in jobs],
+        links=[Link(href=f"{settings.API_PREFIX}/jobs", rel="self", type="application/json")],
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic)
+def get_job(
+    job_id: str, session: SessionDep, settings: SettingsDep, _principal: PlannerKey
+) -> JobPublic:
+    """A job's status, progress and message."""
+    return job_public(crud.get_job(session=session, job_id=job_id), settings.API_PREFIX)
+
+
+@router.get("/jobs/{job_id}/results")
+def get_results(job_id: str, session: SessionDep, _principal: PlannerKey) -> dict[str, Any]:
+    """The job's results; 404 `result-not-ready` until it has succeeded."""
+    job = crud.get_job(session=session, job_id=job_id)
+    if job.status != "successful" or job.result is None:
+        code, text = _NOT_READY.get(job.status, ("result-not-ready", "no result"))
+        raise ServiceError(404, code, text.format(message=job.message))
+    result = dict(job.result)
+    if job.plan_id is not None:
+        result.setdefault("plan_id", job.plan_id)
+    return result
+
+
+@router.delete("/jobs/{job_id}", response_model=JobPublic)
+def dismiss(
+    job_id: str,
+    session: SessionDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    _principal: PlannerKey,
+) -> JobPublic:
+    """Dismiss a job: cancel it if queued or running, drop its result if finished."""
+    job = crud.get_job(session=session, job_id=job_id)
+    return job_public(dismiss_job(session=session, runner=jobs, job=job), settings.API_PREFIX)

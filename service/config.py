@@ -1,0 +1,70 @@
+"""Service settings read from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # Database: a SQLite file by default; `postgresql://...` uses PostgreSQL + PostGIS.
+    DATABASE_URL: str = "sqlite:///./var/gunmane.sqlite"
+    # Dask: empty means an in-process LocalCluster; otherwise `tcp://host:8786`.
+    DASK_SCHEDULER_ADDRESS: str | None = None
+    DASK_WORKERS: int = 1
+    DASK_THREADS_PER_WORKER: int = 2
+    DASK_PROCESSES: bool = False
+    # Where uploads are unpacked before validation and where the demo keeps its files.
+    DATA_DIR: Path = Path("./var/data")
+    MAX_UPLOAD_MB: float = 50.0
+    # Zip archives: refuse more than this uncompressed or a compression ratio above MAX_ZIP_RATIO.
+    MAX_UNZIPPED_MB: float = 500.0
+    MAX_ZIP_RATIO: float = 100.0
+    API_PREFIX: str = "/api/v1"
+    OGC_PREFIX: str = "/ogc"
+    # OGC API - Features page size.
+    OGC_DEFAULT_LIMIT: int = 100
+    OGC_MAX_LIMIT: int = 10000
+    # Mark jobs left running by a crash as failed when the app starts.
+    RECOVER_JOBS_ON_STARTUP: bool = True
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        """Use the psycopg 3 driver for plain `postgresql://` and `postgres://` URLs."""
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("API_PREFIX", "OGC_PREFIX")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """Prefixes start with a slash and never end with one ('' mounts at the root)."""
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            value = "/" + value
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Upload size limit in bytes."""
+        return int(self.MAX_UPLOAD_MB * 1024 * 1024)
+
+    @property
+    def max_unzipped_bytes(self) -> int:
+        """Uncompressed size limit of a zip upload in bytes."""
+        return int(self.MAX_UNZIPPED_MB * 1024 * 1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()

@@ -1,0 +1,327 @@
+"""Jobs (OGC API - Processes model) on Dask: submit, progress, cancel, atomic results, recovery."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from service import crud
+from service.config import Settings
+from service.db import get_engine, session_factory
+from service.models import Job, utcnow
+
+logger = logging.getLogger(__name__)
+
+RECOVERY_MESSAGE = "interrupted: the server stopped while this job was running; submit it again"
+
+
+class JobDismissedError(Exception):
+    """Raised inside a job when it has been dismissed; unwinds the job function."""
+
+
+class JobInputError(ValueError):
+    """A job input the process cannot use; its message is shown to the user."""
+
+
+@dataclass
+class JobOutcome:
+    """What a process returns: its JSON result and how to store rows with it.
+
+    `store` runs inside the transaction that marks the job successful, so the rows it
+    writes and the status appear together or not at all; it returns the new plan id.
+    """
+
+    result: dict[str, Any]
+    store: Callable[[Session], int | None] | None = None
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process that jobs execute: its id, texts and the dotted path of its function.
+
+    The function is `f(ctx: JobContext, inputs: dict) -> JobOutcome`; it is looked up by
+    path on the worker, so it must be a module-level function.
+    """
+
+    id: str
+    title: str
+    description: str
+    function: str
+    needs_scenario: bool = True
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+PROCESSES: dict[str, Process] = {}
+
+
+def register_process(process: Process) -> Process:
+    """Add (or replace) a process in the registry."""
+    PROCESSES[process.id] = process
+    return process
+
+
+def _resolve(path: str) -> Callable[[JobContext, dict[str, Any]], JobOutcome]:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class JobContext:
+    """Handed to a process: reading sessions, progress reports and the cancellation check."""
+
+    # Progress is written at most this often (seconds) unless the percentage jumps.
+    MIN_INTERVAL = 0.3
+
+    def __init__(self, *, job_id: str, database_url: str, scenario_id: int | None) -> None:
+        self.job_id = job_id
+        self.database_url = database_url
+        self.scenario_id = scenario_id
+        self._factory = session_factory(get_engine(database_url))
+        self._last_write = 0.0
+        self._last_percent = -1
+
+    def session(self) -> Session:
+        """A new session on the job's database (close it, or use it in `with`)."""
+        return self._factory()
+
+    def progress(self, percent: float, message: str) -> None:
+        """Record progress (0-100) and a message; raise JobDismissedError once dismissed."""
+        pct = max(0, min(99, int(percent)))
+        now = time.monotonic()
+        if now - self._last_write < self.MIN_INTERVAL and pct - self._last_percent < 10:
+            return
+        self._last_write, self._last_percent = now, pct
+        with self._factory() as session, session.begin():
+            changed = session.execute(
+                update(Job)
+                .where(Job.id == self.job_id, Job.status == "running")
+                .values(progress=pct, message=message[:2000], updated_at=utcnow())
+            )
+        if not getattr(changed, "rowcount", 0):
+            raise JobDismissedError(self.job_id)
+        logger.debug("job %s: %d%% %s", self.job_id, pct, message)
+
+    def check_cancelled(self) -> None:
+        """Raise JobDismissedError when the job is no longer running."""
+        with self._factory() as session:
+            job = session.get(Job, self.job_id)
+            if job is None or job.status != "running":
+                raise JobDismissedError(self.job_id)
+
+
+def _user_message(exc: BaseException) -> str:
+    """A failure message safe to show: input errors verbatim, anything else generic."""
+    from gis_data.errors import AssetValidationError, ConfigError
+
+    if isinstance(exc, AssetValidationError | ConfigError | JobInputError):
+        text = str(exc)
+        # File paths of server-side configs are reduced to file names.
+        return text.replace("\\", "/")[:2000]
+    return f"failed: {type(exc).__name__}; see the server log"
+
+
+def run_job(job_id: str, database_url: str) -> str:
+    """Run one job to its end on a Dask worker (or any thread); returns the final status."""
+    factory = session_factory(get_engine(database_url))
+    with factory() as session, session.begin():
+        started = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "accepted")
+            .values(status="running", started_at=utcnow(), message="running", updated_at=utcnow())
+        )
+        job = session.get(Job, job_id)
+        if job is None or not getattr(started, "rowcount", 0):
+            return job.status if job is not None else "missing"
+        process_id, inputs, scenario_id = job.process_id, dict(job.inputs), job.scenario_id
+    ctx = JobContext(job_id=job_id, database_url=database_url, scenario_id=scenario_id)
+    try:
+        # Registers the processes in worker processes that only imported this module.
+        importlib.import_module("service.processes")
+        process = PROCESSES[process_id]
+        outcome = _resolve(process.function)(ctx, inputs)
+        with factory() as session, session.begin():
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None or job.status != "running":
+                raise JobDismissedError(job_id)
+            plan_id = outcome.store(session) if outcome.store is not None else None
+            job.result = outcome.result
+            job.plan_id = plan_id
+            job.status = "successful"
+            job.progress = 100
+            job.message = "done"
+            job.finished_at = utcnow()
+        logger.info("job %s (%s) successful", job_id, process_id)
+        return "successful"
+    except JobDismissedError:
+        logger.info("job %s (%s) stopped: dismissed", job_id, process_id)
+        return "dismissed"
+    except Exception as exc:
+        logger.exception("job %s (%s) failed", job_id, process_id)
+        with factory() as session, session.begin():
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(
+                    status="failed",
+                    message=_user_message(exc),
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        return "failed"
+
+
+class JobRunner:
+    """Submits jobs to a Dask cluster: an in-process LocalCluster or a scheduler address."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self._cluster: Any = None
+        self._futures: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _ensure_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from distributed import Client, LocalCluster
+
+                if self.settings.DASK_SCHEDULER_ADDRESS:
+                    self._client = Client(self.settings.DASK_SCHEDULER_ADDRESS)
+                else:
+                    self._cluster = LocalCluster(
+                        n_workers=self.settings.DASK_WORKERS,
+                        threads_per_worker=self.settings.DASK_THREADS_PER_WORKER,
+                        processes=self.settings.DASK_PROCESSES,
+                        dashboard_address=None,
+                    )
+                    self._client = Client(self._cluster)
+            return self._client
+
+    def start(self) -> None:
+        """Connect or start the cluster now rather than on the first job."""
+        self._ensure_client()
+
+    def submit(self, job_id: str, database_url: str) -> None:
+        """Queue an accepted job (its record must be committed already)."""
+        client = self._ensure_client()
+        future = client.submit(
+            run_job, job_id, database_url, key=f"gunmane-job-{job_id}", pure=False
+        )
+        with self._lock:
+            # Dask cancels tasks whose futures are garbage collected: keep them until done.
+            self._futures[job_id] = future
+        future.add_done_callback(lambda _f: self._forget(job_id))
+
+    def _forget(self, job_id: str) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued task; a running one stops at its next progress report."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None and not future.done():
+            future.cancel()
+
+    def wait(self, job_id: str, timeout: float | None = None) -> None:
+        """Block until a submitted job's task has finished (tests and the demo)."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            from distributed import wait
+
+            wait([future], timeout=timeout)
+
+    def close(self) -> None:
+        """Close the client and any local cluster."""
+        with self._lock:
+            client, cluster = self._client, self._cluster
+            self._client = self._cluster = None
+            self._futures.clear()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def new_job_id() -> str:
+    """A fresh job id."""
+    return uuid.uuid4().hex
+
+
+def submit_job(
+    *,
+    session: Session,
+    runner: JobRunner,
+    process_id: str,
+    inputs: dict[str, Any],
+    scenario_id: int | None,
+    created_by: int | None = None,
+) -> Job:
+    """Save the job record (committed), then hand it to Dask.
+
+    The commit comes first so that the job exists before any response names it and before
+    a worker looks for it.
+    """
+    job = crud.create_job(
+        session=session,
+        job_id=new_job_id(),
+        process_id=process_id,
+        inputs=inputs,
+        scenario_id=scenario_id,
+        created_by=created_by,
+    )
+    session.commit()
+    bind = session.get_bind()
+    try:
+        runner.submit(job.id, bind.engine.url.render_as_string(hide_password=False))
+    except Exception:
+        logger.exception("could not submit job %s to Dask", job.id)
+        job.status = "failed"
+        job.message = "could not start the job: the task cluster is not available"
+        job.finished_at = utcnow()
+        session.commit()
+    return job
+
+
+def dismiss_job(*, session: Session, runner: JobRunner, job: Job) -> Job:
+    """Dismiss a job: stop it if it is queued or running, drop its result if it finished."""
+    if job.status in ("accepted", "running"):
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status.in_(("accepted", "running")))
+            .values(
+                status="dismissed",
+                message="dismissed",
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        session.commit()
+        session.refresh(job)
+        runner.cancel(job.id)
+    elif job.status != "dismissed":
+        job.status = "dismissed"
+        job.message = "dismissed; its result was removed"
+        job.result = None
+        session.commit()
+    return job
+
+
+def recover_jobs(database_url: str) -> int:
+    """After a restart: mark jobs left accepted or running as failed; returns how many."""
+    factory = session_factory(get_engine(database_url))
+    with factory() as session, session.begin():
+        count = crud.fail_unfinished_jobs(session=session, message=RECOVERY_MESSAGE)
+    if count:
+        logger.warning("%d job(s) interrupted by a restart were marked failed", count)
+    return count

@@ -1,0 +1,1 @@
+"""OGC API - Features: a framework-neutral core and the features endpoints."""
