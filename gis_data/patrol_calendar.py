@@ -59,6 +59,9 @@ ARTERIAL_ROAD_CLASSES = frozenset(
 )
 PATROL_CLASSES = ("arterial_road", "local_road", "river", "park", "sewer", "other")
 DEFAULT_SHIFT_MINUTES = 480.0
+# Automatic crew count: mean daily workload fills at most this share of the crews' shifts, which
+# leaves room for the peak days the leveling cannot flatten.
+AUTO_CREW_UTILISATION = 0.8
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ def build_patrol_calendar(
     *,
     region_of: Mapping[str, str] | Callable[[Mapping[str, Any]], str] | None = None,
     depot_of: Mapping[str, str] | None = None,
-    crews: int | Mapping[str, int] = 1,
+    crews: int | Mapping[str, int] | None = None,
     shift_minutes: float = DEFAULT_SHIFT_MINUTES,
     frequencies: Frequencies | None = None,
     rules: WorkRules | None = None,
@@ -233,7 +236,8 @@ def build_patrol_calendar(
     depot_of
         Region -> depot id (for routing); the region name by default.
     crews
-        Crews per region (one number for all, or a mapping).
+        Crews per region (one number for all, or a mapping); by default enough crews for the
+        region's mean daily workload at `AUTO_CREW_UTILISATION` of a shift.
     shift_minutes
         Length of a crew's working day.
     seed, stop
@@ -262,10 +266,6 @@ def build_patrol_calendar(
     regions = tuple(sorted(set(regions_per_asset)))
     pool_index = {r: k for k, r in enumerate(regions)}
 
-    def crews_of(region: str) -> int:
-        return int(crews) if isinstance(crews, int) else int(crews.get(region, 1))
-
-    pools = [CrewPool(crews=crews_of(r), shift_minutes=shift_minutes) for r in regions]
     windows = _season_windows(dates, frequencies)
     tasks: list[CalendarTask] = []
     task_assets: list[str] = []
@@ -289,6 +289,18 @@ def build_patrol_calendar(
             )
             task_assets.append(asset_id)
             task_classes.append(cls)
+    work = np.zeros(len(regions))
+    for t in tasks:
+        start, end = t.window if t.window is not None else (0, len(dates))
+        work[t.pool] += t.workload * math.ceil((end - start) / t.interval)
+
+    def crews_of(k: int) -> int:
+        if crews is None:
+            per_day = work[k] / len(dates)
+            return max(1, math.ceil(per_day / (shift_minutes * AUTO_CREW_UTILISATION)))
+        return int(crews) if isinstance(crews, int) else int(crews.get(regions[k], 1))
+
+    pools = [CrewPool(crews=crews_of(k), shift_minutes=shift_minutes) for k in range(len(regions))]
     result = plan_calendar(
         tasks, num_days=len(dates), pools=pools, seed=seed, stop=stop or MaxIterations(30)
     )
