@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -28,15 +29,37 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
+from gis_data.patrol_arcs import (
+    DEFAULT_SERVICE_MINUTES_BY_FIELD,
+    DEFAULT_SERVICE_MINUTES_BY_KIND,
+    DEFAULT_SERVICE_SPEED_KMH,
+)
+
 if TYPE_CHECKING:
     import networkx as nx
 
 logger = logging.getLogger(__name__)
 
-# Defaults used when an asset leaves a patrol attribute empty (the schema allows it).
-DEFAULT_INTERVAL_DAYS = 30.0
-DEFAULT_SPEED_KMH = {"road": 20.0, "river": 4.0, "park": 4.0, "sewer": 4.0, "other": 10.0}
-DEFAULT_SERVICE_MIN = {"road": 5.0, "river": 15.0, "park": 30.0, "sewer": 20.0, "other": 10.0}
+# Calendar days between patrols when an asset leaves ``patrol_interval_days`` empty: the patrol
+# calendar's class defaults (`gis_data.patrol_calendar`, in working days) times 7/5.
+ARTERIAL_ROAD_CLASSES = frozenset(
+    {"motorway", "trunk", "primary", "secondary", "tertiary"}
+    | {f"{c}_link" for c in ("motorway", "trunk", "primary", "secondary", "tertiary")}
+)
+DEFAULT_INTERVAL_DAYS = {
+    "arterial_road": 2.8,
+    "road": 7.0,
+    "river": 28.0,
+    "park": 14.0,
+    "sewer": 28.0,
+    "other": 28.0,
+}
+# Unit id letter by field: R0001 road, B0001 river bank, P0001 park, S0001 sewer, O0001 other.
+_UNIT_LETTER = {"road": "R", "river": "B", "park": "P", "sewer": "S", "other": "O"}
+
+# An asset row: a pandas Series or a plain mapping of the schema's columns.
+Row: TypeAlias = Mapping[str, Any] | pd.Series
+
 # Deadhead estimate: a share of the service time (driving between patrolled stretches) plus, for
 # units off the road (parks, banks), the drive to the access point and back on every visit.
 DEADHEAD_SHARE = 0.25
@@ -106,11 +129,9 @@ class PlanningUnits:
         return out
 
 
-def _value(row: pd.Series, name: str) -> float | None:
+def _value(row: Row, name: str) -> float | None:
     """A positive float from ``row[name]``, or None when absent, empty or not positive."""
-    if name not in row.index:
-        return None
-    raw: Any = row[name]
+    raw: Any = row.get(name)
     try:
         number = float(raw)
     except (TypeError, ValueError):
@@ -120,27 +141,39 @@ def _value(row: pd.Series, name: str) -> float | None:
     return number
 
 
-def asset_patrol_minutes(row: pd.Series, length_m: float) -> float:
+def asset_patrol_minutes(row: Row, length_m: float) -> float:
     """Service minutes for one visit of one asset.
 
-    ``service_minutes`` when given; otherwise its length at ``service_speed_kmh`` (a linear asset
-    with ``side == "one"`` needs one pass per side, the schema's convention); otherwise the
-    field's default minutes.
+    ``service_minutes`` when given; otherwise, for a line, its length at ``service_speed_kmh``
+    (one pass per side when ``side == "one"``, the schema's convention); otherwise the kind's or
+    field's default minutes. Defaults are those of the network matching (`gis_data.patrol_arcs`).
     """
     field_name = str(row.get("field", "other"))
     minutes = _value(row, "service_minutes")
     if minutes is not None:
         return minutes
     if length_m > 0:
-        speed = _value(row, "service_speed_kmh") or DEFAULT_SPEED_KMH.get(field_name, 10.0)
+        speed = _value(row, "service_speed_kmh") or DEFAULT_SERVICE_SPEED_KMH.get(field_name, 15.0)
         passes = 2.0 if str(row.get("side", "both")) == "one" else 1.0
         return passes * length_m / 1000.0 / speed * 60.0
-    return DEFAULT_SERVICE_MIN.get(field_name, 10.0)
+    return DEFAULT_SERVICE_MINUTES_BY_KIND.get(
+        str(row.get("kind", "")), DEFAULT_SERVICE_MINUTES_BY_FIELD.get(field_name, 10.0)
+    )
 
 
-def _visits(row: pd.Series, period_days: float) -> float:
-    interval = _value(row, "patrol_interval_days") or DEFAULT_INTERVAL_DAYS
-    return period_days / interval
+def patrol_interval_days(row: Row) -> float:
+    """Calendar days between patrols: the asset's own, else its class default."""
+    own = _value(row, "patrol_interval_days")
+    if own is not None:
+        return own
+    field_name = str(row.get("field", "other"))
+    if field_name == "road" and str(row.get("road_class", "")) in ARTERIAL_ROAD_CLASSES:
+        return DEFAULT_INTERVAL_DAYS["arterial_road"]
+    return DEFAULT_INTERVAL_DAYS.get(field_name, DEFAULT_INTERVAL_DAYS["other"])
+
+
+def _visits(row: Row, period_days: float) -> float:
+    return period_days / patrol_interval_days(row)
 
 
 def _line_length(geom: BaseGeometry) -> float:
@@ -395,60 +428,60 @@ def build_units(
         crs = assets.estimate_utm_crs()
     a = assets.to_crs(crs).reset_index(drop=True)
     lengths = np.array([_line_length(g) for g in a.geometry])
-    is_road = (a["field"].astype(str) == "road").to_numpy() & (lengths > 0)
-
-    # Touch graph among road assets (shared or nearby nodes).
-    road_idx = np.flatnonzero(is_road)
-    road_geoms = a.geometry.iloc[road_idx].reset_index(drop=True)
-    nbrs: dict[int, list[int]] = {}
-    for li, lj in _touch_pairs(road_geoms, touch_m):
-        i, j = int(road_idx[li]), int(road_idx[lj])
-        nbrs.setdefault(i, []).append(j)
-        nbrs.setdefault(j, []).append(i)
-
-    groups: list[list[int]] = []
+    fields = a["field"].astype(str).to_numpy()
     muni = a["municipality_code"].astype(str).to_numpy()
-    for code in sorted(set(muni[road_idx])):
-        idx = [int(i) for i in road_idx if muni[i] == code]
-        groups.extend(_grow_road_units(idx, lengths, nbrs, target_km * 1000.0))
-    n_road_units = len(groups)
-    groups.extend([[int(i)] for i in np.flatnonzero(~is_road)])
+    records = a.drop(columns=a.geometry.name).to_dict("records")
+    visits = np.array([_visits(r, period_days) for r in records])
+    minutes = np.array([asset_patrol_minutes(r, float(lengths[i])) for i, r in enumerate(records)])
+
+    # Line assets of one field grow along shared nodes into units; roads come first.
+    nbrs: dict[int, list[int]] = {}
+    groups: list[list[int]] = []
+    line_fields = [f for f in ("road", "river", "sewer", "other", "park") if f in set(fields)]
+    n_road_units = 0
+    for fld in line_fields:
+        idx_f = np.flatnonzero((fields == fld) & (lengths > 0))
+        geoms_f = a.geometry.iloc[idx_f].reset_index(drop=True)
+        for li, lj in _touch_pairs(geoms_f, touch_m):
+            i, j = int(idx_f[li]), int(idx_f[lj])
+            nbrs.setdefault(i, []).append(j)
+            nbrs.setdefault(j, []).append(i)
+        for code in sorted(set(muni[idx_f])):
+            idx = [int(i) for i in idx_f if muni[i] == code]
+            groups.extend(_grow_road_units(idx, lengths, nbrs, target_km * 1000.0))
+        if fld == "road":
+            n_road_units = len(groups)
+    groups.extend([[int(i)] for i in np.flatnonzero(lengths <= 0)])
 
     rows = []
     asset_unit: dict[str, str] = {}
     counters: dict[str, int] = {}
+    asset_ids = a["asset_id"].astype(str).to_numpy()
+    names = a["municipality"].astype(str).to_numpy() if "municipality" in a.columns else muni
     for g, members in enumerate(groups):
-        sub = a.iloc[members]
-        code = str(sub["municipality_code"].iloc[0])
+        code = str(muni[members[0]])
         counters[code] = counters.get(code, 0) + 1
-        kind = "R" if g < n_road_units else str(sub["field"].iloc[0])[:1].upper()
-        unit_id = f"{code}-{kind}{counters[code]:04d}"
-        service_min = 0.0
-        access_min = 0.0
-        for pos in members:
-            row = a.iloc[pos]
-            visits = _visits(row, period_days)
-            service_min += asset_patrol_minutes(row, lengths[pos]) * visits
-            if g >= n_road_units:
-                access_min += ACCESS_MIN * visits
-        geom = shapely.union_all(sub.geometry.values)
+        letter = _UNIT_LETTER.get(str(fields[members[0]]), "O")
+        unit_id = f"{code}-{letter}{counters[code]:04d}"
+        service_min = float((minutes[members] * visits[members]).sum())
+        # Units off the road network are reached from an access point on every visit.
+        access_min = 0.0 if g < n_road_units else ACCESS_MIN * float(visits[members].max())
+        geoms = a.geometry.values[members]
+        geom = shapely.union_all(geoms)
         rep = _rep_point(geom)
-        area_m2 = float(sum(p.area for p in sub.geometry if p is not None))
         deadhead_min = DEADHEAD_SHARE * service_min + access_min
         for pos in members:
-            asset_unit[str(a["asset_id"].iloc[pos])] = unit_id
+            asset_unit[str(asset_ids[pos])] = unit_id
         rows.append(
             {
                 "unit_id": unit_id,
                 "municipality_code": code,
-                "municipality": str(sub["municipality"].iloc[0])
-                if "municipality" in sub.columns
-                else code,
-                "fields": ",".join(sorted(set(sub["field"].astype(str)))),
-                "asset_ids": [str(x) for x in sub["asset_id"]],
+                "municipality": str(names[members[0]]),
+                "fields": ",".join(sorted(set(fields[members]))),
+                "asset_ids": [str(x) for x in asset_ids[members]],
                 "n_assets": len(members),
                 "km": float(lengths[members].sum()) / 1000.0,
-                "area_m2": area_m2,
+                "area_m2": float(shapely.area(geoms).sum()),
                 "service_h": service_min / 60.0,
                 "deadhead_h": deadhead_min / 60.0,
                 "workload_h": (service_min + deadhead_min) / 60.0,
@@ -466,7 +499,7 @@ def build_units(
     for i, nb in nbrs.items():
         for j in nb:
             gi, gj = owner[i], owner[j]
-            if gi != gj:
+            if gi != gj and gi < n_road_units and gj < n_road_units:
                 key = (min(gi, gj), max(gi, gj))
                 pairs.add(key)
                 kinds[key] = "touch"
@@ -496,7 +529,8 @@ def build_units(
     else:
         area_geom = area
     if area_geom is not None:
-        area_geom = area_geom.union(shapely.union_all(units.geometry.values).buffer(200.0))
+        # Units just outside the area (a street across the border) still get a cell.
+        area_geom = area_geom.union(shapely.MultiPoint(rep_xy).buffer(200.0))
     cells = _cells(gpd.GeoSeries(shapely.points(rep_xy), crs=crs), area_geom)
     logger.info(
         "%d assets -> %d units (%d road), %d adjacent pairs, travel from %s",
