@@ -62,6 +62,8 @@ FIELD_LABELS_JA = {
     "sewer": "下水道",
     "other": "その他",
 }
+SILOED_LABEL = "現状（自治体・分野別に個別巡回）"
+BUNDLED_LABEL = "群マネ（包括・広域で巡回）"
 
 
 @dataclass(frozen=True)
