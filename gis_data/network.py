@@ -21,7 +21,7 @@ import networkx as nx
 import osmnx as ox
 from shapely import LineString
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -122,8 +122,6 @@ class RoadNetwork:
 
 def _read_graph(path: Path) -> nx.MultiDiGraph:
     """Read an OSM XML(.bz2) file, or a PBF converted to XML with osmium, into a raw graph."""
-    if not path.is_file():
-        raise NetworkError(f"{path}: OSM file not found")
     if path.suffix.lower() == ".pbf":
         import osmium  # only needed for PBF input
 
@@ -140,6 +138,26 @@ def _read_graph(path: Path) -> nx.MultiDiGraph:
         return ox.graph_from_xml(path, retain_all=True)
     except Exception as exc:  # osmnx raises several types for unreadable or empty files
         raise NetworkError(f"{path}: cannot build a road graph: {exc}") from exc
+
+
+_RAW_CACHE: dict[tuple[str, int, int], nx.MultiDiGraph] = {}
+
+
+def _drivable_graph(path: Path) -> nx.MultiDiGraph:
+    """The file's drivable graph before truncation; cached per file version (callers copy it)."""
+    if not path.is_file():
+        raise NetworkError(f"{path}: OSM file not found")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    cached = _RAW_CACHE.get(key)
+    if cached is not None:
+        return cached
+    G = _read_graph(path)
+    drop = [(u, v, k) for u, v, k, hw in G.edges(keys=True, data="highway") if not _is_drivable(hw)]
+    G.remove_edges_from(drop)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    _RAW_CACHE[key] = G
+    return G
 
 
 def _is_drivable(highway: Any) -> bool:
@@ -177,11 +195,10 @@ def build_network(
     """
     start = time.perf_counter()
     path = Path(osm_path)
-    G = _read_graph(path)
-    drop = [(u, v, k) for u, v, k, hw in G.edges(keys=True, data="highway") if not _is_drivable(hw)]
-    G.remove_edges_from(drop)
-    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
-    if area is not None and len(G):
+    G = _drivable_graph(path)
+    if area is None:
+        G = G.copy()
+    elif len(G):
         try:
             G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=False)
         except ValueError:  # osmnx: no node inside the polygon
@@ -269,11 +286,3 @@ def network_for_scenario(scenario: Any, *, use_cache: bool = True) -> RoadNetwor
 def network_summary(network: RoadNetwork) -> dict[str, float | int]:
     """Nodes, edges, km and what the strongly connected reduction dropped, as a dict."""
     return network.summary.as_dict()
-
-
-def project_geometry(geom: BaseGeometry, metric_crs: CRS) -> BaseGeometry:
-    """A single EPSG:4326 geometry in ``metric_crs``."""
-    from pyproj import Transformer
-
-    transformer = Transformer.from_crs(4326, metric_crs, always_xy=True)
-    return transform(transformer.transform, geom)

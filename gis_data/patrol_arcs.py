@@ -126,6 +126,7 @@ class PatrolTask:
     municipality_code: str
     field: str
     asset_ids: tuple[str, ...]
+    twin_key: int | None = None  # key of the edge v -> u of a two-way street
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class Matching:
                     municipality_code=lead.municipality_code,
                     field=lead.field,
                     asset_ids=tuple(dict.fromkeys(served)),
+                    twin_key=street.twin_key,
                 )
             )
         for asset_id, node, serve_s, suffix in self.node_visits:
