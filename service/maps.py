@@ -439,8 +439,8 @@ def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
     group = folium.FeatureGroup(name=t("route", language))
     for i, step in enumerate(route.steps, start=1):
         coords = [(float(y), float(x)) for x, y, *_ in step.geometry.coords]
-        if len(coords) < 2:
-            continue
+        if len(coords) < 2 or step.geometry.length == 0:
+            continue  # a node visit: listed in the steps, shown as a waypoint
         lats += [c[0] for c in coords]
         lons += [c[1] for c in coords]
         serve = step.kind == "serve"
