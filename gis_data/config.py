@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from gis_data.errors import ConfigError
-from gis_data.schema import FIELDS, MAPPABLE_COLUMNS, NUMERIC_COLUMNS, SIDES
+from gis_data.schema import FIELD_ALIASES, FIELDS, MAPPABLE_COLUMNS, NUMERIC_COLUMNS, SIDES
 
 FORMATS = ("geojson", "gpkg", "shapefile_zip", "csv", "osm")
 
@@ -257,6 +257,8 @@ def _parse_source(base: Path, reader: _Reader) -> SourceConfig:
     if fmt not in FORMATS:
         raise reader.fail("format", f"unknown format {fmt!r} for {label}; use one of {FORMATS}")
     field_value = reader.str_("field")
+    if field_value is not None:
+        field_value = FIELD_ALIASES.get(field_value, field_value)
     if field_value is not None and field_value not in FIELDS:
         raise reader.fail("field", f"unknown field {field_value!r}; fields are {FIELDS}")
     columns = reader.sub("columns")

@@ -127,8 +127,8 @@ def coerce_types(assets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["source_row"] = out["source_row"].astype("int64")
     for column in ("asset_id", "municipality_code", "municipality", "field", "kind", "side"):
         out[column] = out[column].astype(str)
-    out["name"] = out["name"].astype(object).where(out["name"].notna(), None)
-    out["name"] = [None if v is None else str(v) for v in out["name"]]
+    names = [None if is_missing(v) else str(v) for v in out["name"]]
+    out["name"] = pd.Series(names, index=out.index, dtype=object)
     return out
 
 

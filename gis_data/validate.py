@@ -255,7 +255,7 @@ def check_within(
     tolerance_m: float,
     names: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """Report assets lying farther than ``tolerance_m`` outside their municipality's boundary.
+    """Report assets reaching farther than ``tolerance_m`` outside their municipality's boundary.
 
     ``boundaries`` maps municipality_code to its polygon in EPSG:4326; assets of a
     municipality without a boundary are not checked. Catches both a wrong municipality and
@@ -274,17 +274,22 @@ def check_within(
         if not mask.any():
             continue
         area = gpd.GeoSeries([boundary], crs=4326).to_crs(metric_crs).iloc[0]
-        shapely.prepare(area)
-        near = shapely.dwithin(metric[mask], area, tolerance_m)
-        far = np.flatnonzero(mask)[~near]
+        allowed = shapely.buffer(area, tolerance_m, quad_segs=4)
+        shapely.prepare(allowed)
+        inside = shapely.covered_by(metric[mask], allowed)
+        far = np.flatnonzero(mask)[~inside]
         if far.size == 0:
             continue
-        distances = shapely.distance(metric[far], area)
+        # How far the geometry reaches: the farthest vertex from the boundary.
+        distances = [
+            float(shapely.distance(shapely.points(shapely.get_coordinates(metric[i])), area).max())
+            for i in far
+        ]
         town = (names or {}).get(code, code)
         by_file: dict[str, list[tuple[int, str]]] = {}
         for pos, dist in zip(far, distances, strict=True):
             msg = (
-                f"geometry lies {dist / 1000:.1f} km outside municipality {town} ({code}), "
+                f"geometry reaches {dist / 1000:.1f} km outside municipality {town} ({code}), "
                 f"beyond the tolerance of {tolerance_m / 1000:g} km: wrong municipality or CRS?"
             )
             by_file.setdefault(str(assets["source_file"].iat[pos]), []).append(
