@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from service import __name__ as _package
 from service import processes as _processes  # noqa: F401 - registers the processes
-from service.api import jobs, keys, scenarios
+from service.api import jobs, keys, ogc, scenarios
 from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.errors import install_error_handlers
@@ -78,6 +78,7 @@ def create_app(
     prefix = settings.API_PREFIX
     for module in (scenarios, jobs, keys):
         app.include_router(module.router, prefix=prefix)
+    app.include_router(ogc.router, prefix=settings.OGC_PREFIX)
     for name, under_prefix in OPTIONAL_ROUTERS:
         module_name = f"{_package}.api.{name}"
         if importlib.util.find_spec(module_name) is None:

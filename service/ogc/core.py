@@ -1,0 +1,248 @@
+"""OGC API core, framework-neutral: request params -> (status, headers, body); conformance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlencode
+
+GEOJSON: Final = "application/geo+json"
+JSON: Final = "application/json"
+OPENAPI: Final = "application/vnd.oai.openapi+json;version=3.0"
+HTML: Final = "text/html"
+
+CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4326: Final = "http://www.opengis.net/def/crs/EPSG/0/4326"
+JGD2011: Final = "http://www.opengis.net/def/crs/EPSG/0/6668"
+# CRS URIs offered for output and for bbox-crs; the storage CRS is CRS84 (lon, lat).
+SUPPORTED_CRS: Final = (CRS84, EPSG4326, JGD2011)
+
+# Only what we implement and test (tests compare /conformance with this list).
+CONFORMANCE: Final = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+
+
+@dataclass(frozen=True)
+class OgcRequest:
+    """A request as the core sees it: the API's base URL, the OpenAPI URL and the query."""
+
+    base_url: str
+    openapi_url: str
+    docs_url: str
+    query: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def one(self, name: str) -> str | None:
+        """The single value of a query parameter (None when absent); repeated -> error."""
+        values = self.query.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise OgcError(400, "InvalidParameterValue", f"parameter {name!r} is given twice")
+        return values[0]
+
+
+@dataclass
+class OgcResponse:
+    """What an endpoint returns: status, headers and a JSON body."""
+
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class OgcError(Exception):
+    """An OGC exception: HTTP status, OGC code and a description safe to show."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+
+    def response(self) -> OgcResponse:
+        """The error as an OGC exception body."""
+        body = {"code": self.code, "description": self.description}
+        return OgcResponse(self.status, {"Content-Type": JSON}, body)
+
+
+def link(
+    href: str, rel: str, media_type: str | None = None, title: str | None = None
+) -> dict[str, str]:
+    """A link object."""
+    out = {"href": href, "rel": rel}
+    if media_type is not None:
+        out["type"] = media_type
+    if title is not None:
+        out["title"] = title
+    return out
+
+
+def check_params(request: OgcRequest, allowed: Sequence[str]) -> None:
+    """400 for any query parameter not in the API definition (Features Part 1 requirement)."""
+    unknown = sorted(set(request.query) - set(allowed))
+    if unknown:
+        raise OgcError(
+            400,
+            "InvalidParameterValue",
+            f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}",
+        )
+
+
+def check_format(request: OgcRequest) -> None:
+    """Only JSON encodings are offered: `f` may be json or geojson."""
+    value = request.one("f")
+    if value is not None and value.lower() not in ("json", "geojson"):
+        raise OgcError(400, "InvalidParameterValue", f"f={value!r}: only json is offered")
+
+
+def parse_int(
+    request: OgcRequest, name: str, *, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """An integer parameter; values above `maximum` are lowered to it (as Part 1 allows)."""
+    raw = request.one(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise OgcError(400, "InvalidParameterValue", f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise OgcError(400, "InvalidParameterValue", f"{name}={value} is below {minimum}")
+    return min(value, maximum) if maximum is not None else value
+
+
+def parse_crs(request: OgcRequest, name: str) -> str:
+    """A CRS URI parameter (`crs`, `bbox-crs`); CRS84 when absent; 400 when not offered."""
+    raw = request.one(name)
+    if raw is None:
+        return CRS84
+    value = raw.strip().strip("[]")
+    if value.upper() in ("EPSG:4326",):
+        value = EPSG4326
+    elif value.upper() in ("EPSG:6668",):
+        value = JGD2011
+    if value not in SUPPORTED_CRS:
+        raise OgcError(
+            400,
+            "InvalidParameterValue",
+            f"{name}={raw!r} is not supported; use one of {', '.join(SUPPORTED_CRS)}",
+        )
+    return value
+
+
+def lat_lon_order(crs: str) -> bool:
+    """EPSG:4326 and EPSG:6668 are latitude first; CRS84 is longitude first."""
+    return crs != CRS84
+
+
+def parse_bbox(request: OgcRequest) -> tuple[float, float, float, float] | None:
+    """`bbox` as (min lon, min lat, max lon, max lat) in CRS84, honouring `bbox-crs`."""
+    raw = request.one("bbox")
+    crs = parse_crs(request, "bbox-crs")
+    if raw is None:
+        if request.one("bbox-crs") is not None:
+            raise OgcError(400, "InvalidParameterValue", "bbox-crs is given without bbox")
+        return None
+    try:
+        numbers = [float(part) for part in raw.split(",")]
+    except ValueError:
+        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} is not numbers") from None
+    if len(numbers) == 6:  # minx, miny, minz, maxx, maxy, maxz: heights are ignored
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} needs 4 or 6 numbers")
+    if lat_lon_order(crs):
+        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
+    minx, miny, maxx, maxy = numbers
+    if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise OgcError(
+            400, "InvalidParameterValue", f"bbox={raw!r}: latitudes out of order or range"
+        )
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r}: longitudes out of range")
+    return minx, miny, maxx, maxy
+
+
+def _parse_instant(text: str, *, end: bool) -> dt.datetime | None:
+    if text in ("..", ""):
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+            return moment.replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise OgcError(400, "InvalidParameterValue", f"datetime {text!r} is not RFC 3339") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_datetime(request: OgcRequest) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """`datetime` as an instant or a closed/open interval (`a/b`, `../b`, `a/..`), or None."""
+    raw = request.one("datetime")
+    if raw is None:
+        return None
+    if "/" in raw:
+        start_text, _, end_text = raw.partition("/")
+        start = _parse_instant(start_text, end=False)
+        end = _parse_instant(end_text, end=True)
+        if start is not None and end is not None and start > end:
+            raise OgcError(400, "InvalidParameterValue", f"datetime {raw!r}: start after end")
+        return start, end
+    start = _parse_instant(raw, end=False)
+    end = _parse_instant(raw, end=True) if len(raw) == 10 else start
+    return start, end
+
+
+def query_string(query: Mapping[str, Sequence[str]], **changes: object) -> str:
+    """The query with some parameters replaced (for next/prev links)."""
+    merged: dict[str, str] = {k: v[0] for k, v in query.items() if v}
+    for key, value in changes.items():
+        merged[key] = str(value)
+    return urlencode(merged)
+
+
+def page_links(
+    request: OgcRequest, path: str, *, offset: int, limit: int, returned: int, matched: int
+) -> list[dict[str, str]]:
+    """self/alternate plus next and prev links of an items page."""
+    base = f"{request.base_url}{path}"
+    links = [
+        link(f"{base}?{query_string(request.query, offset=offset, limit=limit)}", "self", GEOJSON),
+    ]
+    if offset + returned < matched:
+        next_query = query_string(request.query, offset=offset + returned, limit=limit)
+        links.append(link(f"{base}?{next_query}", "next", GEOJSON, "next page"))
+    if offset > 0:
+        prev_query = query_string(request.query, offset=max(0, offset - limit), limit=limit)
+        links.append(link(f"{base}?{prev_query}", "prev", GEOJSON, "previous page"))
+    return links
+
+
+def landing_page(request: OgcRequest, *, title: str, description: str) -> OgcResponse:
+    """The landing page with links to the API definition, conformance and collections."""
+    base = request.base_url
+    body = {
+        "title": title,
+        "description": description,
+        "links": [
+            link(f"{base}/", "self", JSON, "this document"),
+            link(request.openapi_url, "service-desc", OPENAPI, "the API definition"),
+            link(request.docs_url, "service-doc", HTML, "the API documentation"),
+            link(f"{base}/conformance", "conformance", JSON, "conformance classes"),
+            link(f"{base}/collections", "data", JSON, "feature collections"),
+        ],
+    }
+    return OgcResponse(200, {"Content-Type": JSON}, body)
+
+
+def conformance(_request: OgcRequest) -> OgcResponse:
+    """The conformance classes implemented."""
+    return OgcResponse(200, {"Content-Type": JSON}, {"conformsTo": list(CONFORMANCE)})
