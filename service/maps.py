@@ -78,6 +78,11 @@ _ENV: Final = Environment(
 )
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Render one of the page templates in ``service/templates``."""
+    return _ENV.get_template(name).render(**context)
+
+
 def region_colour(region: object) -> str:
     """The colour of a region: numbered regions 1..k get the palette in order."""
     try:
@@ -573,11 +578,13 @@ def planner_page_html(
     comparisons: Sequence[tuple[str, Mapping[str, object]]] = (),
     lang: str = "ja",
     n03: bool = False,
+    compare_plan: int | None = None,
 ) -> str:
     """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
 
-    The page posts ``{"scenario", "k", "polygons": FeatureCollection, "towns": {code: region}}``
-    to ``evaluate_url`` and shows the ``figures`` of the JSON answer beside ``optimized``.
+    The page posts ``{"scenario", "k", "polygons": FeatureCollection, "towns": {code: region},
+    "compare_plan"}`` to ``evaluate_url`` and shows the ``figures`` of the JSON answer beside
+    ``optimized`` (or the answer's ``optimized`` figures of ``compare_plan``).
     """
     language = check_lang(lang)
     if k < 1:
@@ -597,6 +604,7 @@ def planner_page_html(
         "colours": [region_colour(r) for r in range(1, k + 1)],
         "figureKeys": list(FIGURE_KEYS),
         "optimized": dict(optimized) if optimized is not None else None,
+        "comparePlan": compare_plan,
         "labels": labels(language),
     }
     return _ENV.get_template("planner.html").render(

@@ -1,0 +1,138 @@
+"""Map endpoints: plan map HTML, evaluation of drawn plans, route downloads (GPX track, KML)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from gis_data.export import routes_to_gpx, routes_to_kml
+from service import auth, crud
+from service.deps import SessionDep, current_key
+from service.errors import ServiceError
+from service.map_data import (
+    evaluate_drawn,
+    patrol_route,
+    plan_layers,
+    planning_context,
+    stored_plan_figures,
+)
+from service.maps import plan_map_html
+
+router = APIRouter(tags=["maps"])
+
+
+def page_key(
+    session: SessionDep,
+    key: Annotated[str | None, Query(description="API key (for links opened in a browser)")] = None,
+    x_api_key: Annotated[str | None, Header(description="API key")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> auth.Principal:
+    """The caller from `X-API-Key`, `Authorization: Bearer` or, for browser links, `?key=`."""
+    return current_key(session, x_api_key=x_api_key or key, authorization=authorization)
+
+
+PageKey = Annotated[auth.Principal, Depends(page_key)]
+
+
+def require(principal: auth.Principal, roles: frozenset[str]) -> None:
+    """403 unless the caller has one of ``roles``."""
+    if principal.role not in roles:
+        raise ServiceError(403, "forbidden", f"the role {principal.role!r} may not do this")
+
+
+def readable_route(session: SessionDep, principal: auth.Principal, route_id: int) -> Any:
+    """The route if the caller may read it; 404 for a contractor asking for another region."""
+    require(principal, auth.READ_ROUTES)
+    route = crud.get_route(session=session, route_id=route_id)
+    if not principal.may_read_region(route.region_id):
+        raise ServiceError(404, "not-found", f"route {route_id} not found")
+    return route
+
+
+class EvaluateRequest(BaseModel):
+    """A plan drawn on the planner page: polygons with a region each, or towns per region."""
+
+    scenario: int = Field(description="scenario id")
+    k: int | None = Field(default=None, ge=1, le=100, description="regions the planner uses")
+    polygons: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON FeatureCollection; properties.region on each polygon"
+    )
+    towns: dict[str, int | str] = Field(
+        default_factory=dict, description="municipality code -> region"
+    )
+    compare_plan: int | None = Field(
+        default=None, description="a stored regions plan whose figures come back as `optimized`"
+    )
+
+
+class EvaluateResponse(BaseModel):
+    """Headline figures (page keys), one row per region and the problems found."""
+
+    plan_kind: str | None
+    figures: dict[str, Any]
+    regions: list[dict[str, Any]]
+    problems: list[str]
+    optimized: dict[str, Any] | None = None
+
+
+@router.post("/plans/evaluate", response_model=EvaluateResponse)
+def evaluate(body: EvaluateRequest, session: SessionDep, principal: PageKey) -> dict[str, Any]:
+    """Evaluate a drawn plan: balance, contiguity, compactness, patrol time per region."""
+    require(principal, auth.WRITE_PLANS)
+    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
+    context = planning_context(session, scenario)
+    answer = evaluate_drawn(context, polygons=body.polygons, towns=body.towns)
+    if body.compare_plan is not None:
+        plan = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
+        answer["optimized"] = stored_plan_figures(session, plan, context)
+    return answer
+
+
+@router.get("/plans/{plan_id}/map", response_class=HTMLResponse)
+def plan_map(
+    plan_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$")] = "ja",
+) -> HTMLResponse:
+    """The plan map (HTML, Folium): regions, routes, depots, assets by field, towns."""
+    require(principal, auth.READ_PLANS | auth.READ_FEATURES)
+    return HTMLResponse(render_plan_map(session, plan_id, lang))
+
+
+def render_plan_map(session: SessionDep, plan_id: int, lang: str) -> str:
+    """The plan map page of a stored plan."""
+    plan = crud.get_plan(session=session, plan_id=plan_id)
+    title = plan.name or f"{plan.kind} {plan.id}"
+    return plan_map_html(title=title, lang=lang, **plan_layers(session, plan))
+
+
+def _route_download(
+    session: SessionDep, principal: auth.Principal, route_id: int, fmt: str
+) -> Response:
+    route = readable_route(session, principal, route_id)
+    name = f"route-{route.id}-{route.service_date or route.day}-crew{route.crew}"
+    patrol = patrol_route(route)
+    if patrol.geometry.is_empty:
+        raise ServiceError(404, "not-found", f"route {route_id} has no geometry")
+    if fmt == "gpx":
+        text, media = routes_to_gpx([patrol], name=name), "application/gpx+xml"
+    else:
+        text, media = routes_to_kml([patrol], name=name), "application/vnd.google-earth.kml+xml"
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    return Response(text, media_type=media, headers=headers)
+
+
+@router.get("/routes/{route_id}.gpx", response_class=Response)
+def route_gpx(route_id: int, session: SessionDep, principal: PageKey) -> Response:
+    """The route as GPX 1.1: one track (apps follow it, no re-routing) and waypoints for stops."""
+    return _route_download(session, principal, route_id, "gpx")
+
+
+@router.get("/routes/{route_id}.kml", response_class=Response)
+def route_kml(route_id: int, session: SessionDep, principal: PageKey) -> Response:
+    """The route as KML 2.2: the line and a placemark per stop."""
+    return _route_download(session, principal, route_id, "kml")

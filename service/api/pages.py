@@ -1,0 +1,148 @@
+"""HTML pages: index, planner page, plan map and the contractor's daily route page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from service import auth, crud
+from service.api.maps import PageKey, readable_route, render_plan_map, require
+from service.deps import SessionDep, current_key
+from service.errors import ServiceError
+from service.i18n import check_lang, labels, other_lang
+from service.map_data import (
+    cached_planning_context,
+    daily_route,
+    stored_plan_figures,
+    town_outlines,
+    warm_planning_context,
+)
+from service.maps import attribution_lines, planner_page_html, render_template, route_page_html
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+Lang = Annotated[str, Query(pattern="^(ja|en)$")]
+MAX_INDEX_ROUTES = 200
+
+
+def _key_param(request: Request) -> str:
+    key = request.query_params.get("key")
+    return f"&key={quote(key)}" if key else ""
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLResponse:
+    """Start page: scenarios with their planner and plan maps, or a contractor's routes."""
+    language = check_lang(lang)
+    key = request.query_params.get("key")
+    scenarios: list[dict[str, Any]] = []
+    routes: list[dict[str, Any]] = []
+    if key:
+        principal = current_key(session, x_api_key=key, authorization=None)
+        if principal.role in auth.READ_PLANS:
+            rows, _count = crud.list_scenarios(session=session)
+            for s in rows:
+                plans = crud.list_plans(session=session, scenario_id=s.id)
+                scenarios.append({"id": s.id, "name": s.name, "plans": plans})
+        if principal.role == "contractor":
+            for region_id in sorted(principal.region_ids):
+                region = crud.get_region(session=session, region_id=region_id)
+                for r in crud.list_routes(session=session, region_id=region_id)[:MAX_INDEX_ROUTES]:
+                    day = r.service_date.isoformat() if r.service_date else str(r.day)
+                    routes.append({"id": r.id, "region": region.code, "crew": r.crew, "day": day})
+    prefix = request.app.state.settings.API_PREFIX
+    html = render_template(
+        "index.html",
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        scenarios=scenarios,
+        routes=routes,
+        key_param=_key_param(request),
+        docs_url=request.app.docs_url or "/docs",
+        ogc_url=f"{prefix}/ogc",
+        attributions=attribution_lines(n03=False),
+        map=None,
+    )
+    return HTMLResponse(html)
+
+
+@router.get("/planner", response_class=HTMLResponse)
+def planner(
+    request: Request,
+    session: SessionDep,
+    principal: PageKey,
+    scenario: Annotated[int, Query(description="scenario id")],
+    k: Annotated[int | None, Query(ge=1, le=20)] = None,
+    lang: Lang = "ja",
+) -> HTMLResponse:
+    """Draw regions or click towns into regions 1..k; evaluate; compare with the optimized plan."""
+    require(principal, auth.WRITE_PLANS)
+    row = crud.get_scenario(session=session, scenario_id=scenario)
+    towns, n03 = town_outlines(session, row)
+    if towns.empty:
+        raise ServiceError(409, "no-towns", f"scenario {scenario} has no towns to draw on")
+    plans = list(crud.list_plans(session=session, scenario_id=scenario, kind="regions"))
+    latest = plans[0] if plans else None
+    regions_of_latest = crud.list_regions(session=session, plan_id=latest.id) if latest else []
+    k = k or max(len(regions_of_latest), 2)
+    context = cached_planning_context(row)
+    if context is None:
+        warm_planning_context(request.app.state.session_factory, row.id)
+    optimized = None
+    comparisons: list[tuple[str, dict[str, Any]]] = []
+    if context is not None:
+        for plan in plans[:6]:
+            figures = stored_plan_figures(session, plan, context)
+            if figures is not None:
+                comparisons.append((plan.name or f"{plan.kind} {plan.id}", figures))
+        optimized = comparisons[0][1] if comparisons and latest is not None else None
+    prefix = request.app.state.settings.API_PREFIX
+    html = planner_page_html(
+        towns,
+        k=k,
+        evaluate_url=f"{prefix}/plans/evaluate",
+        scenario=str(row.id),
+        optimized=optimized,
+        comparisons=comparisons,
+        lang=lang,
+        n03=n03,
+        compare_plan=latest.id if latest is not None else None,
+    )
+    return HTMLResponse(html)
+
+
+@router.get("/plans/{plan_id}/map", response_class=HTMLResponse)
+def plan_map_page(
+    plan_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
+) -> HTMLResponse:
+    """The plan map page (same as the API's map, with the key taken from the link)."""
+    require(principal, auth.READ_PLANS | auth.READ_FEATURES)
+    return HTMLResponse(render_plan_map(session, plan_id, lang))
+
+
+@router.get("/contractor/routes/{route_id}", response_class=HTMLResponse)
+def contractor_route(
+    request: Request, route_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
+) -> HTMLResponse:
+    """A crew's daily route for a phone: map, step list, GPX (track) and KML downloads."""
+    route = readable_route(session, principal, route_id)
+    region_code = ""
+    if route.region_id is not None:
+        region_code = crud.get_region(session=session, region_id=route.region_id).code
+    prefix = request.app.state.settings.API_PREFIX
+    key = request.query_params.get("key")
+    suffix = f"?key={quote(key)}" if key else ""
+    html = route_page_html(
+        daily_route(route, region_code=region_code),
+        lang=lang,
+        gpx_url=f"{prefix}/routes/{route.id}.gpx{suffix}",
+        kml_url=f"{prefix}/routes/{route.id}.kml{suffix}",
+    )
+    return HTMLResponse(html)

@@ -1,0 +1,453 @@
+"""Data behind the maps and pages: town outlines, plan layers, routes, evaluations (cached)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import LineString, shape
+from sqlalchemy.orm import Session
+
+from gis_data.adapters import PatrolRoute, Traversal
+from gis_data.evaluate import PlanError, evaluate_plan
+from gis_data.load import Scenario as LoadedScenario
+from gis_data.load import load_scenario
+from gis_data.network import network_for_scenario
+from gis_data.units import PlanningUnits, build_units
+from service import crud
+from service.errors import ServiceError
+from service.frames import assets_frame
+from service.maps import DailyRoute, RouteStep, Waypoint
+from service.models import Plan, Route, Scenario
+
+logger = logging.getLogger(__name__)
+
+MAX_MAP_ASSETS = 20_000  # beyond this a plan map leaves the asset layers out (browser memory)
+_TRAVERSAL_KEYS = frozenset(Traversal.__dataclass_fields__)
+
+
+# -- scenario files ------------------------------------------------------------------------------
+
+_LOADED: dict[tuple[str, float], LoadedScenario] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def loaded_scenario(scenario: Scenario) -> LoadedScenario | None:
+    """The scenario TOML a stored scenario came from, loaded once per file version; None if none."""
+    if not scenario.source_config:
+        return None
+    path = Path(scenario.source_config)
+    if not path.is_file():
+        logger.warning("scenario %s: its config %s is gone", scenario.id, path.name)
+        return None
+    key = (str(path.resolve()), path.stat().st_mtime)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = load_scenario(path)
+        return _LOADED[key]
+
+
+def is_n03(codes: Sequence[str]) -> bool:
+    """Japanese municipality codes (5 digits, 行政区域コード) mean MLIT N03 boundaries."""
+    return bool(codes) and all(c.isdigit() and len(c) in (5, 6) for c in codes)
+
+
+def town_outlines(session: Session, scenario: Scenario) -> tuple[gpd.GeoDataFrame, bool]:
+    """Town boundaries (``code``, ``name``) of a scenario and whether they are MLIT N03 data.
+
+    From the scenario's boundary file when it has one, else the hull of each town's assets.
+    """
+    loaded = loaded_scenario(scenario)
+    if loaded is not None and not loaded.municipalities.empty:
+        munis = loaded.municipalities.to_crs(4326)
+        towns = gpd.GeoDataFrame(
+            {
+                "code": munis["municipality_code"].astype(str),
+                "name": munis["municipality"].astype(str),
+            },
+            geometry=munis.geometry.values,
+            crs=4326,
+        )
+    else:
+        assets = assets_frame(session, scenario.id)
+        rows = []
+        for (code, name), group in assets.groupby(["municipality_code", "municipality"]):
+            hull = shapely.union_all(group.geometry.values).convex_hull
+            rows.append({"code": str(code), "name": str(name), "geometry": hull})
+        towns = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else _empty()
+    return towns, is_n03(list(towns["code"]))
+
+
+def _empty() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=4326)
+
+
+# -- evaluation of drawn plans -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanningContext:
+    """What evaluating a plan of a scenario needs: its planning units and town boundaries."""
+
+    units: PlanningUnits
+    municipalities: gpd.GeoDataFrame | None
+
+
+_CONTEXTS: dict[tuple[int, int], PlanningContext] = {}
+_CONTEXT_LOCKS: dict[tuple[int, int], threading.Lock] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def planning_context(session: Session, scenario: Scenario) -> PlanningContext:
+    """Planning units of a scenario (built once per scenario version; the first call is slow)."""
+    key = (scenario.id, scenario.version)
+    with _CONTEXTS_LOCK:
+        if key in _CONTEXTS:
+            return _CONTEXTS[key]
+        lock = _CONTEXT_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        if key in _CONTEXTS:
+            return _CONTEXTS[key]
+        assets = assets_frame(session, scenario.id)
+        if assets.empty:
+            raise ServiceError(409, "no-assets", f"scenario {scenario.id} has no assets to plan")
+        loaded = loaded_scenario(scenario)
+        graph = None
+        munis = None
+        metric = None
+        if loaded is not None:
+            munis = loaded.municipalities
+            metric = loaded.metric_crs
+            if loaded.network_path is not None:
+                graph = network_for_scenario(loaded).graph
+        units = build_units(assets, metric_crs=metric, graph=graph, area=munis)
+        context = PlanningContext(units=units, municipalities=munis)
+        with _CONTEXTS_LOCK:
+            _CONTEXTS[key] = context
+        logger.info("scenario %s: %d planning units ready", scenario.id, units.n)
+        return context
+
+
+def cached_planning_context(scenario: Scenario) -> PlanningContext | None:
+    """The planning units of a scenario if already built, else None (never builds)."""
+    with _CONTEXTS_LOCK:
+        return _CONTEXTS.get((scenario.id, scenario.version))
+
+
+def warm_planning_context(session_factory: Callable[[], Session], scenario_id: int) -> None:
+    """Build a scenario's planning units in a background thread (the planner page asks early)."""
+
+    def run() -> None:
+        session = session_factory()
+        try:
+            planning_context(session, crud.get_scenario(session=session, scenario_id=scenario_id))
+        except Exception:  # a warm-up failure shows again, with its message, on evaluation
+            logger.exception("warming the planning units of scenario %s failed", scenario_id)
+        finally:
+            session.close()
+
+    threading.Thread(target=run, name=f"warm-units-{scenario_id}", daemon=True).start()
+
+
+def figures(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """The headline figures of an evaluation (`PlanEvaluation.to_dict`) under the page keys."""
+    regions = evaluation.get("regions") or []
+    patrol = [r.get("patrol_time_h") for r in regions if r.get("patrol_time_h") is not None]
+    return {
+        "n_regions": len(regions),
+        "balance": evaluation.get("balance"),
+        "max_deviation_pct": evaluation.get("max_deviation_pct"),
+        "contiguous": evaluation.get("contiguous"),
+        "compactness": evaluation.get("mean_polsby_popper"),
+        "cut_edges": evaluation.get("cut_edges"),
+        "patrol_hours": float(sum(patrol)) if patrol else None,
+        "size_ok": evaluation.get("within_size_limits"),
+        "unassigned": len(evaluation.get("unassigned") or []),
+    }
+
+
+def region_rows(evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per-region rows for the planner page's table."""
+    return [
+        {
+            "region": r.get("region"),
+            "workload_hours": r.get("workload_h"),
+            "max_deviation_pct": r.get("deviation_pct"),
+            "contiguous": r.get("contiguous"),
+            "compactness": r.get("polsby_popper"),
+            "towns": r.get("towns"),
+            "patrol_hours": r.get("patrol_time_h"),
+            "size_ok": r.get("within_size_limit"),
+        }
+        for r in evaluation.get("regions") or []
+    ]
+
+
+def evaluate_drawn(
+    context: PlanningContext,
+    *,
+    polygons: Mapping[str, Any] | None,
+    towns: Mapping[str, int | str],
+) -> dict[str, Any]:
+    """Evaluate drawn polygons (a GeoJSON FeatureCollection with ``properties.region``) or towns.
+
+    Returns ``{"plan_kind", "figures", "regions", "problems"}``; a plan that cannot be read is a
+    422 naming the feature.
+    """
+    plan: gpd.GeoDataFrame | dict[str, list[str]]
+    if polygons and polygons.get("features"):
+        rows = []
+        for i, feature in enumerate(polygons["features"], start=1):
+            try:
+                geom = shape(feature["geometry"])
+                region = str((feature.get("properties") or {})["region"])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                msg = (
+                    f"polygons: feature {i}: needs a polygon geometry and properties.region ({exc})"
+                )
+                raise ServiceError(422, "invalid-plan", msg) from None
+            if geom.geom_type not in ("Polygon", "MultiPolygon"):
+                msg = f"polygons: feature {i}: geometry is a {geom.geom_type}, not a polygon"
+                raise ServiceError(422, "invalid-plan", msg)
+            rows.append({"region": region, "geometry": geom})
+        plan = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    elif towns:
+        grouped: dict[str, list[str]] = {}
+        for code, label in towns.items():
+            grouped.setdefault(str(label), []).append(str(code))
+        plan = grouped
+    else:
+        raise ServiceError(422, "invalid-plan", "send drawn polygons or towns per region")
+    try:
+        evaluation = evaluate_plan(
+            context.units,
+            plan,
+            municipalities=context.municipalities,
+            region_column="region" if isinstance(plan, gpd.GeoDataFrame) else None,
+        ).to_dict()
+    except PlanError as exc:
+        raise ServiceError(422, "invalid-plan", str(exc)) from None
+    return {
+        "plan_kind": evaluation.get("plan_kind"),
+        "figures": figures(evaluation),
+        "regions": region_rows(evaluation),
+        "problems": list(evaluation.get("problems") or []),
+    }
+
+
+def stored_plan_towns(session: Session, plan: Plan) -> dict[str, int | str]:
+    """Town -> region of a stored regions plan (from its regions' municipality lists)."""
+    out: dict[str, int | str] = {}
+    for region in crud.list_regions(session=session, plan_id=plan.id):
+        for town in region.municipalities or []:
+            code = town.get("code") if isinstance(town, dict) else town
+            if code:
+                out[str(code)] = region.code
+    return out
+
+
+def stored_plan_polygons(session: Session, plan: Plan) -> dict[str, Any] | None:
+    """The outlines of a stored plan's regions as a FeatureCollection (None when none has one)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"region": region.code},
+            "geometry": shapely.geometry.mapping(region.geom),
+        }
+        for region in crud.list_regions(session=session, plan_id=plan.id)
+        if region.geom is not None and region.geom.geom_type in ("Polygon", "MultiPolygon")
+    ]
+    return {"type": "FeatureCollection", "features": features} if features else None
+
+
+def stored_plan_figures(
+    session: Session, plan: Plan, context: PlanningContext
+) -> dict[str, Any] | None:
+    """Figures of a stored regions plan, evaluated like a drawn one (None without regions)."""
+    stored = plan.result.get("evaluation") if isinstance(plan.result, dict) else None
+    if isinstance(stored, dict) and stored.get("regions"):
+        out = figures(stored)
+    else:
+        towns = stored_plan_towns(session, plan)
+        polygons = None if towns else stored_plan_polygons(session, plan)
+        if not towns and polygons is None:
+            return None
+        out = evaluate_drawn(context, polygons=polygons, towns=towns)["figures"]
+    for key in ("effect_vs_siloed_pct",):
+        if isinstance(plan.summary, dict) and plan.summary.get(key) is not None:
+            out[key] = plan.summary[key]
+    return out
+
+
+# -- plan map layers ---------------------------------------------------------------------------
+
+
+def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame | None:
+    rows = [r for r in rows if r.get("geometry") is not None]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else None
+
+
+def plan_layers(session: Session, plan: Plan) -> dict[str, Any]:
+    """Keyword layers for `service.maps.plan_map` of a stored plan: towns, regions, routes, ..."""
+    scenario = crud.get_scenario(session=session, scenario_id=plan.scenario_id)
+    regions = list(crud.list_regions(session=session, plan_id=plan.id))
+    routes = list(crud.list_routes(session=session, plan_id=plan.id))
+    # A routes plan refers to the regions of a regions plan.
+    known = {r.id for r in regions}
+    for region_id in {r.region_id for r in routes if r.region_id is not None} - known:
+        regions.append(crud.get_region(session=session, region_id=region_id))
+    code_of = {r.id: r.code for r in regions}
+    towns, n03 = town_outlines(session, scenario)
+    assets = assets_frame(session, scenario.id)
+    if len(assets) > MAX_MAP_ASSETS:
+        logger.info("plan %s map: %d assets, asset layers left out", plan.id, len(assets))
+        assets = None
+    depots = crud.list_depots(session=session, scenario_id=scenario.id)
+    return {
+        "regions": _frame(
+            [
+                {"region": r.code, "name": r.name, "geometry": r.geom}
+                for r in regions
+                if r.geom is not None
+            ]
+        ),
+        "routes": _frame(
+            [
+                {
+                    "region": code_of.get(r.region_id or -1, ""),
+                    "route": f"{r.service_date or r.day} / {r.crew}",
+                    "geometry": r.geom,
+                }
+                for r in routes
+            ]
+        ),
+        "depots": _frame([{"name": d.name or d.depot_id, "geometry": d.geom} for d in depots]),
+        "assets": assets,
+        "towns": towns if not towns.empty else None,
+        "n03": n03,
+    }
+
+
+# -- contractor routes -------------------------------------------------------------------------
+
+
+def patrol_route(route: Route, *, depot_name: str = "") -> PatrolRoute:
+    """A stored route as a `gis_data.adapters.PatrolRoute` (steps stored as traversal dicts)."""
+    traversals: list[Traversal] = []
+    for step in route.steps or []:
+        if isinstance(step, dict) and set(step) >= _TRAVERSAL_KEYS:
+            values = dict(step)
+            values["asset_ids"] = tuple(values.get("asset_ids") or ())
+            values["coords"] = tuple(tuple(float(c) for c in xy) for xy in values["coords"] or ())
+            traversals.append(Traversal(**{k: values[k] for k in _TRAVERSAL_KEYS}))
+    geometry = route.geom if isinstance(route.geom, LineString) else None
+    if geometry is None:
+        coords = [xy for t in traversals for xy in t.coords]
+        geometry = LineString(coords) if len(coords) >= 2 else LineString()
+    props = route.properties or {}
+    crew = int(route.crew) - 1 if str(route.crew).isdigit() and int(route.crew) > 0 else 0
+    return PatrolRoute(
+        crew=crew,
+        vehicle_type=0,
+        depot_id=str(props.get("depot_id", "")),
+        depot_name=depot_name or str(props.get("depot_name", "")),
+        traversals=tuple(traversals),
+        geometry=geometry,
+        tasks=tuple(t.task_id for t in traversals if t.kind == "serve" and t.task_id),
+    )
+
+
+def daily_route(route: Route, *, region_code: str) -> DailyRoute:
+    """A stored route for the contractor's page: consecutive steps on one street merged."""
+    patrol = patrol_route(route)
+    steps: list[RouteStep] = []
+    merged: list[dict[str, Any]] = []
+    for t in patrol.traversals:
+        if t.task_kind == "node":
+            merged.append({"t": t, "coords": [t.coords[0], t.coords[0]] if t.coords else []})
+            continue
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last["t"].task_kind != "node"
+            and last["t"].kind == t.kind
+            and last["t"].street == t.street
+        ):
+            last["length_m"] += t.length_m
+            last["time_s"] += t.time_s
+            last["coords"] += list(t.coords[1:] if last["coords"] else t.coords)
+            continue
+        merged.append(
+            {"t": t, "length_m": t.length_m, "time_s": t.time_s, "coords": list(t.coords)}
+        )
+    for m in merged:
+        t = m["t"]
+        coords = m["coords"]
+        steps.append(
+            RouteStep(
+                kind="serve" if t.kind == "serve" else "deadhead",
+                street=t.street or None,
+                length_m=float(m.get("length_m", t.length_m)),
+                minutes=float(m.get("time_s", t.time_s)) / 60.0,
+                geometry=LineString(coords) if len(coords) >= 2 else LineString(),
+                asset_id=", ".join(t.asset_ids) or None,
+            )
+        )
+    if not steps and not patrol.geometry.is_empty:
+        props = route.properties or {}
+        steps.append(
+            RouteStep(
+                "serve",
+                None,
+                float(props.get("km", 0.0)) * 1000.0,
+                float(props.get("minutes", 0.0)),
+                patrol.geometry,
+            )
+        )
+    waypoints = tuple(
+        Waypoint(name=label or ", ".join(ids), kind="node", lon=xy[0], lat=xy[1])
+        for label, xy, ids in patrol.waypoints()
+    )
+    depot = None
+    if not patrol.geometry.is_empty:
+        x, y = patrol.geometry.coords[0][:2]
+        depot = (float(x), float(y))
+    day = route.service_date.isoformat() if route.service_date else str(route.day)
+    return DailyRoute(
+        region=region_code,
+        crew=str(route.crew),
+        day=day,
+        steps=tuple(steps),
+        waypoints=waypoints,
+        depot=depot,
+    )
+
+
+def planned_tasks(route: Route) -> list[Any]:
+    """The tasks a stored route serves, as `gis_data.patrol_arcs.PatrolTask` (for patrol logs)."""
+    from gis_data.patrol_arcs import PatrolTask
+
+    tasks: dict[str, PatrolTask] = {}
+    for t in patrol_route(route).traversals:
+        if t.kind != "serve" or not t.task_id or t.task_id in tasks:
+            continue
+        tasks[t.task_id] = PatrolTask(
+            task_id=t.task_id,
+            kind=t.task_kind or "edge",
+            u=t.from_node,
+            v=t.to_node,
+            key=None,
+            serve_s=float(t.time_s),
+            length_m=t.length_m,
+            name=t.street,
+            municipality_code="",
+            field="",
+            asset_ids=t.asset_ids,
+        )
+    return list(tasks.values())
