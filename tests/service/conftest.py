@@ -59,9 +59,8 @@ def engine(db_url: str) -> Engine:
 
 @pytest.fixture(scope="session")
 def runner() -> Iterator[JobRunner]:
-    """One in-process Dask cluster for the whole session (jobs carry their database URL)."""
+    """One in-process Dask cluster for the session, started by the first job."""
     jobs = JobRunner(Settings(DASK_WORKERS=1, DASK_THREADS_PER_WORKER=4, DASK_PROCESSES=False))
-    jobs.start()
     yield jobs
     jobs.close()
 
