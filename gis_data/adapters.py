@@ -53,6 +53,7 @@ class Depot:
     name: str
     location: Point  # EPSG:4326
     crews: int | None = None
+    municipality_code: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

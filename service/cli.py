@@ -14,6 +14,8 @@ COMMAND_MODULES: list[tuple[str | None, str]] = [
     (None, "load"),
     (None, "demo"),
     ("bench", "bench_carp"),
+    ("plan", "plan_regions"),
+    ("plan", "plan_routes"),
 ]
 
 

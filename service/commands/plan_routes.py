@@ -1,0 +1,179 @@
+"""`gunmane plan routes CONFIG`: patrol routes bundled versus separate, per crew, map exports."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from gis_data.adapters import summarize_route
+from gis_data.errors import AssetValidationError, ConfigError
+from gis_data.export import export_routes
+from gis_data.load import load_scenario
+from gis_data.network import NetworkError
+from gis_data.patrol_plan import Plan, PlanComparison, PlanSettings, plan_patrols
+from optimizer.stop import MaxIterations
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `routes` subcommand (group "plan")."""
+    p = subparsers.add_parser(
+        "routes",
+        help="plan patrol routes on the road network: bundled versus each town x field alone",
+        description=(
+            "Load a scenario, build its road network from the local OSM file, match the assets"
+            " to streets and access nodes, and solve the patrol routing twice: bundled (all towns"
+            " and fields together, crews from the contractors' depots) and separate (each town x"
+            " field alone from its town depot). Prints per-crew routes and both totals side by"
+            " side; with --out writes GeoJSON, GPX and KML. Progress goes to stderr."
+        ),
+    )
+    p.add_argument("config", type=Path, help="scenario config (TOML)")
+    p.add_argument(
+        "--time-limit", type=float, default=15.0, help="seconds for the bundled solve (15)"
+    )
+    p.add_argument(
+        "--silo-time-limit",
+        type=float,
+        default=2.0,
+        help="seconds for each separate town x field solve (2)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="stop each solve after N solver iterations instead of the time limits (reproducible)",
+    )
+    p.add_argument(
+        "--crews", type=int, default=None, help="crews per depot at most (default: as needed)"
+    )
+    p.add_argument("--shift-hours", type=float, default=8.0, help="shift length in hours (8)")
+    p.add_argument("--out", type=Path, default=None, help="write GeoJSON/GPX/KML into DIR")
+    p.add_argument(
+        "--steps", action="store_true", help="print each bundled crew's streets in order"
+    )
+    p.set_defaults(handler=run)
+
+
+def _h(seconds: float) -> str:
+    return f"{seconds / 3600:.2f}"
+
+
+def _print_crews(plan: Plan, *, steps: bool) -> None:
+    header = (
+        f"  {'crew':>4}  {'depot':<38} {'tasks':>5} {'km':>7} {'served h':>8} {'deadhead h':>10}"
+    )
+    print(header)
+    for route in plan.routes:
+        print(
+            f"  {route.crew + 1:>4}  {route.depot_name[:38]:<38} {len(route.tasks):>5}"
+            f" {route.km:>7.1f} {_h(route.serve_s):>8} {_h(route.deadhead_s):>10}"
+        )
+        if steps:
+            for row in summarize_route(route):
+                street = row["street"] or "(unnamed)"
+                print(
+                    f"          {row['kind']:<8} {street[:34]:<34} {row['length_m']:>7.0f} m"
+                    f" {row['time_s']:>6d} s  {', '.join(row['asset_ids'][:4])}"
+                )
+
+
+def _print_comparison(result: PlanComparison) -> None:
+    bundled = result.bundled.totals()
+    separate = result.siloed_totals()
+    print("Bundled versus separate")
+    print(f"  {'':<16} {'bundled':>10} {'separate':>10} {'saving':>10} {'%':>6}")
+    for key, label in (
+        ("crews", "crews (shifts)"),
+        ("km", "km"),
+        ("hours", "hours"),
+        ("serve_hours", "  served h"),
+        ("deadhead_hours", "  deadhead h"),
+        ("tasks", "tasks"),
+    ):
+        b, s = float(bundled[key]), float(separate[key])
+        pct = f"{100 * (s - b) / s:.1f}" if s else "-"
+        fmt = "{:>10.0f}" if key in ("crews", "tasks") else "{:>10.2f}"
+        print(f"  {label:<16} {fmt.format(b)} {fmt.format(s)} {fmt.format(s - b)} {pct:>6}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and print; 0 on success, 1 when the bundled plan is not feasible, 2 for bad input."""
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    try:
+        scenario = load_scenario(args.config)
+    except (ConfigError, AssetValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    progress(f"loaded {len(scenario.assets)} assets of {len(scenario.municipalities)} towns")
+    settings = PlanSettings(
+        time_limit_s=args.time_limit,
+        silo_time_limit_s=args.silo_time_limit,
+        seed=args.seed,
+        crews=args.crews,
+        shift_hours=args.shift_hours,
+        bundled_stop=None if args.iterations is None else MaxIterations(args.iterations),
+        silo_stop=None if args.iterations is None else MaxIterations(args.iterations),
+    )
+    try:
+        result = plan_patrols(scenario, settings, progress=progress)
+    except (NetworkError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    net = result.network.summary
+    print(f"{scenario.name}: patrol routes, shifts of {args.shift_hours:g} h")
+    print(
+        f"Road network: {net.nodes} nodes, {net.edges} edges, {net.street_km:.1f} street km"
+        f" ({net.scc_nodes_dropped} nodes outside the largest strongly connected part dropped)"
+    )
+    if result.unmatched:
+        print(f"Unmatched assets: {len(result.unmatched)}")
+        reasons = Counter((u.field, re.sub(r"\s*\(.*\)", "", u.reason)) for u in result.unmatched)
+        for (fld, reason), count in reasons.most_common():
+            print(f"  {count:>4} {fld:<6} {reason}")
+    print()
+    b = result.bundled
+    print(
+        f"Bundled plan: all towns and fields, {len(b.depots)} depot(s); {b.num_tasks} tasks,"
+        f" {b.crews} crew(s), {b.km:.1f} km, {b.hours:.2f} h ({b.status})"
+    )
+    _print_crews(b, steps=args.steps)
+    print()
+    print("Separate plans: each town x field from its town depot")
+    for plan in result.siloed:
+        depot = plan.depots[0].name if plan.depots else "-"
+        print(
+            f" {plan.label}: {plan.num_tasks} tasks from {depot}, {plan.crews} crews,"
+            f" {plan.km:.1f} km, {plan.hours:.2f} h ({plan.status})"
+        )
+        _print_crews(plan, steps=False)
+    print()
+    _print_comparison(result)
+    if args.out is not None:
+        written = export_routes(
+            b.routes, args.out, stem="bundled", name=f"{scenario.name}: bundled"
+        )
+        for plan in result.siloed:
+            if plan.routes:
+                written += export_routes(
+                    plan.routes,
+                    args.out,
+                    stem=f"separate_{_slug(plan.label)}",
+                    name=f"{scenario.name}: {plan.label}",
+                )
+        print()
+        print(f"Wrote {len(written)} files to {args.out} (GeoJSON, GPX, KML)")
+    progress("done")
+    return 0 if b.status == "feasible" else 1
