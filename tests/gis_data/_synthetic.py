@@ -57,30 +57,46 @@ def park(code: str, asset_id: str, x: float, y: float) -> dict:
     }
 
 
-def towns(n: int = 3, *, nx: int = 4, ny: int = 3) -> gpd.GeoDataFrame:
-    """``n`` towns side by side (each an nx x ny grid), touching at their shared streets."""
+def towns(n: int = 3, *, nx: int | list[int] = 4, ny: int = 3) -> gpd.GeoDataFrame:
+    """``n`` towns side by side (nx x ny street grids; nx may differ per town), touching."""
+    widths = nx if isinstance(nx, list) else [nx] * n
     rows: list[dict] = []
+    x0 = 0.0
     for t in range(n):
-        rows.extend(grid_roads(chr(ord("A") + t), x0=t * (nx - 1) * STEP, nx=nx, ny=ny))
+        rows.extend(grid_roads(chr(ord("A") + t), x0=x0, nx=widths[t], ny=ny))
+        x0 += (widths[t] - 1) * STEP
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 
-def boundaries(n: int = 3, *, nx: int = 4, ny: int = 3) -> gpd.GeoDataFrame:
-    """Town polygons matching `towns` (each grid's extent, grown 100 m outwards)."""
-    width = (nx - 1) * STEP
+def boundaries(n: int = 3, *, nx: int | list[int] = 4, ny: int = 3) -> gpd.GeoDataFrame:
+    """Town polygons matching `towns` (each grid's extent, the outer ones grown 100 m)."""
+    widths = nx if isinstance(nx, list) else [nx] * n
     rows = []
+    x0 = 0.0
     for t in range(n):
-        x0 = t * width
+        width = (widths[t] - 1) * STEP
+        west = x0 - (100 if t == 0 else 0)
+        east = x0 + width + (100 if t == n - 1 else 0)
         rows.append(
             {
                 "municipality_code": chr(ord("A") + t),
                 "municipality": f"Town {chr(ord('A') + t)}",
-                "geometry": box(
-                    x0 - (100 if t == 0 else 0),
-                    -100,
-                    x0 + width + (100 if t == n - 1 else 0),
-                    (ny - 1) * STEP + 100,
-                ),
+                "geometry": box(west, -100, east, (ny - 1) * STEP + 100),
             }
         )
+        x0 += width
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+
+
+def depots(points: list[tuple[str, float, float]]) -> gpd.GeoDataFrame:
+    """Contractor yards (name, x, y) in the synthetic CRS."""
+    return gpd.GeoDataFrame(
+        {
+            "depot_id": [f"yard-{i}" for i in range(len(points))],
+            "municipality_code": [None] * len(points),
+            "kind": ["contractor"] * len(points),
+            "name": [p[0] for p in points],
+        },
+        geometry=gpd.points_from_xy([p[1] for p in points], [p[2] for p in points]),
+        crs=CRS,
+    )

@@ -1,0 +1,182 @@
+"""`gunmane plan regions`: balanced, contiguous contract regions, or the check of a drawn plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from gis_data.evaluate import PlanError, PlanEvaluation, SizeLimits, evaluate_plan
+from gis_data.regions import ATTRIBUTION, RegionRequest, scenario_units, solve_regions
+from optimizer.errors import InfeasibleError
+from optimizer.stop import MaxRuntime
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `regions` to the `plan` group."""
+    p = subparsers.add_parser(
+        "regions",
+        help="partition a scenario into k contract regions (or evaluate a drawn plan)",
+        description=(
+            "Group the scenario's assets into planning units and partition them into k balanced,"
+            " contiguous contract regions sized for local firms; print the region table and"
+            " write the regions as GeoJSON. With --evaluate, check a drawn plan instead."
+        ),
+    )
+    p.add_argument("config", type=Path, help="scenario config (TOML)")
+    p.add_argument("-k", type=int, default=3, help="number of regions (default 3)")
+    p.add_argument("--whole-towns", action="store_true", help="keep every municipality whole")
+    p.add_argument("--max-workload", type=float, metavar="H", help="max patrol hours per region")
+    p.add_argument("--max-km", type=float, metavar="KM", help="max km of assets per region")
+    p.add_argument("--max-crews", type=int, metavar="N", help="max crews per region")
+    p.add_argument(
+        "--balance", type=float, default=0.05, help="max workload deviation from the mean (0.05)"
+    )
+    p.add_argument(
+        "--lock",
+        action="append",
+        default=[],
+        metavar="UNIT_OR_TOWN=REGION",
+        help="keep a unit or a whole municipality in a region (repeatable)",
+    )
+    p.add_argument("--no-depots", action="store_true", help="ignore the contractor yards")
+    p.add_argument("--unit-km", type=float, default=1.5, help="road km per planning unit (1.5)")
+    p.add_argument(
+        "--straight-line",
+        action="store_true",
+        help="estimate travel times from straight lines instead of the road network",
+    )
+    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds (30)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--out", type=Path, help="write the regions as GeoJSON here")
+    p.add_argument(
+        "--evaluate",
+        type=Path,
+        metavar="PLAN",
+        help="evaluate this plan instead of optimizing: GeoJSON polygons (property 'region'),"
+        ' or JSON {"region": ["municipality code or name", ...]}',
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run)
+
+
+def _locks(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"--lock {item!r}: write UNIT_OR_TOWN=REGION")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _read_plan(path: Path) -> gpd.GeoDataFrame | dict[str, list[str]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{path}: not JSON ({exc})") from exc
+    if isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature"):
+        return gpd.read_file(path)
+    if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+        return {str(k): [str(t) for t in v] for k, v in data.items()}
+    raise PlanError(f"{path}: expected GeoJSON polygons or {{region: [towns]}}")
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Write regions as GeoJSON (EPSG:4326) with the OpenStreetMap attribution embedded."""
+    doc: dict[str, Any] = json.loads(frame.to_crs(4326).to_json(drop_id=True))
+    doc["attribution"] = ATTRIBUTION
+    for feature in doc["features"]:
+        feature["properties"]["attribution"] = ATTRIBUTION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+def _print(evaluation: PlanEvaluation, header: str) -> None:
+    print(header)
+    print(evaluation.table().to_string(index=False))
+    print(
+        f"balance max/min {evaluation.balance:.3f}, max deviation"
+        f" {evaluation.max_deviation_pct:.1f} %, mean Polsby-Popper"
+        f" {evaluation.mean_polsby_popper:.3f}, cut edges {evaluation.cut_edges},"
+        f" contiguous {'yes' if evaluation.contiguous else 'no'}"
+    )
+    for problem in evaluation.problems:
+        print(f"! {problem}")
+    print(f"Road data {ATTRIBUTION}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the scenario, build units, then optimize or evaluate; 1 on an impossible request."""
+    from gis_data.load import load_scenario
+
+    try:
+        limits = SizeLimits(
+            max_workload_h=args.max_workload, max_km=args.max_km, max_crews=args.max_crews
+        )
+        request = RegionRequest(
+            k=args.k,
+            whole_towns=args.whole_towns,
+            balance_tolerance=args.balance,
+            limits=limits,
+            use_depots=not args.no_depots,
+            locked=_locks(args.lock),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    scenario = load_scenario(args.config)
+    graph = None
+    if not args.straight_line and scenario.network_path is not None:
+        from gis_data.network import network_for_scenario
+
+        graph = network_for_scenario(scenario).graph
+    units = scenario_units(scenario, graph=graph, target_km=args.unit_km)
+    print(
+        f"{scenario.name}: {len(scenario.assets)} assets -> {units.n} planning units"
+        f" ({units.travel_source})"
+    )
+    if args.evaluate is not None:
+        try:
+            plan = _read_plan(args.evaluate)
+            evaluation = evaluate_plan(
+                units, plan, municipalities=scenario.municipalities, limits=limits
+            )
+        except PlanError as exc:
+            print(f"error: {exc}")
+            return 2
+        if args.json:
+            print(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=1))
+        else:
+            _print(evaluation, f"evaluation of {args.evaluate}")
+        return 0
+    try:
+        plan_result = solve_regions(
+            units,
+            request,
+            depots=scenario.depots,
+            stop=MaxRuntime(args.time_limit),
+            seed=args.seed,
+        )
+    except InfeasibleError as exc:
+        print(f"infeasible: {exc.reason}")
+        return 1
+    if args.json:
+        print(json.dumps(plan_result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _print(
+            plan_result.evaluation,
+            f"k = {args.k} regions ({plan_result.result.status},"
+            f" {plan_result.result.runtime:.1f} s, seed {args.seed})",
+        )
+    if args.out is not None:
+        write_geojson(plan_result.regions, args.out)
+        print(f"wrote {args.out}")
+    return 0
