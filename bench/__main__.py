@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
+# (suite name, module): each module has `main(argv: list[str]) -> int` that prints its table.
+# Append a line per suite; `python -m bench NAME ...` runs only the named suites.
+SUITES: list[tuple[str, str]] = [
+    ("loading", "bench.loading"),
+]
 
-def main() -> int:
-    """Run the benchmark suites in turn; each prints its own table."""
-    print("no benchmark suites registered yet")
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark suites in turn (all, or those named); each prints its own table."""
+    wanted = set(sys.argv[1:] if argv is None else argv)
+    unknown = wanted - {name for name, _ in SUITES}
+    if unknown:
+        print(f"unknown suite(s) {sorted(unknown)}; suites: {[n for n, _ in SUITES]}")
+        return 2
+    status = 0
+    for name, module in SUITES:
+        if wanted and name not in wanted:
+            continue
+        print(f"== {name}")
+        status = max(status, int(importlib.import_module(module).main([]) or 0))
+        print()
+    return status
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from gis_data.schema import (
     NUMERIC_COLUMNS,
     coerce_types,
     empty_assets,
+    missing_mask,
     order_columns,
 )
 from gis_data.sources import ReadOptions, read_source
@@ -103,24 +104,22 @@ def _to_schema(
         if column in frame.columns:
             values = frame[column].astype(object)
             if constant is not None:
-                values = values.where(~values.map(validate.is_missing_value), constant)
+                values = values.where(~missing_mask(values), constant)
             frame[column] = values
         else:
             frame[column] = constant
-    frame["field"] = frame["field"].map(validate.normalize_field)
+    fields = frame["field"].astype(object)
+    spelled = {value: validate.normalize_field(value) for value in fields.dropna().unique()}
+    frame["field"] = fields.map(lambda v: spelled.get(v, v), na_action="ignore")
     for column in NUMERIC_COLUMNS:
         default = source.defaults.get(column, np.nan)
         if column in frame.columns:
-            frame[column] = frame[column].where(
-                ~frame[column].map(validate.is_missing_value), default
-            )
+            frame[column] = frame[column].where(~missing_mask(frame[column]), default)
         else:
             frame[column] = float(default)
     side_default = source.defaults.get("side", "both")
     if "side" in frame.columns:
-        frame["side"] = frame["side"].where(
-            ~frame["side"].map(validate.is_missing_value), side_default
-        )
+        frame["side"] = frame["side"].where(~missing_mask(frame["side"]), side_default)
     else:
         frame["side"] = side_default
     if "name" not in frame.columns:

@@ -127,8 +127,11 @@ def coerce_types(assets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["source_row"] = out["source_row"].astype("int64")
     for column in ("asset_id", "municipality_code", "municipality", "field", "kind", "side"):
         out[column] = out[column].astype(str)
-    names = [None if is_missing(v) else str(v) for v in out["name"]]
-    out["name"] = pd.Series(names, index=out.index, dtype=object)
+    names = out["name"].astype(object)
+    absent = missing_mask(names).to_numpy()
+    values = np.full(len(names), None, dtype=object)
+    values[~absent] = names[~absent].astype(str).to_numpy(dtype=object)
+    out["name"] = pd.Series(values, index=out.index, dtype=object)
     return out
 
 
@@ -149,3 +152,12 @@ FIELD_ALIASES: Final = {
     "下水道": "sewer",
     "その他": "other",
 }
+
+
+def missing_mask(values: pd.Series) -> pd.Series:
+    """Boolean Series: True where a value is missing (None, NaN or a blank string)."""
+    absent = values.isna()
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return absent
+    text = values.where(~absent, "").astype(str)
+    return absent | text.str.strip().eq("")

@@ -18,7 +18,15 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gis_data.errors import Problem
-from gis_data.schema import FIELD_ALIASES, FIELDS, LINE_KINDS, NUMERIC_COLUMNS, SIDES, is_missing
+from gis_data.schema import (
+    FIELD_ALIASES,
+    FIELDS,
+    LINE_KINDS,
+    NUMERIC_COLUMNS,
+    SIDES,
+    is_missing,
+    missing_mask,
+)
 
 MAX_LISTED = 50
 ROW = "_row"  # private column: the 1-based feature number in the source file
@@ -176,7 +184,7 @@ def check_attributes(assets: gpd.GeoDataFrame, label: str) -> list[Problem]:
     rows = assets[ROW].to_numpy()
 
     field = assets["field"]
-    missing = field.map(is_missing).to_numpy()
+    missing = missing_mask(field).to_numpy()
     if missing.any():
         msg = 'no field: map a column to field or set field = "road" (river, park, ...)'
         problems += _capped(label, rows[missing], "field", [msg] * int(missing.sum()))
@@ -186,7 +194,7 @@ def check_attributes(assets: gpd.GeoDataFrame, label: str) -> list[Problem]:
         messages = [f"unknown field {v!r}; fields are {', '.join(FIELDS)}" for v in values]
         problems += _capped(label, rows[unknown], "field", messages)
 
-    kind_missing = assets["kind"].map(is_missing).to_numpy()
+    kind_missing = missing_mask(assets["kind"]).to_numpy()
     if kind_missing.any():
         msg = 'no kind: map a column to kind or set kind = "road_segment" (park, ...)'
         problems += _capped(label, rows[kind_missing], "kind", [msg] * int(kind_missing.sum()))
@@ -213,7 +221,7 @@ def check_attributes(assets: gpd.GeoDataFrame, label: str) -> list[Problem]:
     for column in NUMERIC_COLUMNS:
         raw = assets[column]
         numbers = pd.to_numeric(raw, errors="coerce")
-        not_number = (numbers.isna() & ~raw.map(is_missing)).to_numpy()
+        not_number = (numbers.isna() & ~missing_mask(raw)).to_numpy()
         if not_number.any():
             messages = [f"not a number: {v!r}" for v in raw.to_numpy()[not_number]]
             problems += _capped(label, rows[not_number], column, messages)
