@@ -1,0 +1,48 @@
+"""Patrol planning on the demo: bundled and separate plans serve every matched asset."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from gis_data.load import load_scenario
+from gis_data.patrol_plan import PlanSettings, plan_patrols
+from optimizer.stop import MaxIterations
+
+
+@pytest.fixture(scope="module")
+def vaduz(demo_dir: Path):
+    """The four-town demo cut down to Vaduz (its assets, boundary and depots) to stay fast."""
+    scenario = load_scenario(demo_dir / "four_towns.toml")
+    code = "LI-7001"
+    return dataclasses.replace(
+        scenario,
+        assets=scenario.assets[scenario.assets["municipality_code"] == code],
+        municipalities=scenario.municipalities[
+            scenario.municipalities["municipality_code"] == code
+        ],
+    )
+
+
+def test_demo_town_bundled_and_separate(vaduz) -> None:
+    """Every matched asset is served in the bundled plan and in exactly the separate plans."""
+    settings = PlanSettings(seed=1, bundled_stop=MaxIterations(20), silo_stop=MaxIterations(20))
+    result = plan_patrols(vaduz, settings)
+    bundled = result.bundled
+    assert bundled.status == "feasible"
+    assert {d.depot_id for d in bundled.depots} == {"yard-schaan", "yard-triesen"}
+    matched = set(vaduz.assets["asset_id"]) - {u.asset_id for u in result.unmatched}
+    served = {a for r in bundled.routes for a in r.asset_ids}
+    assert served == matched
+    assert all(r.total_s <= 8 * 3600 for r in bundled.routes)
+    assert sorted(p.field for p in result.siloed) == ["park", "river", "road"]
+    assert all(p.depots[0].name == "Vaduz town depot" for p in result.siloed)
+    silo_served = {a for p in result.siloed for r in p.routes for a in r.asset_ids}
+    assert silo_served == matched
+    totals = result.siloed_totals()
+    assert totals["crews"] == sum(p.crews for p in result.siloed)
+    assert totals["km"] == pytest.approx(sum(p.km for p in result.siloed), abs=0.01)
+    # The network reaches beyond Vaduz (buffer), so crews from other towns' yards can come in.
+    assert result.network.summary.nodes > 100
