@@ -282,7 +282,7 @@ def share_costs(
         shapley = shapley_exact(n, cache, map_fn=map_fn)
         how = f"exact Shapley over all {2**n - 1} coalitions"
     else:
-        shapley = shapley_sampled(n, cache, permutations=permutations, seed=seed)
+        shapley = shapley_sampled(n, cache, permutations=permutations, seed=seed, map_fn=map_fn)
         how = f"Shapley sampled from {permutations} permutations (seed {seed})"
     total = shapley.grand_cost
     alone = [cache(frozenset({i})) for i in range(n)]

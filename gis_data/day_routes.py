@@ -24,17 +24,16 @@ class DayRoutes:
         Driven distance (service + deadhead) and duration (depot to depot) of each route.
     method
         How the routes were obtained (engine, backend, stop), for reports.
-    geometries
-        Optional per-route geometry (a shapely LineString/MultiLineString in EPSG:4326) and the
-        ordered asset ids served, for the contractors' export.
+    traced
+        Optional traced routes on the roads (`gis_data.adapters.PatrolRoute`: traversals,
+        geometry, assets served), kept for the contractors' per-day export.
     """
 
     route_km: tuple[float, ...]
     route_minutes: tuple[float, ...]
     method: str
     feasible: bool = True
-    geometries: tuple[Any, ...] = ()
-    route_assets: tuple[tuple[str, ...], ...] = ()
+    traced: tuple[Any, ...] = ()
 
     @property
     def num_routes(self) -> int:

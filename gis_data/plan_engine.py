@@ -79,8 +79,7 @@ class EngineRouter:
             route_minutes=tuple(r.total_s / 60.0 for r in routes),
             method=f"arc routing ({result.backend}, {describe_stop(self.stop)}, seed {self.seed})",
             feasible=result.feasible,
-            geometries=tuple(r.geometry for r in routes) if self.keep_geometry else (),
-            route_assets=tuple(r.asset_ids for r in routes) if self.keep_geometry else (),
+            traced=tuple(routes) if self.keep_geometry else (),
         )
 
 

@@ -178,26 +178,29 @@ def shapley_sampled(
     *,
     permutations: int,
     seed: int,
+    map_fn: MapFn | None = None,
 ) -> ShapleyResult:
     """Shapley value estimated from ``permutations`` seeded random orders of the players.
 
     Antithetic pairs (an order and its reverse) reduce the variance; the shares always add up to
-    ``c(N)`` because each order's marginal costs do.
+    ``c(N)`` because each order's marginal costs do. The orders are drawn first, so every
+    coalition they need can be evaluated in one batch through ``map_fn`` (parallel solves).
     """
     _check_players(n)
     if permutations < 1:
         raise SpecificationError(f"permutations must be >= 1, got {permutations}")
     cache = cost if isinstance(cost, CoalitionCache) else CoalitionCache(cost)
     rng = np.random.default_rng(seed)
-    samples = np.zeros((permutations, n), dtype=np.float64)
-    order = rng.permutation(n)
+    orders: list[npt.NDArray[np.int64]] = []
     for k in range(permutations):
-        order = rng.permutation(n) if k % 2 == 0 else order[::-1]
-        members: set[int] = set()
+        orders.append(rng.permutation(n) if k % 2 == 0 else orders[-1][::-1])
+    prefixes = [frozenset(int(p) for p in order[: j + 1]) for order in orders for j in range(n)]
+    cache.fill(prefixes, map_fn)
+    samples = np.zeros((permutations, n), dtype=np.float64)
+    for k, order in enumerate(orders):
         previous = 0.0
-        for player in order:
-            members.add(int(player))
-            current = cache(members)
+        for j, player in enumerate(order):
+            current = cache(frozenset(int(p) for p in order[: j + 1]))
             samples[k, int(player)] = current - previous
             previous = current
     shares = samples.mean(axis=0)
