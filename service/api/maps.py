@@ -126,13 +126,13 @@ def _route_download(
     return Response(text, media_type=media, headers=headers)
 
 
-@router.get("/routes/{route_id}.gpx", response_class=Response)
+@router.get("/routes/{route_id}/gpx", response_class=Response)
 def route_gpx(route_id: int, session: SessionDep, principal: PageKey) -> Response:
     """The route as GPX 1.1: one track (apps follow it, no re-routing) and waypoints for stops."""
     return _route_download(session, principal, route_id, "gpx")
 
 
-@router.get("/routes/{route_id}.kml", response_class=Response)
+@router.get("/routes/{route_id}/kml", response_class=Response)
 def route_kml(route_id: int, session: SessionDep, principal: PageKey) -> Response:
     """The route as KML 2.2: the line and a placemark per stop."""
     return _route_download(session, principal, route_id, "kml")

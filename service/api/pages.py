@@ -142,7 +142,7 @@ def contractor_route(
     html = route_page_html(
         daily_route(route, region_code=region_code),
         lang=lang,
-        gpx_url=f"{prefix}/routes/{route.id}.gpx{suffix}",
-        kml_url=f"{prefix}/routes/{route.id}.kml{suffix}",
+        gpx_url=f"{prefix}/routes/{route.id}/gpx{suffix}",
+        kml_url=f"{prefix}/routes/{route.id}/kml{suffix}",
     )
     return HTMLResponse(html)

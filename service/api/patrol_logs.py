@@ -1,0 +1,249 @@
+"""Patrol logs (巡回記録): contractors upload a day's GPX track; towns read time-stamped records.
+
+A record is stored as a plan of kind ``patrol_log`` of the route's scenario: ``parameters`` say
+which route, region and day it is for and who uploaded it, ``summary`` holds the coverage
+figures, ``result`` the full report (every planned task with the time it was first passed) and
+the GPX text itself, kept as evidence for answering claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import threading
+from typing import Annotated, Any
+
+import networkx as nx
+from fastapi import APIRouter, File, Query, Response, UploadFile
+
+from gis_data.network import RoadNetwork, network_for_scenario
+from gis_data.patrol_calendar import Frequencies, patrol_class
+from gis_data.patrol_log import (
+    PatrolLogError,
+    coverage_report,
+    frequency_status,
+    project_network,
+    read_gpx,
+)
+from service import auth, crud
+from service.api.maps import PageKey, readable_route, require
+from service.deps import SessionDep, SettingsDep
+from service.errors import ServiceError
+from service.frames import assets_frame
+from service.map_data import loaded_scenario, planned_tasks
+from service.models import Plan
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["patrol-logs"])
+
+KIND = "patrol_log"
+MAX_STORED_GPX_BYTES = 5_000_000
+READ_LOGS = frozenset({"admin", "planner", "gis", "contractor"})
+
+_PROJECTED: dict[int, tuple[RoadNetwork, nx.MultiDiGraph]] = {}
+_PROJECTED_LOCK = threading.Lock()
+
+
+def _projected(network: RoadNetwork) -> nx.MultiDiGraph:
+    """The projected graph of a network, once per network object."""
+    with _PROJECTED_LOCK:
+        hit = _PROJECTED.get(id(network))
+        if hit is None or hit[0] is not network:
+            hit = (network, project_network(network))
+            _PROJECTED[id(network)] = hit
+        return hit[1]
+
+
+def _network(session: SessionDep, scenario_id: int) -> RoadNetwork:
+    scenario = crud.get_scenario(session=session, scenario_id=scenario_id)
+    loaded = loaded_scenario(scenario)
+    if loaded is None or loaded.network_path is None:
+        raise ServiceError(
+            409, "no-network", f"scenario {scenario_id} has no road network to match tracks to"
+        )
+    return network_for_scenario(loaded)
+
+
+def _record(plan: Plan) -> dict[str, Any]:
+    """A stored log as the API shows it (without the GPX text)."""
+    return {
+        "id": plan.id,
+        "scenario_id": plan.scenario_id,
+        "created_at": plan.created_at.isoformat(),
+        **plan.parameters,
+        "summary": plan.summary,
+        "report": plan.result.get("report"),
+    }
+
+
+def _readable_log(session: SessionDep, principal: auth.Principal, log_id: int) -> Plan:
+    require(principal, READ_LOGS)
+    plan = crud.get_plan(session=session, plan_id=log_id)
+    hidden = principal.role == "contractor" and not principal.may_read_region(
+        plan.parameters.get("region_id")
+    )
+    if plan.kind != KIND or hidden:
+        raise ServiceError(404, "not-found", f"patrol log {log_id} not found")
+    return plan
+
+
+@router.post("/routes/{route_id}/patrol-logs", status_code=201)
+async def upload_patrol_log(
+    route_id: int,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageKey,
+    file: Annotated[UploadFile, File(description="GPX track of the day's patrol")],
+) -> dict[str, Any]:
+    """Upload the GPX of a route's patrol: matched to the roads, coverage of the plan stored."""
+    route = readable_route(session, principal, route_id)
+    if principal.role == "gis":
+        raise ServiceError(403, "forbidden", "the role 'gis' may not upload patrol logs")
+    limit = int(settings.MAX_UPLOAD_MB * 1024 * 1024)
+    data = await file.read(limit + 1)
+    name = (file.filename or "track.gpx").replace("\\", "/").rsplit("/", 1)[-1]
+    if len(data) > limit:
+        raise ServiceError(413, "too-large", f"{name}: larger than {settings.MAX_UPLOAD_MB} MB")
+    try:
+        points = read_gpx(data, source=name)
+        network = _network(session, route.scenario_id)
+        report = coverage_report(
+            points, network, planned_tasks(route), projected=_projected(network), source=name
+        )
+    except PatrolLogError as exc:
+        raise ServiceError(422, "invalid-gpx", str(exc)) from None
+    summary = {
+        "planned_tasks": len(report.tasks),
+        "covered_tasks": report.covered_tasks,
+        "coverage_pct": round(report.coverage_pct, 2),
+        "coverage_km_pct": round(report.coverage_km_pct, 2),
+        "matched_fraction": round(report.matched_fraction, 4),
+        "track_km": round(report.track_km, 3),
+        "start": report.start.isoformat() if report.start else None,
+        "end": report.end.isoformat() if report.end else None,
+    }
+    result: dict[str, Any] = {
+        "report": report.to_dict(),
+        "gpx_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    if len(data) <= MAX_STORED_GPX_BYTES:
+        result["gpx"] = data.decode("utf-8-sig", errors="replace")
+    plan = crud.create_plan(
+        session=session,
+        scenario_id=route.scenario_id,
+        kind=KIND,
+        name=f"patrol log of route {route.id}",
+        parameters={
+            "route_id": route.id,
+            "region_id": route.region_id,
+            "crew": route.crew,
+            "service_date": route.service_date.isoformat() if route.service_date else None,
+            "file": name,
+            "uploaded_by": principal.key_id,
+        },
+        summary=summary,
+        result=result,
+    )
+    session.commit()
+    response.headers["Location"] = f"{settings.API_PREFIX}/patrol-logs/{plan.id}"
+    return _record(plan)
+
+
+@router.get("/patrol-logs/{log_id}")
+def get_patrol_log(log_id: int, session: SessionDep, principal: PageKey) -> dict[str, Any]:
+    """One stored patrol log: coverage summary and every planned task with its time."""
+    return _record(_readable_log(session, principal, log_id))
+
+
+@router.get("/patrol-logs/{log_id}/gpx")
+def get_patrol_log_gpx(log_id: int, session: SessionDep, principal: PageKey) -> Response:
+    """The GPX file as uploaded (evidence for claims), when it was small enough to keep."""
+    plan = _readable_log(session, principal, log_id)
+    text = plan.result.get("gpx")
+    if text is None:
+        raise ServiceError(404, "not-found", f"patrol log {log_id}: the GPX was not kept")
+    return Response(text, media_type="application/gpx+xml")
+
+
+def _region_logs(session: SessionDep, principal: auth.Principal, region_id: int) -> list[Plan]:
+    require(principal, READ_LOGS)
+    region = crud.get_region(session=session, region_id=region_id)
+    if principal.role == "contractor" and not principal.may_read_region(region.id):
+        raise ServiceError(404, "not-found", f"region {region_id} not found")
+    plans = crud.list_plans(session=session, scenario_id=region.scenario_id, kind=KIND)
+    return [p for p in plans if p.parameters.get("region_id") == region.id]
+
+
+@router.get("/regions/{region_id}/patrol-logs")
+def list_patrol_logs(region_id: int, session: SessionDep, principal: PageKey) -> dict[str, Any]:
+    """The stored patrol logs of a region, newest first (summaries only)."""
+    logs = _region_logs(session, principal, region_id)
+    items = [{k: v for k, v in _record(p).items() if k != "report"} for p in logs]
+    return {"region_id": region_id, "count": len(items), "items": items}
+
+
+@router.get("/regions/{region_id}/patrol-coverage")
+def patrol_coverage(
+    region_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    as_of: Annotated[dt.datetime | None, Query(description="check at (default now)")] = None,
+    since: Annotated[dt.datetime | None, Query(description="contract start")] = None,
+) -> dict[str, Any]:
+    """Per asset of the region: visits in the stored logs, last visit, longest gap, overdue?
+
+    Intervals are the asset's own ``patrol_interval_days``, else its class default (working
+    days turned into calendar days at 7/5).
+    """
+    logs = _region_logs(session, principal, region_id)
+    region = crud.get_region(session=session, region_id=region_id)
+    when = as_of or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    start = since.replace(tzinfo=dt.UTC) if since is not None and since.tzinfo is None else since
+    towns = {str(m.get("code") if isinstance(m, dict) else m) for m in region.municipalities}
+    assets = assets_frame(session, region.scenario_id)
+    if towns:
+        assets = assets[assets["municipality_code"].astype(str).isin(towns)]
+    frequencies = Frequencies()
+    intervals: dict[str, float] = {}
+    for row in assets.drop(columns="geometry").to_dict("records"):
+        own = row.get("patrol_interval_days")
+        if isinstance(own, float) and math.isfinite(own) and own > 0:
+            intervals[str(row["asset_id"])] = own
+        else:
+            days = frequencies.interval(patrol_class(row), when.date())
+            intervals[str(row["asset_id"])] = days * 7.0 / 5.0
+    visits: dict[str, list[dt.datetime]] = {}
+    for log in logs:
+        for asset, stamp in (log.result.get("report") or {}).get("asset_visits", {}).items():
+            if stamp:
+                visits.setdefault(asset, []).append(dt.datetime.fromisoformat(stamp))
+    status = frequency_status(visits, intervals, as_of=when, since=start)
+    overdue = [s for s in status if s.overdue]
+    return {
+        "region_id": region_id,
+        "as_of": when.isoformat(),
+        "logs": len(logs),
+        "assets": len(status),
+        "visited": sum(1 for s in status if s.visits),
+        "overdue": len(overdue),
+        "items": [
+            {
+                "asset_id": s.asset_id,
+                "interval_days": round(s.interval_days, 2),
+                "visits": s.visits,
+                "last_visit": s.last_visit.isoformat() if s.last_visit else None,
+                "days_since": round(s.days_since, 2) if s.days_since is not None else None,
+                "longest_gap_days": (
+                    round(s.longest_gap_days, 2) if s.longest_gap_days is not None else None
+                ),
+                "overdue": s.overdue,
+            }
+            for s in status
+        ],
+    }

@@ -1,0 +1,266 @@
+"""Pages, map endpoints and patrol logs through the app (TestClient) on a seeded SQLite database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import gpxpy
+import gpxpy.gpx
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+from shapely.geometry import LineString
+from shapely.ops import transform
+
+from service.config import Settings
+from service.db import get_engine, migrate, session_factory
+from service.main import create_app
+from tests.service.pages_data import Seeded, seed, small_scenario_toml
+
+T0 = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Seeded]]:
+    folder = tmp_path_factory.mktemp("pages")
+    url = f"sqlite:///{folder / 'gunmane.sqlite'}"
+    migrate(url)
+    session = session_factory(get_engine(url))()
+    try:
+        data = seed(session, small_scenario_toml(folder))
+    finally:
+        session.close()
+    app = create_app(Settings(DATABASE_URL=url, DATA_DIR=folder / "data"))
+    with TestClient(app) as client:
+        yield client, data
+
+
+def track_along(line: LineString, *, step_m: float = 15.0) -> str:
+    """A GPX track following ``line`` (EPSG:4326) with a fix every ``step_m`` at 10 m/s."""
+    to_m = Transformer.from_crs(4326, 32632, always_xy=True).transform
+    to_deg = Transformer.from_crs(32632, 4326, always_xy=True).transform
+    metric = transform(to_m, line)
+    gpx = gpxpy.gpx.GPX()
+    track = gpxpy.gpx.GPXTrack()
+    segment = gpxpy.gpx.GPXTrackSegment()
+    n = int(metric.length // step_m) + 1
+    for i in range(n + 1):
+        x, y = to_deg(*metric.interpolate(min(i * step_m, metric.length)).coords[0])
+        stamp = T0 + dt.timedelta(seconds=i * step_m / 10.0)
+        segment.points.append(gpxpy.gpx.GPXTrackPoint(y, x, time=stamp))
+    track.segments.append(segment)
+    gpx.tracks.append(track)
+    return gpx.to_xml()
+
+
+def test_index_lists_scenarios_for_planners(seeded_app):
+    client, data = seeded_app
+    page = client.get("/", params={"key": data.keys["planner"], "lang": "en"})
+    assert page.status_code == 200
+    assert f"/planner?scenario={data.scenario_id}" in page.text
+    assert f"/plans/{data.plan_id}/map" in page.text
+    anonymous = client.get("/")
+    assert anonymous.status_code == 200
+    assert "/planner?" not in anonymous.text
+
+
+def test_index_lists_a_contractors_own_routes(seeded_app):
+    client, data = seeded_app
+    page = client.get("/", params={"key": data.keys["contractor"]})
+    assert f"/contractor/routes/{data.route_id}?" in page.text
+    assert f"/contractor/routes/{data.other_route_id}?" not in page.text
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_plan_map_page(seeded_app, lang):
+    """The stored plan's regions, depots and asset fields are on the map, in the language."""
+    client, data = seeded_app
+    page = client.get(f"/plans/{data.plan_id}/map", params={"key": data.keys["gis"], "lang": lang})
+    assert page.status_code == 200
+    html = page.text
+    assert f'<html lang="{lang}">' in html
+    legend = html[html.index('id="legend"') :]
+    assert ("区域 1" if lang == "ja" else "Region 1") in legend
+    assert ("道路" if lang == "ja" else "Road") in legend
+    assert "© OpenStreetMap contributors" in html
+    api = client.get(
+        f"/api/v1/plans/{data.plan_id}/map", headers={"X-API-Key": data.keys["planner"]}
+    )
+    assert api.status_code == 200
+    assert api.headers["content-type"].startswith("text/html")
+
+
+def test_pages_need_a_key_and_the_right_role(seeded_app):
+    client, data = seeded_app
+    assert client.get(f"/plans/{data.plan_id}/map").status_code == 401
+    planner = client.get("/planner", params={"scenario": data.scenario_id, "key": data.keys["gis"]})
+    assert planner.status_code == 403
+    contractor_map = client.get(
+        f"/plans/{data.plan_id}/map", params={"key": data.keys["contractor"]}
+    )
+    assert contractor_map.status_code == 403
+
+
+def test_contractor_route_page_and_downloads(seeded_app):
+    """The contractor reads its route (steps, GPX track + waypoints, KML), not another region's."""
+    client, data = seeded_app
+    key = data.keys["contractor"]
+    page = client.get(f"/contractor/routes/{data.route_id}", params={"key": key, "lang": "en"})
+    assert page.status_code == 200
+    rows = re.findall(r'<tr class="(serve|deadhead)">', page.text)
+    assert "serve" in rows
+    assert "deadhead" in rows
+    assert f"/api/v1/routes/{data.route_id}/gpx?key=" in page.text
+    gpx_text = client.get(f"/api/v1/routes/{data.route_id}/gpx", params={"key": key})
+    assert gpx_text.status_code == 200
+    gpx = gpxpy.parse(gpx_text.text)
+    assert len(gpx.tracks) == 1
+    assert not gpx.routes  # a track: apps follow it instead of re-routing
+    assert len(gpx.tracks[0].segments[0].points) == len(data.route.geometry.coords)
+    assert len(gpx.waypoints) == len(data.route.waypoints())
+    kml = client.get(f"/api/v1/routes/{data.route_id}/kml", headers={"X-API-Key": key})
+    assert "<LineString>" in kml.text
+    other = client.get(f"/contractor/routes/{data.other_route_id}", params={"key": key})
+    assert other.status_code == 404
+    assert (
+        client.get(f"/api/v1/routes/{data.other_route_id}/gpx", params={"key": key}).status_code
+        == 404
+    )
+
+
+def test_planner_page_and_evaluation(seeded_app):
+    """The planner page renders the towns; evaluating towns per region returns the figures."""
+    client, data = seeded_app
+    key = data.keys["planner"]
+    page = client.get("/planner", params={"scenario": data.scenario_id, "key": key, "lang": "en"})
+    assert page.status_code == 200
+    assert '"code": "LI-7009"' in page.text
+    assert "new L.Control.Draw(" in page.text
+    body = {
+        "scenario": data.scenario_id,
+        "towns": {"LI-7007": 1, "LI-7009": 2, "LI-7011": 2},
+        "compare_plan": data.plan_id,
+    }
+    answer = client.post("/api/v1/plans/evaluate", json=body, headers={"X-API-Key": key})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["figures"]["n_regions"] == 2
+    assert result["figures"]["unassigned"] == 0
+    assert result["figures"]["balance"] >= 1.0
+    assert {r["region"] for r in result["regions"]} == {"1", "2"}
+    # The stored plan puts the first town alone too: the same split, the same figures.
+    assert result["optimized"]["balance"] == pytest.approx(result["figures"]["balance"])
+    # Town codes give the same numbers as the polygons of those towns.
+    one_town = {"scenario": data.scenario_id, "towns": {"LI-7007": 1}}
+    partial = client.post("/api/v1/plans/evaluate", json=one_town, headers={"X-API-Key": key})
+    assert partial.json()["figures"]["unassigned"] > 0
+
+
+def test_evaluation_of_drawn_polygons_and_bad_plans(seeded_app):
+    client, data = seeded_app
+    key = {"X-API-Key": data.keys["planner"]}
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[9.49, 47.19], [9.60, 47.19], [9.60, 47.28], [9.49, 47.28], [9.49, 47.19]]
+        ],
+    }
+    polygons = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"region": 1}, "geometry": square}],
+    }
+    answer = client.post(
+        "/api/v1/plans/evaluate",
+        json={"scenario": data.scenario_id, "polygons": polygons},
+        headers=key,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["plan_kind"] == "polygons"
+    assert answer.json()["figures"]["n_regions"] == 1
+    line = {
+        "type": "Feature",
+        "properties": {"region": 1},
+        "geometry": {"type": "LineString", "coordinates": [[9.5, 47.2], [9.6, 47.2]]},
+    }
+    bad = client.post(
+        "/api/v1/plans/evaluate",
+        json={
+            "scenario": data.scenario_id,
+            "polygons": {"type": "FeatureCollection", "features": [line]},
+        },
+        headers=key,
+    )
+    assert bad.status_code == 422
+    assert "feature 1" in bad.json()["detail"]
+    empty = client.post("/api/v1/plans/evaluate", json={"scenario": data.scenario_id}, headers=key)
+    assert empty.status_code == 422
+    gis = client.post(
+        "/api/v1/plans/evaluate",
+        json={"scenario": data.scenario_id, "towns": {"LI-7007": 1}},
+        headers={"X-API-Key": data.keys["gis"]},
+    )
+    assert gis.status_code == 403
+
+
+def test_patrol_log_upload_and_records(seeded_app):
+    """A GPX along the planned route covers its tasks; towns read the record and the coverage."""
+    client, data = seeded_app
+    key = {"X-API-Key": data.keys["contractor"]}
+    gpx = track_along(data.route.geometry)
+    upload = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("day1.gpx", gpx, "application/gpx+xml")},
+        headers=key,
+    )
+    assert upload.status_code == 201, upload.text
+    record = upload.json()
+    assert upload.headers["Location"] == f"/api/v1/patrol-logs/{record['id']}"
+    assert record["summary"]["coverage_pct"] >= 90.0
+    assert record["summary"]["start"] == T0.isoformat()
+    tasks = record["report"]["tasks"]
+    assert tasks
+    assert all(t["time"] is not None for t in tasks if t["covered"])
+    # Towns read the time-stamped record and the coverage against the contract intervals.
+    planner = {"X-API-Key": data.keys["planner"]}
+    listed = client.get(f"/api/v1/regions/{data.region_ids[0]}/patrol-logs", headers=planner)
+    assert listed.json()["count"] == 1
+    got = client.get(f"/api/v1/patrol-logs/{record['id']}", headers={"X-API-Key": data.keys["gis"]})
+    assert got.status_code == 200
+    assert got.json()["report"]["covered_tasks"] == record["report"]["covered_tasks"]
+    kept = client.get(f"/api/v1/patrol-logs/{record['id']}/gpx", headers=planner)
+    assert kept.text == gpx
+    coverage = client.get(
+        f"/api/v1/regions/{data.region_ids[0]}/patrol-coverage",
+        params={"as_of": "2026-04-02T00:00:00+00:00", "since": "2026-04-01T00:00:00+00:00"},
+        headers=planner,
+    ).json()
+    visited = {i["asset_id"] for i in coverage["items"] if i["visits"]}
+    assert visited
+    assert visited <= set(data.route.asset_ids)
+    assert coverage["overdue"] == 0  # one day into the contract nothing is late yet
+
+
+def test_patrol_log_errors(seeded_app):
+    client, data = seeded_app
+    key = {"X-API-Key": data.keys["contractor"]}
+    garbage = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("broken.gpx", b"<html>not gpx</html>", "application/gpx+xml")},
+        headers=key,
+    )
+    assert garbage.status_code == 422
+    assert "broken.gpx: not a GPX file" in garbage.json()["detail"]
+    other = client.post(
+        f"/api/v1/routes/{data.other_route_id}/patrol-logs",
+        files={"file": ("day1.gpx", track_along(data.route.geometry), "application/gpx+xml")},
+        headers=key,
+    )
+    assert other.status_code == 404
+    gis = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("day1.gpx", track_along(data.route.geometry), "application/gpx+xml")},
+        headers={"X-API-Key": data.keys["gis"]},
+    )
+    assert gis.status_code == 403
