@@ -193,6 +193,61 @@ class PlanSetup:
         }
 
 
+@dataclass(frozen=True)
+class RegionChoice:
+    """Contract regions of a bundled plan: asset -> region, region -> depot id(s), polygons."""
+
+    asset_region: dict[str, str]
+    region_depot: dict[str, str]
+    frame: gpd.GeoDataFrame | None
+    method: str
+
+
+def choose_regions(
+    setup: PlanSetup, k: int, *, seed: int = 0, seconds: float = 10.0, balance: float = 0.5
+) -> RegionChoice:
+    """``k`` contract regions of whole towns by the regions helper, each served from its yard.
+
+    ``k == 1`` is one region for everything from all contractor yards (no solve). Whole towns
+    keep the cost shares and phases per municipality meaningful; the balance is loose because
+    towns differ in size.
+    """
+    ids = setup.assets["asset_id"].astype(str)
+    if k <= 1:
+        return RegionChoice(
+            asset_region=dict.fromkeys(ids, "1"),
+            region_depot={"1": setup.bundle_depot()},
+            frame=None,
+            method="one region for all towns, crews from every contractor yard",
+        )
+    from gis_data.regions import RegionRequest, plan_regions
+
+    plan = plan_regions(
+        setup.scenario,
+        RegionRequest(k=k, whole_towns=True, balance_tolerance=balance),
+        graph=setup.network.graph,
+        stop=MaxRuntime(seconds),
+        seed=seed,
+    )
+    by_name = {d.name: d.depot_id for d in setup.depots.values()}
+    mapping = asset_regions(plan)
+    region_depot = {}
+    for region in sorted(set(plan.labels)):
+        depot = plan.depots.get(region)
+        region_depot[region] = (
+            by_name.get(str(depot), str(depot)) if depot else setup.bundle_depot()
+        )
+    missing = [a for a in ids if a not in mapping]
+    if missing:
+        raise ValueError(f"the region plan leaves {len(missing)} assets without a region")
+    return RegionChoice(
+        asset_region={a: mapping[a] for a in ids},
+        region_depot=region_depot,
+        frame=plan.regions,
+        method=f"{k} regions of whole towns (gis_data.regions, {seconds:g} s, seed {seed})",
+    )
+
+
 def asset_regions(plan: Any) -> dict[str, str]:
     """Asset id -> region label of a `gis_data.regions.RegionPlan`."""
     units = plan.units
