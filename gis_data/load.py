@@ -385,8 +385,11 @@ def _depots(
             if boundary is not None:
                 point = shapely.point_on_surface(boundary)
                 rows.append((f"depot-{code}", code, "town", f"{name_of[code]} town depot", point))
-    for depot in config.depots:
+    for i, depot in enumerate(config.depots):
         point = shapely.Point(depot.lon, depot.lat)
+        if depot.municipality_code is not None and depot.municipality_code not in geometry_of:
+            msg = f"{depot.municipality_code!r} is not a municipality of the scenario"
+            problems.append(Problem(file, f"depot[{i}]", "municipality_code", msg))
         rows.append((depot.depot_id, depot.municipality_code, depot.kind, depot.name, point))
     ids = [r[0] for r in rows]
     for depot_id in sorted({d for d in ids if ids.count(d) > 1}):

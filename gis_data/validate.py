@@ -86,7 +86,7 @@ def apply_crs(
         chosen, crs_problems = parse_crs(configured, label)
         if chosen is None:
             return None, crs_problems
-        if source_crs is not None and not source_crs.equals(chosen):
+        if source_crs is not None and not source_crs.equals(chosen, ignore_axis_order=True):
             msg = (
                 f"the file declares {source_crs.to_string()} but the scenario says "
                 f"{chosen.to_string()}; using the scenario's CRS"

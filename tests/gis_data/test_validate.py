@@ -237,3 +237,37 @@ def test_geometry_within_tolerance_of_boundary_is_accepted(tmp_path: Path) -> No
         load_scenario(path)
     assert [(p.feature, p.field) for p in caught.value.problems] == [(1, "geometry")]
     assert "reaches 1.1 km outside municipality Aville" in caught.value.problems[0].message
+
+
+def test_depots_default_and_checked(tmp_path: Path) -> None:
+    """Towns without a depot get one inside; a swapped lon/lat or unknown town is an error."""
+    _roads(tmp_path / "a.geojson", road_lines(1))
+    scenario = load_scenario(write_scenario(tmp_path, [{"file": "a.geojson"}]))
+    town = scenario.depots[scenario.depots["municipality_code"] == "T1"].iloc[0]
+    assert town["kind"] == "town"
+    assert TOWN_A.contains(town.geometry)
+    assert list(scenario.municipalities["population"]) == [1200, 800]
+    path = write_scenario(tmp_path, [{"file": "a.geojson"}])
+    text = path.read_text(encoding="utf-8").replace(
+        '[[municipality]]\ncode = "T1"\n',
+        '[[municipality]]\ncode = "T1"\ndepot = { lon = 47.11, lat = 9.51 }\n',
+    )
+    text += '\n[[depot]]\nid = "yard"\nlon = 9.53\nlat = 47.11\nmunicipality_code = "T9"\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AssetValidationError) as caught:
+        load_scenario(path)
+    found = {(p.feature, p.field) for p in caught.value.problems}
+    assert found == {("municipality[0].depot", "lon"), ("depot[0]", "municipality_code")}
+
+
+def test_clip_cuts_assets_to_the_boundary(tmp_path: Path) -> None:
+    """clip = true keeps only the part inside the town; wholly outside features are dropped."""
+    across = shapely.LineString([(9.51, 47.11), (9.53, 47.11)])  # half in A, half in B
+    outside = shapely.LineString([(9.53, 47.105), (9.535, 47.105)])
+    _roads(tmp_path / "a.geojson", [across, outside])
+    scenario = load_scenario(write_scenario(tmp_path, [{"file": "a.geojson", "clip": True}]))
+    assert len(scenario.assets) == 1
+    assert scenario.assets.geometry.iloc[0].equals_exact(
+        shapely.LineString([(9.51, 47.11), (9.52, 47.11)]), 1e-9
+    )
+    assert [p.severity for p in scenario.warnings] == ["warning"]
