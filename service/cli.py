@@ -16,6 +16,7 @@ COMMAND_MODULES: list[tuple[str | None, str]] = [
     ("bench", "bench_carp"),
     ("plan", "plan_regions"),
     ("plan", "plan_routes"),
+    ("plan", "plan_calendar"),
 ]
 
 
