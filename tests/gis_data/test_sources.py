@@ -209,7 +209,7 @@ def _write_osm_xml(path: Path) -> None:
     )
 
 
-def _write_osm_pbf(path: Path) -> None:
+def _write_osm_with_osmium(path: Path) -> None:  # XML or PBF from the file name
     writer = osmium.SimpleWriter(str(path))
     try:
         for i in range(len(_osm_fixture_tags())):
@@ -224,11 +224,16 @@ def _write_osm_pbf(path: Path) -> None:
         writer.close()
 
 
-@pytest.mark.parametrize("suffix", [".osm", ".osm.pbf"])
-def test_osm_xml_and_pbf_give_drivable_ways_as_road_segments(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "writer"),
+    [("hand.osm", "text"), ("osmium.osm", "osmium"), ("osmium.osm.pbf", "osmium")],
+)
+def test_osm_xml_and_pbf_give_drivable_ways_as_road_segments(
+    tmp_path: Path, name: str, writer: str
+) -> None:
     """Only drivable ways load, one road_segment each, with road_class = highway."""
-    path = tmp_path / f"roads{suffix}"
-    (_write_osm_xml if suffix == ".osm" else _write_osm_pbf)(path)
+    path = tmp_path / name
+    (_write_osm_xml if writer == "text" else _write_osm_with_osmium)(path)
     assets, problems = load_assets_from_file(path, municipality_code="T1", municipality="Aville")
     assert _errors(problems) == []
     assert list(assets["osm_id"]) == [100, 101]
