@@ -118,6 +118,9 @@ class RoadNetwork:
     metric_crs: CRS
     source: Path
     summary: NetworkSummary
+    # Streets inside the area but cut off from the kept component (EPSG:4326), so that assets on
+    # them can be reported with the right reason.
+    cut_off: tuple[LineString, ...] = ()
 
 
 def _read_graph(path: Path) -> nx.MultiDiGraph:
@@ -206,7 +209,16 @@ def build_network(
     if G.number_of_edges() == 0:
         raise NetworkError(f"{path}: no drivable road inside the scenario area")
     before_nodes, before_edges = len(G), G.number_of_edges()
+    whole = G
     G = ox.truncate.largest_component(G, strongly=True)
+    cut_off = tuple(
+        data.get("geometry")
+        or LineString(
+            [(whole.nodes[u]["x"], whole.nodes[u]["y"]), (whole.nodes[v]["x"], whole.nodes[v]["y"])]
+        )
+        for u, v, k, data in whole.edges(keys=True, data=True)
+        if not G.has_edge(u, v, k)
+    )
     speeds = dict(HIGHWAY_SPEEDS_KMH)
     speeds.update(hwy_speeds or {})
     G = ox.routing.add_edge_speeds(G, hwy_speeds=speeds, fallback=FALLBACK_SPEED_KMH)
@@ -246,7 +258,14 @@ def build_network(
         summary.seconds,
     )
     full_area = area if area is not None else _graph_hull(G)
-    return RoadNetwork(graph=G, area=full_area, metric_crs=metric_crs, source=path, summary=summary)
+    return RoadNetwork(
+        graph=G,
+        area=full_area,
+        metric_crs=metric_crs,
+        source=path,
+        summary=summary,
+        cut_off=cut_off,
+    )
 
 
 def _graph_hull(G: nx.MultiDiGraph) -> BaseGeometry:

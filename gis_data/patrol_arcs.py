@@ -302,6 +302,10 @@ def match_assets(network: RoadNetwork, assets: gpd.GeoDataFrame) -> Matching:
     )
     node_tree = shapely.STRtree(np.asarray(node_pts))
     area_metric = gpd.GeoSeries([network.area], crs=4326).to_crs(network.metric_crs).iloc[0]
+    cut_off = np.asarray(
+        gpd.GeoSeries(list(network.cut_off), crs=4326).to_crs(network.metric_crs).values
+    )
+    cut_tree = shapely.STRtree(cut_off)
 
     infos: dict[str, _AssetInfo] = {}
     road_cover: dict[int, list[tuple[str, float]]] = defaultdict(list)
@@ -342,8 +346,9 @@ def match_assets(network: RoadNetwork, assets: gpd.GeoDataFrame) -> Matching:
             )  # fmt: skip
         elif is_line and info.field != "park":
             _match_road(
-                asset_id, info, geom, street_geoms, street_len, street_tree, road_cover, reject
-            )
+                asset_id, info, geom, street_geoms, street_len, street_tree, road_cover, reject,
+                cut_tree,
+            )  # fmt: skip
         else:
             found = nearest_node(geom, MAX_NODE_DISTANCE_M)
             if found is None:
@@ -384,6 +389,7 @@ def _match_road(
     street_tree: shapely.STRtree,
     road_cover: dict[int, list[tuple[str, float]]],
     reject: Any,
+    cut_tree: shapely.STRtree,
 ) -> None:
     buf = geom.buffer(ROAD_BUFFER_M)
     cand = street_tree.query(buf, predicate="intersects")
@@ -411,8 +417,20 @@ def _match_road(
     if not found and main is not None:
         road_cover[main[2]].append((asset_id, main[1]))
         found = True
+    cut_along = any(
+        geom.intersection(cut_tree.geometries[c].buffer(ROAD_BUFFER_M)).length
+        >= ROAD_MIN_FRACTION * length
+        for c in cut_tree.query(buf, predicate="intersects")
+    )
     if not found:
-        if len(cand) == 0:
+        if cut_along:
+            reject(
+                asset_id,
+                info,
+                "its street is cut off from the main road network (outside the largest strongly"
+                " connected component of the drivable graph)",
+            )
+        elif len(cand) == 0:
             dist = float(shapely.distance(street_geoms, geom).min()) if len(street_geoms) else 0
             reject(
                 asset_id,

@@ -104,6 +104,13 @@ def assets() -> gpd.GeoDataFrame:
             ),
         ),
         _asset(
+            "road-deadend",
+            "T1",
+            "road",
+            "road_segment",
+            LineString([node_lonlat(9), node_lonlat(11)]),
+        ),
+        _asset(
             "road-footway",
             "T1",
             "road",
@@ -203,7 +210,8 @@ def test_parks_and_structures_visit_nearest_node(matching: Matching) -> None:
 def test_unmatched_assets_are_reported_with_reasons(matching: Matching) -> None:
     """Nothing is dropped silently: each unmatched asset carries its reason."""
     reasons = {u.asset_id: u.reason for u in matching.unmatched}
-    assert set(reasons) == {"road-far", "road-cell", "road-footway"}
+    assert set(reasons) == {"road-far", "road-cell", "road-footway", "road-deadend"}
+    assert "cut off" in reasons["road-deadend"]
     assert "outside" in reasons["road-far"]
     assert "within 10 m" in reasons["road-cell"]
     assert "runs along" in reasons["road-footway"]
