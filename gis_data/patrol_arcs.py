@@ -12,8 +12,8 @@ Rules (all distances in the scenario's metric CRS):
 - **River banks** are served from streets running along them: a street within `BANK_BUFFER_M` of
   the bank for most (>= `BANK_ALONG_FRACTION`) of its length serves the bank. Bank stretches
   no street runs along (>= `MIN_WALK_M`) are walked from the nearest access node: a required
-  NODE per stretch of at most `MAX_WALK_PIECE_M`, with service time for walking the stretch
-  and back at `WALK_SPEED_KMH`.
+  NODE per stretch of at most `MAX_WALK_PIECE_M` (within `MAX_BANK_ACCESS_M`), with service
+  time for walking to the stretch, along it and back at `WALK_SPEED_KMH`.
 - **Parks and point structures** (bridges, tunnels, signs) are visited at their nearest access
   node (a required NODE with the asset's service minutes, or the field/kind default).
 - Assets that cannot be matched are reported with a reason, never dropped silently.
@@ -482,11 +482,12 @@ def _match_bank(
     walk_s: dict[int, float] = defaultdict(float)
     failed = 0.0
     for piece in pieces:
-        found = nearest_node(piece.interpolate(0.5, normalized=True), MAX_BANK_ACCESS_M)
+        found = nearest_node(piece, MAX_BANK_ACCESS_M)
         if found is None:
             failed += piece.length
             continue
-        walk_s[found[0]] += 2.0 * piece.length / (WALK_SPEED_KMH / 3.6)
+        # Walk from the node to the stretch, along it and back, then back to the node.
+        walk_s[found[0]] += 2.0 * (piece.length + found[1]) / (WALK_SPEED_KMH / 3.6)
     for i, (node, seconds) in enumerate(sorted(walk_s.items())):
         node_visits.append((asset_id, node, seconds, f"#walk{i}"))
     if not along and not walk_s:

@@ -178,25 +178,20 @@ def test_bank_served_from_street_along_it(matching: Matching) -> None:
 
 
 def test_bank_without_road_is_walked_from_nearest_node(matching: Matching) -> None:
-    """A stream 400 m from any road becomes a node visit at node 2, walking it and back."""
+    """A stream 400 m from any road is a node visit at node 2: walk there, along it and back."""
     tasks = matching.tasks(["stream-south"])
     assert len(tasks) == 1
     task = tasks[0]
     assert task.kind == "node"
     assert task.u == task.v == 2
-    length = (
-        gpd.GeoSeries(
-            [
-                LineString(
-                    [(LON0 + DLON - 0.001, LAT0 - 2 * DLAT), (LON0 + DLON + 0.001, LAT0 - 2 * DLAT)]
-                )
-            ],
-            crs=4326,
-        )
-        .to_crs(METRIC_CRS)
-        .length.iloc[0]
+    stream = LineString(
+        [(LON0 + DLON - 0.001, LAT0 - 2 * DLAT), (LON0 + DLON + 0.001, LAT0 - 2 * DLAT)]
     )
-    assert task.serve_s == pytest.approx(2 * length / (WALK_SPEED_KMH / 3.6), rel=1e-3)
+    metric = gpd.GeoSeries([stream, Point(node_lonlat(2))], crs=4326).to_crs(METRIC_CRS)
+    length = metric.iloc[0].length
+    access = metric.iloc[0].distance(metric.iloc[1])
+    assert access == pytest.approx(400, abs=5)
+    assert task.serve_s == pytest.approx(2 * (length + access) / (WALK_SPEED_KMH / 3.6), rel=1e-3)
 
 
 def test_parks_and_structures_visit_nearest_node(matching: Matching) -> None:
