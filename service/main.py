@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from service import __name__ as _package
 from service import processes as _processes  # noqa: F401 - registers the processes
-from service.api import jobs, keys, ogc, scenarios, uploads
+from service.api import jobs, keys, ogc, patrols, plans, scenarios, uploads
 from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.errors import install_error_handlers
@@ -76,7 +76,7 @@ def create_app(
     install_error_handlers(app)
 
     prefix = settings.API_PREFIX
-    for module in (scenarios, uploads, jobs, keys):
+    for module in (scenarios, uploads, plans, patrols, jobs, keys):
         app.include_router(module.router, prefix=prefix)
     app.include_router(ogc.router, prefix=settings.OGC_PREFIX)
     for name, under_prefix in OPTIONAL_ROUTERS:

@@ -1,24 +1,107 @@
-"""The processes jobs run: scenario summary and the planning steps of gis_data."""
+"""The processes jobs run: scenario summary, contract regions and daily patrol routes."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy.orm import Session
 
+from gis_data.crs import metric_crs_for
+from gis_data.schema import ASSET_CRS
 from gis_data.summary import summarize
 from service import crud
-from service.frames import assets_frame
+from service.frames import assets_frame, json_value
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+from service.models import Plan
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class StoredScenario:
+    """A scenario made only of stored rows (no TOML): enough for straight-line region plans."""
+
+    name: str
+    assets: gpd.GeoDataFrame
+    municipalities: gpd.GeoDataFrame
+    depots: gpd.GeoDataFrame
+    metric_crs: Any
+    network_path: Path | None = None
 
 
 def _scenario_id(ctx: JobContext) -> int:
     if ctx.scenario_id is None:
         raise JobInputError("inputs.scenario_id is required")
     return ctx.scenario_id
+
+
+def _number(inputs: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    raw = inputs.get(name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise JobInputError(f"inputs.{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise JobInputError(f"inputs.{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
+def load_job_scenario(ctx: JobContext, *, need_network: bool) -> Any:
+    """The scenario of the job with its stored assets (uploads included).
+
+    From its TOML (towns, depots, road network) when it has one, else from stored rows only.
+    """
+    from gis_data.load import load_scenario
+
+    scenario_id = _scenario_id(ctx)
+    with ctx.session() as session:
+        row = crud.get_scenario(session=session, scenario_id=scenario_id)
+        assets = assets_frame(session, scenario_id)
+        depots = crud.list_depots(session=session, scenario_id=scenario_id)
+        source = row.source_config
+        name = row.name
+    if assets.empty:
+        raise JobInputError(f"scenario {scenario_id} has no assets: upload some first")
+    if source and Path(source).is_file():
+        loaded = load_scenario(source)
+        return dataclasses.replace(loaded, assets=assets)
+    if need_network:
+        raise JobInputError(
+            f"scenario {scenario_id} has no road network (it was not loaded from a scenario "
+            "TOML with [network]); routes need one"
+        )
+    depot_frame = gpd.GeoDataFrame(
+        {
+            "depot_id": [d.depot_id for d in depots],
+            "municipality_code": [d.municipality_code for d in depots],
+            "kind": [str(d.properties.get("kind") or "town") for d in depots],
+            "name": [d.name for d in depots],
+        },
+        geometry=[d.geom for d in depots],
+        crs=ASSET_CRS,
+    )
+    empty = gpd.GeoDataFrame(
+        {"municipality_code": [], "municipality": [], "population": []},
+        geometry=[],
+        crs=ASSET_CRS,
+    )
+    return StoredScenario(
+        name=name,
+        assets=assets,
+        municipalities=empty,
+        depots=depot_frame,
+        metric_crs=metric_crs_for(assets),
+    )
+
+
+# -- summary -----------------------------------------------------------------------------------
 
 
 def run_summary(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
@@ -38,7 +121,6 @@ def run_summary(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
             scenario_id=scenario_id,
             kind="summary",
             name=name,
-            parameters={},
             summary={"asset_count": len(assets)},
             result={"rows": rows},
             job_id=ctx.job_id,
@@ -48,12 +130,294 @@ def run_summary(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     return JobOutcome(result=result, store=store)
 
 
-register_process(
+# -- regions -----------------------------------------------------------------------------------
+
+
+def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """Balanced, contiguous contract regions (gis_data.regions) stored as a regions plan."""
+    from gis_data.plan_engine import asset_regions
+    from gis_data.regions import RegionRequest, plan_regions
+    from optimizer.errors import InfeasibleError
+    from optimizer.stop import MaxRuntime
+
+    scenario_id = _scenario_id(ctx)
+    k = int(_number(inputs, "k", 2, 1, 50))
+    whole_towns = bool(inputs.get("whole_towns", False))
+    time_limit = _number(inputs, "time_limit", 10.0, 0.5, 600.0)
+    seed = int(_number(inputs, "seed", 0, 0, 2**31 - 1))
+    balance = _number(inputs, "balance", 0.05, 0.0, 1.0)
+    unit_km = _number(inputs, "unit_km", 1.5, 0.2, 20.0)
+    straight_line = bool(inputs.get("straight_line", False))
+    ctx.progress(2, "loading the scenario")
+    scenario = load_job_scenario(ctx, need_network=False)
+    graph = None
+    if not straight_line and scenario.network_path is not None:
+        from gis_data.network import network_for_scenario
+
+        ctx.progress(10, "building the road network")
+        graph = network_for_scenario(scenario).graph
+    ctx.progress(30, f"partitioning {len(scenario.assets)} assets into {k} regions")
+    try:
+        request = RegionRequest(k=k, whole_towns=whole_towns, balance_tolerance=balance)
+        plan = plan_regions(
+            scenario,
+            request,
+            graph=graph,
+            target_km=unit_km,
+            stop=MaxRuntime(time_limit),
+            seed=seed,
+        )
+    except (InfeasibleError, ValueError) as exc:
+        raise JobInputError(str(exc)) from exc
+    ctx.progress(90, "storing the regions")
+    evaluation = plan.evaluation.to_dict()
+    code_of = dict(
+        zip(
+            scenario.municipalities["municipality"].astype(str),
+            scenario.municipalities["municipality_code"].astype(str),
+            strict=True,
+        )
+    )
+    by_region = {r["region"]: r for r in evaluation["regions"]}
+    regions = []
+    for row in plan.regions.itertuples(index=False):
+        values = row._asdict()
+        label = str(values["region"])
+        towns = list(by_region.get(label, {}).get("towns", []))
+        properties = {
+            k2: json_value(v) for k2, v in values.items() if k2 not in ("geometry", "region")
+        }
+        properties["towns"] = towns
+        regions.append((label, towns, properties, values["geometry"]))
+    summary = {
+        "k": k,
+        "whole_towns": whole_towns,
+        "balance": evaluation.get("balance"),
+        "max_deviation_pct": evaluation.get("max_deviation_pct"),
+        "mean_polsby_popper": evaluation.get("mean_polsby_popper"),
+        "cut_edges": evaluation.get("cut_edges"),
+        "contiguous": evaluation.get("contiguous"),
+        "status": str(plan.result.status),
+    }
+    parameters = {
+        "k": k,
+        "whole_towns": whole_towns,
+        "time_limit": time_limit,
+        "seed": seed,
+        "balance": balance,
+        "unit_km": unit_km,
+        "straight_line": straight_line,
+    }
+    assets_by_region = asset_regions(plan)
+    name = str(inputs.get("name") or f"{k} regions")
+
+    def store(session: Session) -> int:
+        stored = crud.create_plan(
+            session=session,
+            scenario_id=scenario_id,
+            kind="regions",
+            name=name,
+            parameters=parameters,
+            summary=summary,
+            result={"evaluation": evaluation, "asset_regions": assets_by_region},
+            job_id=ctx.job_id,
+        )
+        for label, towns, properties, geom in regions:
+            municipalities = (
+                [{"code": code_of.get(t, t), "name": t} for t in towns] if whole_towns else []
+            )
+            crud.add_region(
+                session=session,
+                plan=stored,
+                code=label,
+                name=f"{label}: {', '.join(towns)}" if towns else label,
+                municipalities=municipalities,
+                properties=properties,
+                geom=geom,
+            )
+        return stored.id
+
+    return JobOutcome(
+        result={"kind": "regions", "summary": summary, "evaluation": evaluation}, store=store
+    )
+
+
+# -- routes ------------------------------------------------------------------------------------
+
+
+def _regions_plan(session: Session, scenario_id: int, plan_id: Any) -> Any:
+    if plan_id is None:
+        return crud.latest_plan(session=session, scenario_id=scenario_id, kind="regions")
+    if not isinstance(plan_id, int):
+        raise JobInputError(f"inputs.regions_plan_id must be an integer, got {plan_id!r}")
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.scenario_id != scenario_id or plan.kind != "regions":
+        raise JobInputError(f"plan {plan_id} is not a regions plan of scenario {scenario_id}")
+    return plan
+
+
+def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """One day's patrol routes, bundled against each town x field alone (gis_data.patrol_plan).
+
+    Each bundled crew route is stored with its ordered steps and assigned to the region of a
+    regions plan (the given one or the latest) that holds most of the assets it serves.
+    """
+    from gis_data.patrol_plan import PlanSettings, plan_patrols
+    from optimizer.stop import MaxIterations
+
+    scenario_id = _scenario_id(ctx)
+    time_limit = _number(inputs, "time_limit", 10.0, 0.5, 600.0)
+    silo_time_limit = _number(inputs, "silo_time_limit", 1.0, 0.1, 120.0)
+    seed = int(_number(inputs, "seed", 0, 0, 2**31 - 1))
+    shift_hours = _number(inputs, "shift_hours", 8.0, 1.0, 24.0)
+    iterations = inputs.get("iterations")
+    if iterations is not None:
+        iterations = int(_number(inputs, "iterations", 100, 1, 10**7))
+    raw_date = inputs.get("date")
+    try:
+        service_date = dt.date.fromisoformat(str(raw_date)) if raw_date else dt.date.today()
+    except ValueError:
+        raise JobInputError(f"inputs.date must be YYYY-MM-DD, got {raw_date!r}") from None
+    with ctx.session() as session:
+        regions_plan = _regions_plan(session, scenario_id, inputs.get("regions_plan_id"))
+        region_ids: dict[str, int] = {}
+        asset_region: dict[str, str] = {}
+        if regions_plan is not None:
+            region_ids = {
+                r.code: r.id for r in crud.list_regions(session=session, plan_id=regions_plan.id)
+            }
+            asset_region = dict(regions_plan.result.get("asset_regions") or {})
+        regions_plan_id = regions_plan.id if regions_plan is not None else None
+    ctx.progress(2, "loading the scenario")
+    scenario = load_job_scenario(ctx, need_network=True)
+    stages = iter((10, 25, 35, 60, 70, 75, 80, 85, 88, 90, 92, 94, 95, 96, 97, 98))
+
+    def progress(message: str) -> None:
+        ctx.progress(next(stages, 98), message)
+
+    settings = PlanSettings(
+        time_limit_s=time_limit,
+        silo_time_limit_s=silo_time_limit,
+        seed=seed,
+        shift_hours=shift_hours,
+        bundled_stop=None if iterations is None else MaxIterations(iterations),
+        silo_stop=None if iterations is None else MaxIterations(iterations),
+    )
+    try:
+        comparison = plan_patrols(scenario, settings, progress=progress)
+    except ValueError as exc:
+        raise JobInputError(str(exc)) from exc
+    bundled = comparison.bundled.totals()
+    siloed = comparison.siloed_totals()
+    saving = None
+    if siloed["hours"]:
+        saving = round(100.0 * (siloed["hours"] - bundled["hours"]) / siloed["hours"], 1)
+    summary = {
+        "bundled": bundled,
+        "separate": siloed,
+        "effect_vs_siloed_pct": saving,
+        "unmatched": len(comparison.unmatched),
+        "date": service_date.isoformat(),
+        "regions_plan_id": regions_plan_id,
+    }
+    routes: list[dict[str, Any]] = []
+    for route in comparison.bundled.routes:
+        served = Counter(
+            asset_region[a]
+            for t in route.traversals
+            if t.kind == "serve"
+            for a in t.asset_ids
+            if a in asset_region
+        )
+        label = served.most_common(1)[0][0] if served else None
+        routes.append(
+            {
+                "region_id": region_ids.get(label) if label is not None else None,
+                "crew": str(route.crew + 1),
+                "geom": route.geometry if not route.geometry.is_empty else None,
+                "steps": [asdict(t) for t in route.traversals],
+                "properties": {
+                    "km": round(route.km, 3),
+                    "minutes": round(route.total_s / 60.0, 1),
+                    "serve_minutes": round(route.serve_s / 60.0, 1),
+                    "deadhead_minutes": round(route.deadhead_s / 60.0, 1),
+                    "tasks": len(route.tasks),
+                    "depot_id": route.depot_id,
+                    "depot_name": route.depot_name,
+                    "region": label,
+                },
+            }
+        )
+    parameters = {
+        "time_limit": time_limit,
+        "silo_time_limit": silo_time_limit,
+        "seed": seed,
+        "shift_hours": shift_hours,
+        "iterations": iterations,
+        "date": service_date.isoformat(),
+        "regions_plan_id": regions_plan_id,
+    }
+    name = str(inputs.get("name") or f"routes {service_date.isoformat()}")
+
+    def store(session: Session) -> int:
+        stored = crud.create_plan(
+            session=session,
+            scenario_id=scenario_id,
+            kind="routes",
+            name=name,
+            parameters=parameters,
+            summary=summary,
+            result={"separate": [p.totals() for p in comparison.siloed]},
+            job_id=ctx.job_id,
+        )
+        for route in routes:
+            crud.add_route(session=session, plan=stored, day=0, service_date=service_date, **route)
+        return stored.id
+
+    return JobOutcome(
+        result={"kind": "routes", "summary": summary, "routes": len(routes)}, store=store
+    )
+
+
+for _process in (
     Process(
         id="summary",
         title="Scenario summary",
         description="Count, km of lines and km² of polygons per municipality and field.",
         function="service.processes:run_summary",
         inputs={"scenario_id": "the scenario (integer)"},
-    )
-)
+    ),
+    Process(
+        id="regions",
+        title="Contract regions",
+        description="Partition the scenario into k balanced, contiguous contract regions.",
+        function="service.processes:run_regions",
+        inputs={
+            "scenario_id": "the scenario (integer)",
+            "k": "number of regions (2)",
+            "whole_towns": "keep every municipality whole (false)",
+            "balance": "largest workload deviation from the mean, a fraction (0.05)",
+            "time_limit": "seconds for the solver (10)",
+            "seed": "random seed (0)",
+            "straight_line": "straight-line travel instead of the road network (false)",
+        },
+    ),
+    Process(
+        id="routes",
+        title="Daily patrol routes",
+        description="One day's crew routes on the road network, bundled versus each town x "
+        "field alone; routes are assigned to the regions of a regions plan.",
+        function="service.processes:run_routes",
+        inputs={
+            "scenario_id": "the scenario (integer)",
+            "regions_plan_id": "regions plan to assign routes to (latest)",
+            "date": "service date YYYY-MM-DD (today)",
+            "time_limit": "seconds for the bundled solve (10)",
+            "silo_time_limit": "seconds per separate solve (1)",
+            "iterations": "stop each solve after N iterations instead (reproducible)",
+            "shift_hours": "shift length (8)",
+            "seed": "random seed (0)",
+        },
+    ),
+):
+    register_process(_process)
