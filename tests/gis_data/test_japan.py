@@ -66,3 +66,27 @@ code = "22306"
     assert scenario.assets["field"].tolist() == ["park"]
     assert towns["population"].isna().sum() == 5
     assert scenario.name == "賀茂地域"
+
+
+def test_detailed_n03_without_municipality_list_takes_every_town(
+    tmp_path: Path, shared_dir: Path
+) -> None:
+    """Without [[municipality]] tables every boundary feature is a municipality with a depot."""
+    boundaries = (
+        shared_dir / "data" / "japan" / "izu" / N03.replace("2021_s1pct", "2022_detailed_5towns")
+    )
+    (tmp_path / "izu5.toml").write_text(
+        f'[boundaries]\nfile = "{boundaries.as_posix()}"\n'
+        'code_column = "N03_007"\nname_column = "N03_004"\n',
+        encoding="utf-8",
+    )
+    scenario = load_scenario(tmp_path / "izu5.toml")
+    assert list(scenario.municipalities["municipality"]) == [
+        "下田市", "東伊豆町", "河津町", "松崎町", "西伊豆町"
+    ]  # fmt: skip
+    assert scenario.metric_crs.to_epsg() == 6676
+    assert scenario.assets.empty
+    assert len(scenario.depots) == 5
+    assert scenario.depots["name"].iloc[0] == "下田市 town depot"
+    for depot, town in zip(scenario.depots.geometry, scenario.municipalities.geometry, strict=True):
+        assert town.contains(depot)

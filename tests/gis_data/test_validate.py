@@ -11,6 +11,7 @@ import shapely
 
 from gis_data.errors import AssetValidationError, Problem
 from gis_data.load import load_assets_from_file, load_scenario
+from gis_data.validate import MAX_LISTED
 from tests.gis_data._scenario import TOWN_A, road_lines, write_scenario
 
 
@@ -271,3 +272,43 @@ def test_clip_cuts_assets_to_the_boundary(tmp_path: Path) -> None:
         shapely.LineString([(9.51, 47.11), (9.52, 47.11)]), 1e-9
     )
     assert [p.severity for p in scenario.warnings] == ["warning"]
+
+
+def test_many_identical_problems_are_capped_with_a_count(tmp_path: Path) -> None:
+    """A wholly wrong CRS lists the first MAX_LISTED features, then one line with the rest."""
+    line = {"type": "LineString", "coordinates": [[2758000, 1222000], [2758300, 1222000]]}
+    props = {"field": "road", "kind": "road_segment"}
+    path = _raw_geojson(tmp_path / "many.geojson", [(props, line)] * (MAX_LISTED + 7))
+    errors = _load_errors(path)
+    assert [p.feature for p in errors] == [*range(1, MAX_LISTED + 1), None]
+    assert "7 more features" in errors[-1].message
+
+
+def test_cp932_geojson_is_an_encoding_error(tmp_path: Path) -> None:
+    """GeoJSON must be UTF-8: a Shift-JIS file names the line, or loads with encoding = cp932."""
+    text = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"name": "市道", "field": "road", "kind": "road_segment"},
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [[9.505, 47.11], [9.506, 47.11]],
+                    },
+                }
+            ],
+        },
+        ensure_ascii=False,
+    )
+    path = tmp_path / "sjis.geojson"
+    path.write_bytes(text.encode("cp932"))
+    errors = _load_errors(path)
+    assert [(p.feature, p.field) for p in errors] == [(None, "encoding")]
+    assert "line 1" in errors[0].message
+    assets, problems = load_assets_from_file(
+        path, municipality_code="T1", municipality="A", encoding="cp932"
+    )
+    assert problems == []
+    assert assets["name"].tolist() == ["市道"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import shapely
 
 from service.cli import main
 from tests.gis_data._scenario import road_lines, write_scenario
@@ -75,3 +76,20 @@ def test_demo_prints_four_towns(capsys: pytest.CaptureFixture[str]) -> None:
     for town in ("Vaduz", "Schaan", "Triesen", "Triesenberg"):
         assert town in out
     assert "OpenStreetMap contributors" in out
+
+
+def test_load_repair_turns_invalid_geometry_into_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --repair a self-intersecting park fails; with it the load succeeds and warns."""
+    bowtie = shapely.Polygon([(9.505, 47.105), (9.51, 47.11), (9.51, 47.105), (9.505, 47.11)])
+    gpd.GeoDataFrame({"field": ["park"], "kind": ["park"]}, geometry=[bowtie], crs=4326).to_file(
+        tmp_path / "p.geojson"
+    )
+    path = write_scenario(tmp_path, [{"file": "p.geojson"}])
+    assert main(["load", str(path)]) == 1
+    assert "Self-intersection" in capsys.readouterr().err
+    assert main(["load", str(path), "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert "1 warning(s)" in out
+    assert "repaired with make_valid" in out
