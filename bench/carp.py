@@ -18,7 +18,7 @@ from pathlib import Path
 
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.carp_data import CarpData, CarpModel, TaskKind
-from optimizer.carp_solution import CarpSolution
+from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.shortest_paths import service_nodes
 from optimizer.stop import MaxRuntime
@@ -136,10 +136,12 @@ def read_mcgrp(path: Path) -> CarpInstance:
             header[key.strip()] = (value, lineno)
             continue
         parts = line.split()
-        found = re.match(r"(NrE|NrA|N|E|A)\d+$", parts[0])
+        found = re.match(r"(NrE|NrA|N|E|A)(\d+)$", parts[0])
         if found is None:
             continue  # column titles and trailing free text
-        rows[found[1]].append((parts[1:], lineno))
+        # A required node is named by its node number ("N4"): keep that number as a field.
+        fields = [found[2], *parts[1:]] if found[1] == "N" else parts[1:]
+        rows[found[1]].append((fields, lineno))
     for key in ("Capacity", "Depot Node", "#Nodes"):
         if key not in header:
             raise InstanceFormatError(f"{path}: missing header field {key!r}")
@@ -153,14 +155,15 @@ def read_mcgrp(path: Path) -> CarpInstance:
     model = CarpModel(name=name)
     for i in range(n):
         model.add_node(str(i + 1))
-    width = {"N": 2, "E": 5, "NrE": 3, "A": 5, "NrA": 3}
+    width = {"N": 3, "E": 5, "NrE": 3, "A": 5, "NrA": 3}
     values: dict[str, list[tuple[list[int], int]]] = {}
     for tag, items in rows.items():
         values[tag] = []
         for parts, lineno in items:
             if len(parts) < width[tag]:
+                after = width[tag] - (tag == "N")
                 raise InstanceFormatError(
-                    f"{path}:{lineno}: a {tag} line needs {width[tag]} numbers after its name"
+                    f"{path}:{lineno}: a {tag} line needs {after} numbers after its name"
                 )
             nums = [_int(p, path, lineno, tag) for p in parts[: width[tag]]]
             for node in nums[: 1 if tag == "N" else 2]:
@@ -264,6 +267,39 @@ def solution_json(instance: CarpInstance, solution: CarpSolution, cost: int) -> 
             )
         routes.append(steps)
     return {"instance": instance.name, "cost": cost, "routes": routes}
+
+
+def solution_from_json(instance: CarpInstance, payload: dict[str, object]) -> CarpSolution:
+    """Rebuild a solution from its JSON file (see `solution_json`) so it can be re-scored.
+
+    Each step is matched to an unused task of its kind and end nodes; an edge step given as
+    ``to -> from`` of the stored edge is served in reverse. Raises ValueError for a step that
+    matches no task.
+    """
+    data = instance.data
+    index = {data.node_label(i): i for i in range(data.num_nodes)}
+    free: dict[tuple[str, int, int], list[int]] = {}
+    kinds = {TaskKind.NODE: "node", TaskKind.EDGE: "edge", TaskKind.ARC: "arc"}
+    for t in range(data.num_tasks):
+        key = (kinds[TaskKind(int(data.task_kind[t]))], int(data.task_u[t]), int(data.task_v[t]))
+        free.setdefault(key, []).append(t)
+    routes = []
+    raw_routes = payload.get("routes")
+    if not isinstance(raw_routes, list):
+        raise ValueError(f"{instance.name}: 'routes' must be a list")
+    for r, steps in enumerate(raw_routes):
+        services = []
+        for s, step in enumerate(steps):
+            kind = str(step["kind"])
+            u, v = index[str(step["from"])], index[str(step["to"])]
+            if free.get((kind, u, v)):
+                services.append(Service(free[(kind, u, v)].pop(0), reverse=False))
+            elif kind == "edge" and free.get((kind, v, u)):
+                services.append(Service(free[(kind, v, u)].pop(0), reverse=True))
+            else:
+                raise ValueError(f"{instance.name}: route {r} step {s} matches no unserved task")
+        routes.append(Route(vehicle_type=0, services=tuple(services)))
+    return CarpSolution(routes=tuple(routes))
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 Each task option is a PyVRP client at its own location; an edge's two options are optional clients
 in a required, mutually exclusive `ClientGroup`, so exactly one direction is served. The distance
-and duration from location i to location j are the deadhead end(i) -> start(j) plus the service
-cost of j (service is counted on arrival, so ``service_duration`` stays 0); the shift limit is the
-vehicle type's ``shift_duration``. The hybrid genetic search starts from the constructive solution.
+and duration from location i to location j are the deadhead end(i) -> start(j); the service cost
+is the client's ``service_duration``. Distance is the objective: every task is served once, so the
+service costs add a constant and stay out of it (and out of the proximity that PyVRP's neighbour
+lists are built from). Duration (deadhead + service) is bounded by the vehicle type's
+``shift_duration``. PyVRP's iterated local search starts from the constructive solution.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def _matrix(tg: TaskGraph) -> np.ndarray:
     n = d + tg.num_options
     m = np.zeros((n, n), dtype=np.int64)
     m[:d, :d] = tg.depot_to_depot
-    m[:d, d:] = tg.from_depot + tg.serve[None, :]
-    m[d:, d:] = tg.deadhead + tg.serve[None, :]
+    m[:d, d:] = tg.from_depot
+    m[d:, d:] = tg.deadhead
     m[d:, :d] = tg.to_depot
     bad = m >= UNREACHABLE
     finite_max = int(m[~bad].max()) if (~bad).any() else 0
@@ -73,6 +75,7 @@ def build_problem(tg: TaskGraph, fleet: list[int]) -> pyvrp.ProblemData:
         pyvrp.Client(
             location=d + o,
             delivery=[int(tg.demand[o])] if with_load else [],
+            service_duration=int(tg.serve[o]),
             required=o not in group_of,
             group=group_of.get(o),
         )
@@ -120,6 +123,7 @@ def solve_pyvrp(
     stop: StoppingCriterion,
     seed: int,
     seconds: float | None,
+    params: pyvrp.SolveParams | None = None,
 ) -> tuple[Routes | None, int]:
     """Run PyVRP from ``initial``; returns the best routes (None if none) and iterations."""
     problem = build_problem(tg, fleet)
@@ -136,6 +140,7 @@ def solve_pyvrp(
         collect_stats=False,
         display=False,
         initial_solution=init_solution,
+        params=params or pyvrp.SolveParams(),
     )
     best = result.best
     if not best.is_feasible():

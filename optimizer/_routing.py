@@ -24,6 +24,7 @@ Routes = list[tuple[int, list[int]]]
 
 # Arc cost used for an unreachable pair: prohibitive but far from int64 overflow in GLS sums.
 _FORBIDDEN = 10**11
+_NO_START_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,12 @@ def solve_routing(
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    if limits.seconds is not None:
-        params.time_limit.FromMilliseconds(max(1, int(limits.seconds * 1000)))
+    seconds = limits.seconds
+    if seconds is None and initial is None:
+        # Without a first solution OR-Tools may search forever for one; bound that search.
+        seconds = _NO_START_SECONDS
+    if seconds is not None:
+        params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
     if limits.solutions is not None:
         params.solution_limit = max(1, limits.solutions)
 

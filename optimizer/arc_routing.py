@@ -59,6 +59,16 @@ def _check_servable(tg: TaskGraph) -> None:
             )
 
 
+def _enough_capacity(data: CarpData) -> bool:
+    """False when every crew is counted and capped and together they carry too little."""
+    total = 0
+    for vt in data.vehicle_types:
+        if vt.count is None or vt.capacity is None:
+            return True
+        total += vt.count * vt.capacity
+    return total >= int(data.task_demand.sum())
+
+
 def _fleet(tg: TaskGraph, initial: Routes | None) -> list[int]:
     """Vehicles per type: the fixed count, or a margin above what the first solution uses."""
     types = tg.data.vehicle_types
@@ -131,6 +141,18 @@ def solve_arc_routing(
     if initial is not None:
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
     fleet = _fleet(tg, initial)
+    if initial is None and not _enough_capacity(data):
+        log.info("the fixed fleet cannot carry the total demand")
+        return ArcRoutingResult(
+            status="no_solution",
+            solution=None,
+            cost=None,
+            feasible=False,
+            runtime=time.perf_counter() - started,
+            seed=seed,
+            backend=chosen,
+            iterations=0,
+        )
     limit = time_limit(stop)
     seconds = None if limit is None else max(0.0, limit - (time.perf_counter() - started))
     routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, seconds)
