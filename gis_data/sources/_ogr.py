@@ -19,8 +19,8 @@ def read_layer(
     except UnicodeDecodeError as exc:
         hint = ' (Japanese files are often cp932: set encoding = "cp932")'
         msg = (
-            f"cannot decode the {what} as {encoding or 'utf-8'}: {exc.reason} at byte "
-            f"{exc.start}{hint if (encoding or 'utf-8').lower().replace('-', '') == 'utf8' else ''}"
+            f"cannot decode the {what} as {encoding or 'utf-8'}: {exc.reason}"
+            f"{hint if (encoding or 'utf-8').lower().replace('-', '') == 'utf8' else ''}"
         )
         raise SourceError(msg, field="encoding") from exc
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:

@@ -47,6 +47,7 @@ def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame
         cpg = cpg_path.read_bytes() if cpg_path.exists() else None
         header = dbf_path.read_bytes()[:32] if dbf_path.exists() else b""
         source = str(path)
+        member = path.name
     else:
         try:
             with zipfile.ZipFile(path) as archive:
@@ -78,11 +79,11 @@ def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame
         except zipfile.BadZipFile as exc:
             raise SourceError(f"not a readable zip file: {exc}") from exc
         source = f"/vsizip/{path}/{shp}"
+        member = shp
     encoding, origin = (
         (options.encoding, "scenario") if options.encoding else _encoding_from(cpg, header)
     )
     _check_encoding(encoding)
-    frame = read_layer(
-        source, layer=None, encoding=encoding, what=f"attribute table (.dbf, {origin} encoding)"
-    )
+    what = f"attribute table of {member} ({origin} encoding)"
+    frame = read_layer(source, layer=None, encoding=encoding, what=what)
     return frame, []
