@@ -579,6 +579,7 @@ def planner_page_html(
     lang: str = "ja",
     n03: bool = False,
     compare_plan: int | None = None,
+    title: str | None = None,
 ) -> str:
     """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
 
@@ -613,6 +614,7 @@ def planner_page_html(
         t=labels(language),
         k=k,
         scenario=scenario,
+        title=title or scenario,
         colours=config["colours"],
         map=map_parts(m),
         config=Markup(json.dumps(config, ensure_ascii=False, default=str).replace("</", "<\\/")),

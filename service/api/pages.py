@@ -114,6 +114,7 @@ def planner(
         lang=lang,
         n03=n03,
         compare_plan=latest.id if latest is not None else None,
+        title=row.name,
     )
     return HTMLResponse(html)
 

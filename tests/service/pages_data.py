@@ -19,7 +19,7 @@ from optimizer.arc_routing import solve_arc_routing
 from optimizer.stop import MaxIterations
 from service import crud
 from service.frames import asset_features, depot_rows
-from service.schemas import ScenarioCreate
+from service.schemas import Municipality, ScenarioCreate
 
 DEMO = Path(__file__).resolve().parents[2] / "gis_data" / "demo"
 # Small neighbouring towns in the north (Gamprin, Schellenberg, Eschen): quick to load and unit.
@@ -90,6 +90,7 @@ def solved_route(scenario: Any, town: str, *, max_tasks: int = 12) -> PatrolRout
     depot = Depot(str(depot_row["depot_id"]), str(depot_row["name"]), depot_row.geometry)
     instance = to_carp_data(network, tasks, [depot], shift_hours=8.0, name=town)
     result = solve_arc_routing(instance.data, stop=MaxIterations(20), seed=1)
+    assert result.solution is not None, f"no route for {town}"
     routes = trace_routes(instance, result.solution)
     return max(routes, key=lambda r: len(r.traversals))
 
@@ -103,7 +104,7 @@ def seed(session: Session, toml: Path) -> Seeded:
         scenario_in=ScenarioCreate(
             name=scenario.name,
             municipalities=[
-                {"code": c, "name": n}
+                Municipality(code=c, name=n)
                 for c, n in zip(munis["municipality_code"], munis["municipality"], strict=True)
             ],
         ),
