@@ -1,0 +1,98 @@
+"""Planning jobs end to end on a tiny routable scenario: regions, then daily routes per region."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from service.db import session_scope
+from service.importer import import_scenario
+from tests.service.grid_scenario import STREETS, write_grid_scenario
+
+
+@pytest.fixture
+def grid_id(engine: Engine, tmp_path: Path) -> int:
+    """The grid scenario stored from its TOML."""
+    with session_scope(engine) as session:
+        return import_scenario(session=session, config=write_grid_scenario(tmp_path / "grid")).id
+
+
+def _run(client: TestClient, url: str, headers: dict[str, str], parameters: dict) -> dict:
+    response = client.post(url, json={"parameters": parameters}, headers=headers)
+    assert response.status_code == 201, response.text
+    job_url = response.headers["Location"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.get(job_url, headers=headers).json()
+        if job["status"] in ("successful", "failed", "dismissed"):
+            break
+        time.sleep(0.1)
+    assert job["status"] == "successful", job["message"]
+    return client.get(f"{job_url}/results", headers=headers).json()
+
+
+def test_regions_then_routes(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """Two regions cover every asset; the day's routes serve every asset, each in a region."""
+    base = f"{api}/scenarios/{grid_id}/plans"
+    regions_result = _run(
+        client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3}
+    )
+    regions_plan = regions_result["plan_id"]
+    assert regions_result["summary"]["k"] == 2
+    regions = client.get(f"{api}/plans/{regions_plan}/regions", headers=planner).json()
+    assert regions["count"] == 2
+    geojson = client.get(f"{api}/plans/{regions_plan}/regions.geojson", headers=planner)
+    assert geojson.headers["content-type"].startswith("application/geo+json")
+    assert all(
+        f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in geojson.json()["features"]
+    )
+
+    routes_result = _run(
+        client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"}
+    )
+    summary = routes_result["summary"]
+    assert summary["regions_plan_id"] == regions_plan
+    assert summary["bundled"]["status"] == "feasible"
+    assert summary["separate"]["hours"] >= summary["bundled"]["hours"] > 0
+    routes = client.get(f"{api}/plans/{routes_result['plan_id']}/routes", headers=planner).json()
+    assert routes["count"] == summary["bundled"]["crews"] >= 1
+    region_ids = {r["id"] for r in regions["data"]}
+    served: set[str] = set()
+    for route in routes["data"]:
+        assert route["region_id"] in region_ids
+        assert route["service_date"] == "2026-04-01"
+        assert route["geometry"]["type"] == "LineString"
+        for step in route["steps"]:
+            if step["kind"] == "serve":
+                served.update(step["asset_ids"])
+    expected = {f"{code}-{name}" for code, streets in STREETS.items() for name, _ in streets}
+    assert served == expected
+    plans = client.get(f"{api}/scenarios/{grid_id}/plans", headers=planner).json()
+    assert [p["kind"] for p in plans["data"]] == ["routes", "regions"]
+
+
+def test_plan_inputs_are_checked(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """An unknown plan kind is 404; a bad input fails the job with a message naming it."""
+    unknown = client.post(f"{api}/scenarios/{grid_id}/plans/nope", json={}, headers=planner)
+    assert unknown.status_code == 404
+    response = client.post(
+        f"{api}/scenarios/{grid_id}/plans/regions",
+        json={"parameters": {"k": 0}},
+        headers=planner,
+    )
+    job_url = response.headers["Location"]
+    for _ in range(100):
+        job = client.get(job_url, headers=planner).json()
+        if job["status"] not in ("accepted", "running"):
+            break
+        time.sleep(0.05)
+    assert job["status"] == "failed"
+    assert "inputs.k must be between 1 and 50" in job["message"]
