@@ -87,7 +87,8 @@ def test_html_has_every_section_and_the_figures(report) -> None:
     saving = inputs.effects.siloed.cost_yen - inputs.effects.bundled.cost_yen
     assert f"{saving:,.0f}" in html
     assert "data:image/png;base64," in html
-    assert "一町" in html and "二村" in html
+    assert "一町" in html
+    assert "二村" in html
     assert "2.32" in html
 
 
@@ -102,7 +103,7 @@ def test_markdown_links_the_map_and_has_the_scope_matrix(report) -> None:
 
 
 def test_workbook_has_the_tables(report) -> None:
-    """The .xlsx opens with openpyxl; effect, phase, share and assumption sheets hold the figures."""
+    """The .xlsx opens with openpyxl; effect, phase, share and assumption sheets hold figures."""
     inputs, files = report
     wb = load_workbook(files.xlsx)
     assert wb.sheetnames[:2] == ["導入効果", "段階別"]
