@@ -8,9 +8,12 @@ instance folder or one of its parents.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from optimizer.p_median import PMedianData, PMedianResult, solve_p_median
 from optimizer.stop import MaxRuntime
 
 _SUFFIXES = (".txt", ".dat")
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "bench" / "cpmp"
 
 
 class InstanceFormatError(ValueError):
@@ -206,3 +210,68 @@ def format_table(rows: list[BenchRow]) -> str:
     if gaps:
         lines.append(f"\nmean gap {sum(gaps) / len(gaps):.3f} %, worst {max(gaps):.3f} %")
     return "\n".join(lines)
+
+
+def run_folder(
+    folder: Path,
+    *,
+    seconds: float,
+    seed: int,
+    solutions: Path | None = None,
+    limit: int | None = None,
+    on_row: Callable[[BenchRow], None] | None = None,
+) -> list[BenchRow]:
+    """Solve every instance under ``folder`` (or the one file) and return the table rows."""
+    files = [folder] if folder.is_file() else discover(folder)
+    if limit is not None:
+        files = files[:limit]
+    optima = read_optima(folder if folder.is_dir() else folder.parent)
+    rows: list[BenchRow] = []
+    for f in files:
+        inst = read_instance(f)
+        result = run_instance(inst, seconds, seed)
+        if solutions is not None:
+            write_solution(solutions, inst, result)
+        opt = optima.get(inst.name)
+        row = BenchRow(
+            instance=inst.name,
+            n=inst.data.n,
+            p=inst.data.p,
+            cost=result.cost,
+            best=None if opt is None else opt.best,
+            proved_optimal=result.proved_optimal,
+            seconds=result.runtime,
+        )
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.cpmp [DIR]`: run the CPMP benchmark and print its table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.cpmp", description=__doc__)
+    parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT_FOLDER)
+    parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N instances")
+    parser.add_argument("--solutions", type=Path, default=None, help="write JSON solutions here")
+    args = parser.parse_args(argv)
+    if not args.folder.exists():
+        print(f"no CPMP instances at {args.folder}")
+        return 0
+    rows = run_folder(
+        args.folder,
+        seconds=args.time_limit,
+        seed=args.seed,
+        solutions=args.solutions,
+        limit=args.limit,
+        on_row=lambda r: print(f"{r.instance}: {r.cost:.2f} in {r.seconds:.1f} s", flush=True),
+    )
+    print(f"\n{args.folder}: {args.time_limit:g} s per instance, seed {args.seed}\n")
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,6 +14,7 @@ COMMAND_MODULES: list[tuple[str | None, str]] = [
     (None, "load"),
     (None, "demo"),
     ("bench", "bench_carp"),
+    ("bench", "bench_cpmp"),
     ("plan", "plan_regions"),
     ("plan", "plan_routes"),
     ("plan", "plan_calendar"),
