@@ -9,6 +9,7 @@ import sys
 # Append a line per suite; `python -m bench NAME ...` runs only the named suites.
 SUITES: list[tuple[str, str]] = [
     ("loading", "bench.loading"),
+    ("patrol_routes", "bench.patrol_routes"),
     ("cpmp", "bench.cpmp"),
 ]
 

@@ -146,13 +146,13 @@ def _read_graph(path: Path) -> nx.MultiDiGraph:
 _RAW_CACHE: dict[tuple[str, int, int], nx.MultiDiGraph] = {}
 
 
-def _drivable_graph(path: Path) -> nx.MultiDiGraph:
+def _drivable_graph(path: Path, *, use_cache: bool = True) -> nx.MultiDiGraph:
     """The file's drivable graph before truncation; cached per file version (callers copy it)."""
     if not path.is_file():
         raise NetworkError(f"{path}: OSM file not found")
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    cached = _RAW_CACHE.get(key)
+    cached = _RAW_CACHE.get(key) if use_cache else None
     if cached is not None:
         return cached
     G = _read_graph(path)
@@ -190,15 +190,17 @@ def build_network(
     *,
     metric_crs: CRS,
     hwy_speeds: dict[str, float] | None = None,
+    use_cache: bool = True,
 ) -> RoadNetwork:
     """Build the drivable graph of ``area`` (EPSG:4326 polygon; None keeps the whole file).
 
     Steps: read the local file, drop non-drivable ways, truncate to ``area``, keep the largest
     strongly connected component, add speeds and travel times, and give every edge a geometry.
+    The parsed file is kept in memory per file version unless ``use_cache`` is False.
     """
     start = time.perf_counter()
     path = Path(osm_path)
-    G = _drivable_graph(path)
+    G = _drivable_graph(path, use_cache=use_cache)
     if area is None:
         G = G.copy()
     elif len(G):
@@ -296,7 +298,9 @@ def network_for_scenario(scenario: Any, *, use_cache: bool = True) -> RoadNetwor
     )
     if use_cache and key in _CACHE:
         return _CACHE[key]
-    network = build_network(scenario.network_path, area, metric_crs=scenario.metric_crs)
+    network = build_network(
+        scenario.network_path, area, metric_crs=scenario.metric_crs, use_cache=use_cache
+    )
     if use_cache:
         _CACHE[key] = network
     return network

@@ -47,7 +47,7 @@ MIN_WALK_M = 50.0
 MAX_WALK_PIECE_M = 2000.0
 WALK_SPEED_KMH = 4.0
 MAX_NODE_DISTANCE_M = 500.0
-MAX_BANK_ACCESS_M = 1500.0
+MAX_BANK_ACCESS_M = 800.0  # farther than this is a hike, not a patrol stop
 
 # Patrol speeds (km/h) while serving a street, by field: a crew drives slowly and looks.
 DEFAULT_SERVICE_SPEED_KMH: dict[str, float] = {
