@@ -12,6 +12,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 from shapely.geometry import LineString, shape
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis_data.adapters import PatrolRoute, Traversal
@@ -24,7 +25,7 @@ from service import crud
 from service.errors import ServiceError
 from service.frames import assets_frame
 from service.maps import DailyRoute, RouteStep, Waypoint
-from service.models import Plan, Route, Scenario
+from service.models import Asset, Plan, Route, Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +100,24 @@ class PlanningContext:
     municipalities: gpd.GeoDataFrame | None
 
 
-_CONTEXTS: dict[tuple[int, int], PlanningContext] = {}
-_CONTEXT_LOCKS: dict[tuple[int, int], threading.Lock] = {}
+_ContextKey = tuple[str, int, int, int, int]
+_CONTEXTS: dict[_ContextKey, PlanningContext] = {}
+_CONTEXT_LOCKS: dict[_ContextKey, threading.Lock] = {}
 _CONTEXTS_LOCK = threading.Lock()
 
 
+def _context_key(session: Session, scenario: Scenario) -> _ContextKey:
+    """Database, scenario, its version and its assets' count and last id: uploads invalidate."""
+    count, last = session.execute(
+        select(func.count(Asset.id), func.max(Asset.id)).where(Asset.scenario_id == scenario.id)
+    ).one()
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return (url, scenario.id, scenario.version, int(count or 0), int(last or 0))
+
+
 def planning_context(session: Session, scenario: Scenario) -> PlanningContext:
-    """Planning units of a scenario (built once per scenario version; the first call is slow)."""
-    key = (scenario.id, scenario.version)
+    """Planning units of a scenario (built once per version of its assets; the first is slow)."""
+    key = _context_key(session, scenario)
     with _CONTEXTS_LOCK:
         if key in _CONTEXTS:
             return _CONTEXTS[key]
@@ -134,10 +145,11 @@ def planning_context(session: Session, scenario: Scenario) -> PlanningContext:
         return context
 
 
-def cached_planning_context(scenario: Scenario) -> PlanningContext | None:
+def cached_planning_context(session: Session, scenario: Scenario) -> PlanningContext | None:
     """The planning units of a scenario if already built, else None (never builds)."""
+    key = _context_key(session, scenario)
     with _CONTEXTS_LOCK:
-        return _CONTEXTS.get((scenario.id, scenario.version))
+        return _CONTEXTS.get(key)
 
 
 def warm_planning_context(session_factory: Callable[[], Session], scenario_id: int) -> None:

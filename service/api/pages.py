@@ -92,7 +92,7 @@ def planner(
     latest = plans[0] if plans else None
     regions_of_latest = crud.list_regions(session=session, plan_id=latest.id) if latest else []
     k = k or max(len(regions_of_latest), 2)
-    context = cached_planning_context(row)
+    context = cached_planning_context(session, row)
     if context is None:
         warm_planning_context(request.app.state.session_factory, row.id)
     optimized = None

@@ -264,3 +264,36 @@ def test_patrol_log_errors(seeded_app):
         headers={"X-API-Key": data.keys["gis"]},
     )
     assert gis.status_code == 403
+
+
+# One xdist worker for every test on the shared PostGIS database (they truncate its tables).
+@pytest.mark.xdist_group("postgis")
+def test_pages_and_patrol_logs_on_each_database(db_url, tmp_path):
+    """The map, evaluation, route downloads and a patrol log on SQLite and on PostGIS."""
+    session = session_factory(get_engine(db_url))()
+    try:
+        data = seed(session, small_scenario_toml(tmp_path))
+    finally:
+        session.close()
+    app = create_app(Settings(DATABASE_URL=db_url, DATA_DIR=tmp_path / "data"))
+    with TestClient(app) as client:
+        planner = {"X-API-Key": data.keys["planner"]}
+        assert client.get(f"/plans/{data.plan_id}/map", headers=planner).status_code == 200
+        towns = {"LI-7007": 1, "LI-7009": 2, "LI-7011": 2}
+        answer = client.post(
+            "/api/v1/plans/evaluate",
+            json={"scenario": data.scenario_id, "towns": towns, "compare_plan": data.plan_id},
+            headers=planner,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["optimized"]["n_regions"] == 2
+        crew = {"X-API-Key": data.keys["contractor"]}
+        gpx = client.get(f"/api/v1/routes/{data.route_id}/gpx", headers=crew)
+        assert len(gpxpy.parse(gpx.text).tracks[0].segments[0].points) > 2
+        upload = client.post(
+            f"/api/v1/routes/{data.route_id}/patrol-logs",
+            files={"file": ("day1.gpx", track_along(data.route.geometry), "application/gpx+xml")},
+            headers=crew,
+        )
+        assert upload.status_code == 201, upload.text
+        assert upload.json()["summary"]["coverage_pct"] >= 90.0
