@@ -13,11 +13,17 @@ from collections.abc import Sequence
 COMMAND_MODULES: list[tuple[str | None, str]] = [
     (None, "load"),
     (None, "demo"),
+    (None, "serve"),
+    (None, "keys"),
+    (None, "db"),
     ("bench", "bench_carp"),
     ("bench", "bench_cpmp"),
     ("plan", "plan_regions"),
     ("plan", "plan_routes"),
     ("plan", "plan_calendar"),
+    ("plan", "plan_effects"),
+    ("plan", "plan_shares"),
+    (None, "report"),
 ]
 
 

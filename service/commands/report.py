@@ -1,0 +1,80 @@
+"""`gunmane report`: the implementation-policy draft (実施方針（案）): HTML, Markdown, .xlsx."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from gis_data.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
+from gis_data.plan_engine import PlanSetup, choose_regions
+from gis_data.plan_settings import read_settings
+from gis_data.report import ReportInputs, write_report
+from service.commands.plan_calendar import add_common_arguments
+from service.commands.plan_effects import compute_effects, effects_json
+from service.commands.plan_shares import compute_shares, shares_json
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the top-level `report` command."""
+    p = subparsers.add_parser(
+        "report",
+        help="write the 実施方針 draft (HTML, Markdown, region map, .xlsx tables)",
+        description=(
+            "Compute the effect estimate and the cost shares of a scenario and write the"
+            " implementation-policy draft in Japanese: issues and expected effects, scope"
+            " matrix, multi-year contract, performance spec, the bundle with its phases and"
+            " region map, cost sharing, engineer and data collaboration."
+        ),
+    )
+    add_common_arguments(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for the report files")
+    p.add_argument("--no-shares", action="store_true", help="leave out the cost sharing")
+    p.add_argument("--sample-days", type=int, default=DEFAULT_SAMPLE_DAYS, metavar="N")
+    p.add_argument("--exact-max", type=int, default=EXACT_MAX_TOWNS, metavar="N")
+    p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the figures and write the report."""
+    started = time.perf_counter()
+    settings = read_settings(args.settings)
+    setup = PlanSetup.load(args.config)
+    seed = settings.seed if args.seed is None else args.seed
+    regions = choose_regions(setup, args.regions, seed=seed)
+    effects = compute_effects(setup, settings, regions, args)
+    shares = None
+    if not args.no_shares:
+        share_args = argparse.Namespace(**{**vars(args), "iterations": 0})
+        shares = compute_shares(setup, settings, share_args)
+    inputs = ReportInputs(
+        scenario_name=setup.scenario.name,
+        town_names=setup.town_names(),
+        populations=setup.populations(),
+        fields_present=tuple(
+            f
+            for f in ("road", "river", "park", "sewer", "other")
+            if f in set(setup.assets["field"])
+        ),
+        effects=effects,
+        settings=settings,
+        municipalities=setup.scenario.municipalities,
+        depots=setup.scenario.depots,
+        shares=shares,
+        regions=regions.frame,
+        region_method=regions.method,
+    )
+    files = write_report(inputs, args.out)
+    data = {
+        "effects": effects_json(effects, setup.town_names()),
+        "shares": shares_json(shares) if shares is not None else None,
+    }
+    (args.out / "figures.json").write_text(
+        json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    for path in (files.html, files.markdown, files.xlsx, files.map_png):
+        print(path)
+    print(f"{time.perf_counter() - started:.1f} s")
+    return 0
