@@ -106,10 +106,7 @@ def shares_json(result: ShareResult) -> dict[str, Any]:
         "core_violations": result.violations,
         "core_checked": result.core_checked,
         "shapley_exact": result.shapley.exact,
-        "shapley_std_error_yen": [
-            float(x)
-            for x in (result.shapley.std_error if result.shapley.std_error is not None else [])
-        ],
+        "shapley_std_error_yen": [float(x) for x in std] if std is not None else [],
         "method": result.method,
         "routing_solves": result.solves,
         "coalitions_costed": result.coalitions,
