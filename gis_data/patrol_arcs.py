@@ -224,9 +224,10 @@ def streets_of(network: RoadNetwork) -> tuple[list[Street], gpd.GeoDataFrame]:
         if (u, v, k) in paired:
             continue
         twin: int | None = None
-        if not data.get("oneway", False) and u != v:
+        if not data.get("oneway", False):
             for k2, d2 in G.get_edge_data(v, u, default={}).items():
-                if (v, u, k2) in paired or d2.get("oneway", False):
+                # a two-way loop (u == v) is two edges u -> u with different keys
+                if (v, u, k2) in paired or d2.get("oneway", False) or (u == v and k2 == k):
                     continue
                 if abs(float(d2["length"]) - float(data["length"])) < 0.5:
                     twin = k2
