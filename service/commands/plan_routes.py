@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     for plan in result.siloed:
         depot = plan.depots[0].name if plan.depots else "-"
         print(
-            f" {plan.label}: {plan.num_tasks} tasks from {depot}, {plan.crews} crews,"
+            f" {plan.label}: {plan.num_tasks} tasks from {depot}, {plan.crews} crew(s),"
             f" {plan.km:.1f} km, {plan.hours:.2f} h ({plan.status})"
         )
         _print_crews(plan, steps=False)
