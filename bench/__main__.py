@@ -11,6 +11,7 @@ SUITES: list[tuple[str, str]] = [
     ("loading", "bench.loading"),
     ("patrol_routes", "bench.patrol_routes"),
     ("cpmp", "bench.cpmp"),
+    ("regions", "bench.regions"),
 ]
 
 

@@ -11,11 +11,12 @@ flagged.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,11 +26,43 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_data.units import PlanningUnits
 
+if TYPE_CHECKING:
+    from gis_data.day_routes import DayRouter
+
+logger = logging.getLogger(__name__)
+
 # A crew works 8 h on 5 days a week: the hours one crew supplies per day of the period.
 CREW_HOURS_PER_DAY = 8.0 * 5.0 / 7.0
 
 # Called with a region's asset ids, returns patrol hours per period (or None when it cannot).
 PatrolTimeFn = Callable[[list[str]], float | None]
+
+
+def engine_patrol_time(units: PlanningUnits, router: DayRouter, depot: str) -> PatrolTimeFn:
+    """A `PatrolTimeFn` from the routing engine: one full pass of the region, scaled to the period.
+
+    The router routes every asset of the region once from ``depot`` ('|'-joined depot ids); the
+    crew hours of that pass are scaled by the region's visits per period (weighted by service
+    minutes), so that frequent street patrols count more often than monthly bank walks.
+    Returns None (the workload estimate is then reported) when the engine finds no routes.
+    """
+
+    def patrol_time(asset_ids: list[str]) -> float | None:
+        info = [units.asset_patrol[a] for a in asset_ids if a in units.asset_patrol]
+        one_pass = sum(m for m, _ in info)
+        per_period = sum(m * v for m, v in info)
+        if one_pass <= 0:
+            return None
+        try:
+            day = router.route(frozenset(asset_ids), depot)
+        except ValueError as exc:
+            logger.warning("routing engine failed on a region: %s", exc)
+            return None
+        if not day.feasible or day.minutes <= 0:
+            return None
+        return day.minutes / 60.0 * per_period / one_pass
+
+    return patrol_time
 
 
 class PlanError(ValueError):
@@ -126,6 +159,10 @@ class PlanEvaluation:
                     "polsby_popper": round(r.polsby_popper, 3),
                     "cut_edges": r.cut_edges,
                     "crews": r.crews_needed,
+                    "patrol_h": round(r.patrol_time_h, 1),
+                    "patrol_from": "engine"
+                    if r.patrol_time_source == "routing engine"
+                    else "estimate",
                     "size_ok": "-" if r.within_size_limit is None else str(r.within_size_limit),
                     "depot": r.depot or "",
                 }

@@ -20,7 +20,13 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from gis_data.evaluate import CREW_HOURS_PER_DAY, PlanEvaluation, SizeLimits, evaluate_plan
+from gis_data.evaluate import (
+    CREW_HOURS_PER_DAY,
+    PatrolTimeFn,
+    PlanEvaluation,
+    SizeLimits,
+    evaluate_plan,
+)
 from gis_data.units import PlanningUnits, build_units, municipality_units
 from optimizer.districting import DistrictingData, DistrictingResult, solve_districting
 from optimizer.errors import InfeasibleError
@@ -295,8 +301,13 @@ def solve_regions(
     depots: gpd.GeoDataFrame | None = None,
     stop: StoppingCriterion | None = None,
     seed: int = 0,
+    patrol_time: PatrolTimeFn | None = None,
 ) -> RegionPlan:
-    """Partition ``units`` into ``request.k`` contract regions and evaluate the result."""
+    """Partition ``units`` into ``request.k`` contract regions and evaluate the result.
+
+    ``patrol_time`` (e.g. `gis_data.evaluate.engine_patrol_time`) gives each region's patrol
+    hours from the routing engine; without it the evaluation reports the workload estimate.
+    """
     data, names, depot_units = districting_data(units, request, depots=depots)
     result = solve_districting(data, stop=stop or MaxRuntime(30.0), seed=seed)
     if not result.feasible:
@@ -308,7 +319,9 @@ def solve_regions(
     for centre in result.centres:
         if int(centre) in depot_units:
             region_depot[names[int(result.labels[int(centre)])]] = depot_units[int(centre)]
-    evaluation = evaluate_plan(units, labels, limits=request.limits, depots=region_depot)
+    evaluation = evaluate_plan(
+        units, labels, limits=request.limits, depots=region_depot, patrol_time=patrol_time
+    )
     regions = regions_frame(units, labels, evaluation, region_depot)
     logger.info(
         "%d regions: balance %.3f, mean Polsby-Popper %.3f, %d cut edges, status %s",
@@ -350,7 +363,10 @@ def plan_regions(
     target_km: float = 1.5,
     stop: StoppingCriterion | None = None,
     seed: int = 0,
+    patrol_time: PatrolTimeFn | None = None,
 ) -> RegionPlan:
     """Scenario -> units -> regions: the one call for the CLI and API jobs."""
     units = units or scenario_units(scenario, graph=graph, target_km=target_km)
-    return solve_regions(units, request, depots=scenario.depots, stop=stop, seed=seed)
+    return solve_regions(
+        units, request, depots=scenario.depots, stop=stop, seed=seed, patrol_time=patrol_time
+    )

@@ -91,6 +91,10 @@ class PlanningUnits:
     cells
         A polygon per unit (Voronoi cell of its representative point, clipped to the study area),
         used to draw and measure regions built from units.
+    asset_unit
+        asset_id -> unit_id.
+    asset_patrol
+        asset_id -> (service minutes per visit, visits per period).
     """
 
     units: gpd.GeoDataFrame
@@ -102,6 +106,7 @@ class PlanningUnits:
     period_days: float
     travel_source: str
     asset_unit: dict[str, str] = field(default_factory=dict)
+    asset_patrol: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -258,32 +263,42 @@ def _components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
 
 
 def _join_components(
-    geoms: gpd.GeoSeries, pairs: set[tuple[int, int]], kinds: dict[tuple[int, int], str]
+    geoms: gpd.GeoSeries,
+    pairs: set[tuple[int, int]],
+    kinds: dict[tuple[int, int], str],
+    subset: np.ndarray | None = None,
 ) -> None:
-    """Join separate pieces of the unit graph by their closest pair of units (kind ``link``)."""
-    n = len(geoms)
+    """Join separate pieces of the unit graph (or of its ``subset``) by their closest pair.
+
+    The joins are marked ``link``: the road network connects the pieces through streets that
+    carry no asset of the scenario (or of this town, when ``subset`` is one town's units).
+    """
+    members = np.arange(len(geoms)) if subset is None else np.asarray(subset)
+    if len(members) <= 1:
+        return
+    local = {int(u): k for k, u in enumerate(members)}
     while True:
-        labels = _components(n, sorted(pairs))
+        inner = [(local[i], local[j]) for i, j in pairs if i in local and j in local]
+        labels = _components(len(members), inner)
         comps = np.unique(labels)
         if len(comps) <= 1:
             return
         # Join the smallest piece to its nearest unit outside it, then recompute.
         sizes = {c: int((labels == c).sum()) for c in comps}
         small = min(comps, key=lambda c: (sizes[c], c))
-        inside = np.flatnonzero(labels == small)
-        outside = np.flatnonzero(labels != small)
+        inside = members[labels == small]
+        outside = members[labels != small]
         tree = shapely.STRtree(geoms.values[outside])
         best: tuple[float, int, int] | None = None
         for i in inside:
-            j_local = int(tree.nearest(geoms.values[i]))
-            j = int(outside[j_local])
+            j = int(outside[int(tree.nearest(geoms.values[i]))])
             d = float(geoms.values[i].distance(geoms.values[j]))
             if best is None or d < best[0]:
                 best = (d, int(i), j)
         assert best is not None
         key = (min(best[1], best[2]), max(best[1], best[2]))
         pairs.add(key)
-        kinds[key] = "link"
+        kinds.setdefault(key, "link")
         logger.debug("joined unit piece of %d units by a %.0f m link", len(inside), best[0])
 
 
@@ -509,17 +524,30 @@ def build_units(
         if key not in pairs:
             pairs.add(key)
             kinds[key] = "link"
+    unit_muni = units["municipality_code"].to_numpy()
     if n_road_units:
         tree = shapely.STRtree(road_units.values)
+        town_trees = {
+            code: (idx, shapely.STRtree(road_units.values[idx]))
+            for code in set(unit_muni[:n_road_units])
+            for idx in [np.flatnonzero(unit_muni[:n_road_units] == code)]
+        }
         for g in range(n_road_units, len(groups)):
             geom = units.geometry.iloc[g]
-            hits = tree.query(geom, predicate="dwithin", distance=access_m)
-            if len(hits) == 0:
-                hits = np.array([tree.nearest(geom)])
+            hits = [int(h) for h in tree.query(geom, predicate="dwithin", distance=access_m)]
+            # Always reach a road unit of the unit's own town, so that a town stays connected.
+            own = town_trees.get(unit_muni[g])
+            if own is not None and not any(unit_muni[h] == unit_muni[g] for h in hits):
+                hits.append(int(own[0][int(own[1].nearest(geom))]))
+            if not hits:
+                hits = [int(tree.nearest(geom))]
             for h in hits:
-                key = (int(h), g)
+                key = (h, g)
                 pairs.add(key)
                 kinds[key] = "access"
+    # Each town's units in one piece, then the whole graph in one piece.
+    for code in sorted(set(unit_muni)):
+        _join_components(units.geometry, pairs, kinds, np.flatnonzero(unit_muni == code))
     _join_components(units.geometry, pairs, kinds)
 
     rep_xy = units[["rep_x", "rep_y"]].to_numpy(dtype=float)
@@ -550,6 +578,9 @@ def build_units(
         period_days=period_days,
         travel_source=source,
         asset_unit=asset_unit,
+        asset_patrol={
+            str(asset_ids[i]): (float(minutes[i]), float(visits[i])) for i in range(len(a))
+        },
     )
 
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
-from gis_data.evaluate import PlanError, PlanEvaluation, SizeLimits, evaluate_plan
+from gis_data.evaluate import (
+    PatrolTimeFn,
+    PlanError,
+    PlanEvaluation,
+    SizeLimits,
+    engine_patrol_time,
+    evaluate_plan,
+)
 from gis_data.regions import ATTRIBUTION, RegionRequest, scenario_units, solve_regions
+from gis_data.units import PlanningUnits
 from optimizer.errors import InfeasibleError
 from optimizer.stop import MaxRuntime
 
@@ -61,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PLAN",
         help="evaluate this plan instead of optimizing: GeoJSON polygons (property 'region'),"
         ' or JSON {"region": ["municipality code or name", ...]}',
+    )
+    p.add_argument(
+        "--route",
+        action="store_true",
+        help="estimate each region's patrol hours with the routing engine (slower)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
@@ -132,7 +146,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}")
         return 2
-    scenario = load_scenario(args.config)
+    patrol_time_for: Callable[[PlanningUnits], PatrolTimeFn] | None = None
+    if args.route:
+        from gis_data.plan_engine import PlanSetup
+
+        setup = PlanSetup.load(args.config)
+        scenario = setup.scenario
+        router = setup.router(seed=args.seed)
+        depot = setup.bundle_depot()
+
+        def patrol_time_for(units: PlanningUnits) -> PatrolTimeFn:
+            return engine_patrol_time(units, router, depot)
+    else:
+        scenario = load_scenario(args.config)
     graph = None
     if not args.straight_line and scenario.network_path is not None:
         from gis_data.network import network_for_scenario
@@ -143,11 +169,16 @@ def run(args: argparse.Namespace) -> int:
         f"{scenario.name}: {len(scenario.assets)} assets -> {units.n} planning units"
         f" ({units.travel_source})"
     )
+    patrol_time = patrol_time_for(units) if patrol_time_for is not None else None
     if args.evaluate is not None:
         try:
             plan = _read_plan(args.evaluate)
             evaluation = evaluate_plan(
-                units, plan, municipalities=scenario.municipalities, limits=limits
+                units,
+                plan,
+                municipalities=scenario.municipalities,
+                limits=limits,
+                patrol_time=patrol_time,
             )
         except PlanError as exc:
             print(f"error: {exc}")
@@ -164,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
             depots=scenario.depots,
             stop=MaxRuntime(args.time_limit),
             seed=args.seed,
+            patrol_time=patrol_time,
         )
     except InfeasibleError as exc:
         print(f"infeasible: {exc.reason}")

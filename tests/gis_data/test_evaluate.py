@@ -178,3 +178,26 @@ def test_unassigned_labels_and_bad_plans(units):
         evaluate_plan(units, {"nope": "1"})
     with pytest.raises(PlanError, match="no usable polygon"):
         evaluate_plan(units, gpd.GeoDataFrame({"region": ["x"]}, geometry=[None], crs=syn.CRS))
+
+
+def test_engine_patrol_time_scales_one_pass_to_the_period(units):
+    """The engine's one-pass crew hours are scaled by the region's visits per period."""
+    from gis_data.day_routes import DayRoutes
+    from gis_data.evaluate import engine_patrol_time
+
+    calls = []
+
+    class FakeRouter:
+        def route(self, asset_ids, depot):
+            calls.append((asset_ids, depot))
+            return DayRoutes(route_km=(10.0,), route_minutes=(120.0, 60.0), method="fake")
+
+    fn = engine_patrol_time(units, FakeRouter(), "yard")
+    ids = units.units["asset_ids"].iloc[0]
+    hours = fn(list(ids))
+    visits = [units.asset_patrol[a][1] for a in ids]
+    # Every street of the synthetic towns is patrolled weekly: 30 / 7 visits per period.
+    assert visits == pytest.approx([30 / 7] * len(ids))
+    assert hours == pytest.approx(3.0 * 30 / 7)
+    assert calls == [(frozenset(ids), "yard")]
+    assert fn([]) is None
