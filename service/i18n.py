@@ -87,6 +87,15 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "covered": ("実施済", "Covered"),
     "missed": ("未実施", "Missed"),
     "first_visit": ("最初の通過", "First passed"),
+    "upload": ("登録", "Upload"),
+    "uploaded_at": ("登録日時", "Uploaded"),
+    "file": ("ファイル", "File"),
+    "upload_help": (
+        "本日の巡回の GPS 記録（GPX）を登録すると、計画に対する実施率が記録されます。",
+        "Upload today's GPS track (GPX): its coverage of the plan is recorded.",
+    ),
+    "upload_failed": ("登録できませんでした", "Upload failed"),
+    "uploading": ("登録中…", "Uploading…"),
     "language": ("English", "日本語"),
     "index_intro": (
         "複数自治体・複数分野の維持管理をまとめて計画します。",

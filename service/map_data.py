@@ -291,10 +291,26 @@ def stored_plan_figures(
         if not towns and polygons is None:
             return None
         out = evaluate_drawn(context, polygons=polygons, towns=towns)["figures"]
-    for key in ("effect_vs_siloed_pct",):
-        if isinstance(plan.summary, dict) and plan.summary.get(key) is not None:
-            out[key] = plan.summary[key]
+    effect = effect_vs_siloed(session, plan)
+    if effect is not None:
+        out["effect_vs_siloed_pct"] = effect
     return out
+
+
+def effect_vs_siloed(session: Session, plan: Plan) -> float | None:
+    """Saving against each town patrolling alone, in percent, when an estimate is stored.
+
+    Read from ``effect_vs_siloed_pct`` in the regions plan's summary, else in the summary of the
+    newest effects plan of the scenario made for it (``parameters.regions_plan_id``).
+    """
+    key = "effect_vs_siloed_pct"
+    if isinstance(plan.summary, dict) and plan.summary.get(key) is not None:
+        return float(plan.summary[key])
+    for effects in crud.list_plans(session=session, scenario_id=plan.scenario_id, kind="effects"):
+        made_for = (effects.parameters or {}).get("regions_plan_id")
+        if made_for == plan.id and (effects.summary or {}).get(key) is not None:
+            return float(effects.summary[key])
+    return None
 
 
 # -- plan map layers ---------------------------------------------------------------------------

@@ -492,9 +492,19 @@ def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
 
 
 def route_page_html(
-    route: DailyRoute, *, lang: str = "ja", gpx_url: str | None = None, kml_url: str | None = None
+    route: DailyRoute,
+    *,
+    lang: str = "ja",
+    gpx_url: str | None = None,
+    kml_url: str | None = None,
+    upload_url: str | None = None,
+    logs: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The contractor's phone page: the route map, the step list and GPX/KML download links."""
+    """The contractor's phone page: route map, step list, GPX/KML links, patrol log upload.
+
+    ``logs`` are the route's stored patrol logs (``created_at``, ``file``, ``coverage_pct``,
+    ``covered_tasks``, ``planned_tasks``); the upload form posts a GPX to ``upload_url``.
+    """
     language = check_lang(lang)
     m = route_map(route, lang=language)
     legend = legend_entries(lang=language, routes=True, depots=route.depot is not None)
@@ -507,6 +517,9 @@ def route_page_html(
         legend=legend,
         gpx_url=gpx_url,
         kml_url=kml_url,
+        upload_url=upload_url,
+        logs=list(logs),
+        js_labels=Markup(json.dumps(labels(language), ensure_ascii=False).replace("</", "<\\/")),
         attributions=attribution_lines(n03=False),
     )
 

@@ -140,10 +140,23 @@ def contractor_route(
     prefix = request.app.state.settings.API_PREFIX
     key = request.query_params.get("key")
     suffix = f"?key={quote(key)}" if key else ""
+    logs = [
+        {
+            "created_at": plan.created_at.strftime("%Y-%m-%d %H:%M"),
+            "file": plan.parameters.get("file", ""),
+            **plan.summary,
+        }
+        for plan in crud.list_plans(
+            session=session, scenario_id=route.scenario_id, kind="patrol_log"
+        )
+        if plan.parameters.get("route_id") == route.id
+    ]
     html = route_page_html(
         daily_route(route, region_code=region_code),
         lang=lang,
         gpx_url=f"{prefix}/routes/{route.id}/gpx{suffix}",
         kml_url=f"{prefix}/routes/{route.id}/kml{suffix}",
+        upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
+        logs=logs,
     )
     return HTMLResponse(html)

@@ -8,7 +8,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import gpxpy
+import gpxpy.gpx
 import pandas as pd
+from pyproj import Transformer
+from shapely.geometry import LineString
+from shapely.ops import transform
 from sqlalchemy.orm import Session
 
 from gis_data.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
@@ -178,3 +183,24 @@ def seed(session: Session, toml: Path) -> Seeded:
         keys=keys,
         route=route,
     )
+
+
+T0 = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def track_along(line: LineString, *, step_m: float = 15.0) -> str:
+    """A GPX track following ``line`` (EPSG:4326) with a fix every ``step_m`` at 10 m/s."""
+    to_m = Transformer.from_crs(4326, 32632, always_xy=True).transform
+    to_deg = Transformer.from_crs(32632, 4326, always_xy=True).transform
+    metric = transform(to_m, line)
+    gpx = gpxpy.gpx.GPX()
+    track = gpxpy.gpx.GPXTrack()
+    segment = gpxpy.gpx.GPXTrackSegment()
+    n = int(metric.length // step_m) + 1
+    for i in range(n + 1):
+        x, y = to_deg(*metric.interpolate(min(i * step_m, metric.length)).coords[0])
+        stamp = T0 + dt.timedelta(seconds=i * step_m / 10.0)
+        segment.points.append(gpxpy.gpx.GPXTrackPoint(y, x, time=stamp))
+    track.segments.append(segment)
+    gpx.tracks.append(track)
+    return gpx.to_xml()

@@ -22,7 +22,7 @@ import uvicorn
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
-from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml
+from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml, track_along
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -218,4 +218,14 @@ def test_contractor_route_page(server, page):
         .startswith(f"/api/v1/routes/{data.route_id}/gpx")
     )
     _shot(page, "contractor_route.png")
+    # The crew uploads the day's GPS track from the same page.
+    track = ARTIFACTS / "day1.gpx"
+    track.write_text(track_along(data.route.geometry), encoding="utf-8")
+    page.set_input_files("#gpx-file", str(track))
+    page.click("#patrol-upload button[type=submit]")
+    page.wait_for_selector("#patrol-logs tbody tr")
+    coverage = float(page.locator("#patrol-logs tbody tr td").nth(2).inner_text())
+    assert coverage >= 90.0
+    assert "%" in page.locator("#upload-status").inner_text()
+    _shot(page, "contractor_patrol_log.png")
     assert page.js_errors == []

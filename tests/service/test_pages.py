@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -10,16 +9,12 @@ import gpxpy
 import gpxpy.gpx
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Transformer
-from shapely.geometry import LineString
-from shapely.ops import transform
 
+from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
-from tests.service.pages_data import Seeded, seed, small_scenario_toml
-
-T0 = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)
+from tests.service.pages_data import T0, Seeded, seed, small_scenario_toml, track_along
 
 
 @pytest.fixture(scope="module")
@@ -35,24 +30,6 @@ def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestC
     app = create_app(Settings(DATABASE_URL=url, DATA_DIR=folder / "data"))
     with TestClient(app) as client:
         yield client, data
-
-
-def track_along(line: LineString, *, step_m: float = 15.0) -> str:
-    """A GPX track following ``line`` (EPSG:4326) with a fix every ``step_m`` at 10 m/s."""
-    to_m = Transformer.from_crs(4326, 32632, always_xy=True).transform
-    to_deg = Transformer.from_crs(32632, 4326, always_xy=True).transform
-    metric = transform(to_m, line)
-    gpx = gpxpy.gpx.GPX()
-    track = gpxpy.gpx.GPXTrack()
-    segment = gpxpy.gpx.GPXTrackSegment()
-    n = int(metric.length // step_m) + 1
-    for i in range(n + 1):
-        x, y = to_deg(*metric.interpolate(min(i * step_m, metric.length)).coords[0])
-        stamp = T0 + dt.timedelta(seconds=i * step_m / 10.0)
-        segment.points.append(gpxpy.gpx.GPXTrackPoint(y, x, time=stamp))
-    track.segments.append(segment)
-    gpx.tracks.append(track)
-    return gpx.to_xml()
 
 
 def test_index_lists_scenarios_for_planners(seeded_app):
@@ -297,3 +274,43 @@ def test_pages_and_patrol_logs_on_each_database(db_url, tmp_path):
         )
         assert upload.status_code == 201, upload.text
         assert upload.json()["summary"]["coverage_pct"] >= 90.0
+
+
+def test_route_page_lists_stored_patrol_logs(seeded_app):
+    """After an upload the route page shows the record with its coverage and the upload form."""
+    client, data = seeded_app
+    key = data.keys["contractor"]
+    upload = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("listed.gpx", track_along(data.route.geometry), "application/gpx+xml")},
+        headers={"X-API-Key": key},
+    )
+    assert upload.status_code == 201
+    page = client.get(f"/contractor/routes/{data.route_id}", params={"key": key}).text
+    assert 'id="patrol-upload"' in page
+    table = page[page.index('id="patrol-logs"') :]
+    assert "listed.gpx" in table
+    assert f"{upload.json()['summary']['coverage_pct']:.1f}" in table
+
+
+def test_optimized_figures_carry_a_stored_effect_estimate(seeded_app):
+    """An effects plan made for the regions plan adds its saving to the optimized figures."""
+    client, data = seeded_app
+    session = client.app.state.session_factory()
+    try:
+        crud.create_plan(
+            session=session,
+            scenario_id=data.scenario_id,
+            kind="effects",
+            parameters={"regions_plan_id": data.plan_id},
+            summary={"effect_vs_siloed_pct": 12.5},
+        )
+        session.commit()
+    finally:
+        session.close()
+    body = {"scenario": data.scenario_id, "towns": {"LI-7007": 1}, "compare_plan": data.plan_id}
+    answer = client.post(
+        "/api/v1/plans/evaluate", json=body, headers={"X-API-Key": data.keys["planner"]}
+    )
+    assert answer.json()["optimized"]["effect_vs_siloed_pct"] == 12.5
+    assert "effect_vs_siloed_pct" not in answer.json()["figures"]
