@@ -4,7 +4,8 @@ Rules (all distances in the scenario's metric CRS):
 
 - **Streets.** Each drivable street is one *street*: a two-way street (two opposite graph edges
   with the same geometry) becomes one required EDGE (served in either direction); a one-way
-  street one required ARC (served in its direction only).
+  street one required ARC (served in its direction only). A two-way street whose road asset has
+  ``side = "one"`` (each side needs its own pass) becomes two ARCs, one per direction.
 - **Road segments** (and other line assets of the fields road, sewer, other) cover a street when
   the street lies mostly (>= half its length) within `ROAD_BUFFER_M` of the segment, or the
   segment lies mostly along the street. A street covered by several assets (a street split at a
@@ -137,6 +138,7 @@ class _AssetInfo:
     name: str
     speed_kmh: float
     service_min: float
+    side: str = "both"
 
 
 @dataclass(eq=False)
@@ -171,6 +173,28 @@ class Matching:
             lead = self.assets[owner] if owner in chosen and owner else self.assets[banks[0]]
             speed = min(self.assets[a].speed_kmh for a in served)
             serve_s = max(street.length_m / (speed / 3.6), street.travel_time_s)
+            common = {
+                "serve_s": serve_s,
+                "length_m": street.length_m,
+                "name": street.name,
+                "municipality_code": lead.municipality_code,
+                "field": lead.field,
+                "asset_ids": tuple(dict.fromkeys(served)),
+            }
+            # side "one": each side of a two-way street needs its own pass, one per direction.
+            per_side = street.twin_key is not None and any(
+                self.assets[a].side == "one" for a in road_ids
+            )
+            if per_side:
+                tasks.append(
+                    PatrolTask(task_id=f"s{street.street_id}>", kind="arc", u=street.u,
+                               v=street.v, key=street.key, **common)  # type: ignore[arg-type]
+                )  # fmt: skip
+                tasks.append(
+                    PatrolTask(task_id=f"s{street.street_id}<", kind="arc", u=street.v,
+                               v=street.u, key=street.twin_key, **common)  # type: ignore[arg-type]
+                )  # fmt: skip
+                continue
             tasks.append(
                 PatrolTask(
                     task_id=f"s{street.street_id}",
@@ -178,13 +202,8 @@ class Matching:
                     u=street.u,
                     v=street.v,
                     key=street.key,
-                    serve_s=serve_s,
-                    length_m=street.length_m,
-                    name=street.name,
-                    municipality_code=lead.municipality_code,
-                    field=lead.field,
-                    asset_ids=tuple(dict.fromkeys(served)),
                     twin_key=street.twin_key,
+                    **common,  # type: ignore[arg-type]
                 )
             )
         for asset_id, node, serve_s, suffix in self.node_visits:
@@ -279,6 +298,7 @@ def _asset_info(row: Any) -> _AssetInfo:
         name="" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name),
         speed_kmh=speed,
         service_min=minutes,
+        side=str(row.get("side") or "both"),
     )
 
 

@@ -232,3 +232,24 @@ def test_assets_in_another_crs_are_projected(network: RoadNetwork) -> None:
     frame = gpd.GeoDataFrame([row], geometry="geometry", crs=4326).to_crs(3857)
     tasks = match_assets(network, frame).tasks()
     assert sorted((min(t.u, t.v), max(t.u, t.v)) for t in tasks) == [(4, 5), (5, 6)]
+
+
+def test_side_one_road_needs_a_pass_per_direction(network: RoadNetwork) -> None:
+    """A two-way street whose sides need separate passes becomes two arcs, one per direction."""
+    row = _asset(
+        "road-row1-sides",
+        "T1",
+        "road",
+        "road_segment",
+        LineString([node_lonlat(4), node_lonlat(6)]),
+        side="one",
+    )
+    tasks = match_assets(network, gpd.GeoDataFrame([row], geometry="geometry", crs=4326)).tasks()
+    assert sorted((t.kind, t.u, t.v) for t in tasks) == [
+        ("arc", 4, 5),
+        ("arc", 5, 4),
+        ("arc", 5, 6),
+        ("arc", 6, 5),
+    ]
+    G = network.graph
+    assert all(G.has_edge(t.u, t.v, t.key) for t in tasks)
