@@ -11,9 +11,13 @@ visits); an offset below ``L mod interval`` adds one more.
 
 The offsets are chosen to level the daily workload of each crew pool (region): a greedy pass
 places tasks largest first on the offset that adds least to the objective, then seeded local
-search moves single tasks while that improves it. The objective per day is
-``(load / capacity)^2`` plus a heavy penalty on the part above capacity, with
-``capacity = crews * shift_minutes``; summed over days, it levels load because the total is fixed.
+search moves single tasks while that improves it. The objective per day is, in order of weight:
+
+1. a heavy penalty on load above the pool's capacity (``crews * shift_minutes``);
+2. the crew-days the load needs, ``ceil(load / shift_minutes)``: a small department patrols its
+   river banks on a few full days rather than a little every day, and vehicles cost per day out;
+3. ``LEVEL_WEIGHT * (load / capacity)^2``, which levels the load among days needing as many crews
+   (summed over days it favours equal loads, since the total is fixed).
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from optimizer.stop import (
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# Weight of the squared overload (share of capacity above 1) against the squared load.
+# Weight of the squared overload (share of capacity above 1), in crew-days.
 _OVERLOAD_PENALTY = 1000.0
+# Weight of the leveling term against one crew-day.
+LEVEL_WEIGHT = 0.05
 
 
 @dataclass(frozen=True)
@@ -208,10 +214,12 @@ def _validate(
     return windows
 
 
-def _day_cost(load: FloatArray, capacity: float) -> FloatArray:
+def _day_cost(load: FloatArray, capacity: float, shift: float) -> FloatArray:
     share = load / capacity
     over = np.maximum(share - 1.0, 0.0)
-    return share * share + _OVERLOAD_PENALTY * over * over
+    # The epsilon keeps a load of exactly one shift at one crew-day despite rounding.
+    crew_days = np.ceil(np.maximum(load, 0.0) / shift - 1e-9)
+    return crew_days + LEVEL_WEIGHT * share * share + _OVERLOAD_PENALTY * over * over
 
 
 def plan_calendar(
@@ -239,6 +247,7 @@ def plan_calendar(
 
     rng = np.random.default_rng(seed)
     capacity = np.array([p.capacity for p in pools], dtype=np.float64)
+    shifts = np.array([p.shift_minutes for p in pools], dtype=np.float64)
     load = np.zeros((len(pools), num_days), dtype=np.float64)
     day_tables: dict[tuple[int, int, int], tuple[IntArray, npt.NDArray[np.bool_]]] = {}
 
@@ -253,8 +262,8 @@ def plan_calendar(
         t = tasks[i]
         days, valid = table(i)
         row = load[t.pool]
-        cap = capacity[t.pool]
-        delta = _day_cost(row[days] + t.workload, cap) - _day_cost(row[days], cap)
+        cap, shift = capacity[t.pool], shifts[t.pool]
+        delta = _day_cost(row[days] + t.workload, cap, shift) - _day_cost(row[days], cap, shift)
         added = np.where(valid, delta, 0.0).sum(axis=1)
         if current is not None:
             # Stay unless strictly better, so local search terminates.
@@ -280,7 +289,9 @@ def plan_calendar(
         place(i, int(offsets[i]), 1.0)
 
     def objective() -> float:
-        return float(sum(_day_cost(load[g], capacity[g]).sum() for g in range(len(pools))))
+        return float(
+            sum(_day_cost(load[g], capacity[g], shifts[g]).sum() for g in range(len(pools)))
+        )
 
     current_obj = objective()
     passes = 0
