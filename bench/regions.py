@@ -3,7 +3,8 @@
 Our districting (contiguity, workload balance within 5 %, compactness) and classic
 regionalization baselines from spopt (SKATER and region k-means on the units' positions) run on the
 same planning units, the same road-network adjacency and the same evaluation: balance (max/min
-workload), mean Polsby-Popper of the dissolved regions, cut adjacency edges, contiguity.
+workload), mean Polsby-Popper of the dissolved regions, cut adjacency edges, workload-weighted
+mean travel minutes from a unit to its region's 1-median (the optimizer's compactness), contiguity.
 Target: k = 3 contiguous regions with workload max/min <= 1.05.
 """
 
@@ -47,6 +48,7 @@ class Row:
             f"{ev.max_deviation_pct:.1f}",
             f"{ev.mean_polsby_popper:.3f}",
             str(ev.cut_edges),
+            f"{ev.mean_travel_min:.2f}",
             "yes" if ev.contiguous else "no",
             f"{self.seconds:.1f}",
             "yes" if met else "no",
@@ -61,6 +63,7 @@ HEADER = [
     "max dev %",
     "mean Polsby-Popper",
     "cut edges",
+    "min to centre",
     "contiguous",
     "time s",
     "target met",

@@ -117,6 +117,8 @@ class RegionEvaluation:
     drawn_parts: int | None = None
     drawn_holes: int | None = None
     depot: str | None = None
+    centre: str | None = None
+    mean_travel_min: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class PlanEvaluation:
     within_size_limits: bool | None
     plan_kind: str
     unit_regions: dict[str, list[str]] = field(repr=False)
+    mean_travel_min: float = 0.0
     geometry: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
     @property
@@ -158,6 +161,7 @@ class PlanEvaluation:
                     "contiguous": "yes" if r.contiguous else f"no ({r.pieces} pieces)",
                     "polsby_popper": round(r.polsby_popper, 3),
                     "cut_edges": r.cut_edges,
+                    "min_to_centre": round(r.mean_travel_min, 1),
                     "crews": r.crews_needed,
                     "patrol_h": round(r.patrol_time_h, 1),
                     "patrol_from": "engine"
@@ -182,6 +186,7 @@ class PlanEvaluation:
             "balance": _finite(self.balance),
             "max_deviation_pct": self.max_deviation_pct,
             "mean_polsby_popper": self.mean_polsby_popper,
+            "mean_travel_min": self.mean_travel_min,
             "contiguous": self.contiguous,
             "within_size_limits": self.within_size_limits,
             "unit_regions": {k: list(v) for k, v in self.unit_regions.items()},
@@ -442,6 +447,7 @@ def evaluate_assignment(
         asset_ids = [a for i in m for a in table["asset_ids"].iloc[i]]
         routed = patrol_time(asset_ids) if patrol_time is not None else None
         d_parts, d_holes = (drawn or {}).get(r, (None, None))
+        centre, travel_min = _centre(units, m, workload)
         regions.append(
             RegionEvaluation(
                 region=r,
@@ -464,6 +470,8 @@ def evaluate_assignment(
                 drawn_parts=d_parts,
                 drawn_holes=d_holes,
                 depot=(depots or {}).get(r),
+                centre=ids[centre],
+                mean_travel_min=travel_min,
             )
         )
     values = [r.workload_h for r in regions]
@@ -497,7 +505,29 @@ def evaluate_assignment(
         plan_kind=plan_kind,
         unit_regions={ids[i]: list(assignment.get(i, [])) for i in range(units.n)},
         geometry=geometry,
+        mean_travel_min=_weighted_travel(regions),
     )
+
+
+def _centre(units: PlanningUnits, members: list[int], workload: np.ndarray) -> tuple[int, float]:
+    """The region's 1-median unit and the workload-weighted mean travel minutes to it.
+
+    This is the compactness the optimizer minimises (workload x travel time to the centre),
+    measured the same way for any plan so that plans from different sources compare.
+    """
+    idx = np.asarray(members)
+    weights = np.maximum(workload[idx], 1e-9)
+    to_centre = units.travel_s[np.ix_(idx, idx)]  # row: from unit, column: candidate centre
+    totals = weights @ to_centre
+    best = int(np.argmin(totals))
+    return int(idx[best]), float(totals[best] / weights.sum() / 60.0)
+
+
+def _weighted_travel(regions: list[RegionEvaluation]) -> float:
+    total = sum(r.workload_h for r in regions)
+    if total <= 0:
+        return 0.0
+    return sum(r.mean_travel_min * r.workload_h for r in regions) / total
 
 
 def _natural(label: str) -> tuple[int, int | str]:

@@ -201,3 +201,22 @@ def test_engine_patrol_time_scales_one_pass_to_the_period(units):
     assert hours == pytest.approx(3.0 * 30 / 7)
     assert calls == [(frozenset(ids), "yard")]
     assert fn([]) is None
+
+
+def test_centre_and_travel_compactness(units):
+    """Each region's centre is its workload-weighted 1-median on the travel-time matrix."""
+    import numpy as np
+
+    ev = evaluate_plan(units, _labels_by_town(units))
+    w = units.units["workload_h"].to_numpy()
+    for r in ev.regions:
+        members = [i for i, c in enumerate(_labels_by_town(units)) if c == r.region]
+        sums = {c: sum(w[i] * units.travel_s[i, c] for i in members) for c in members}
+        best = min(sums.values())
+        assert units.unit_ids.index(r.centre) in members
+        assert sums[units.unit_ids.index(r.centre)] == pytest.approx(best)
+        assert r.mean_travel_min == pytest.approx(best / w[members].sum() / 60.0)
+    # One region over everything is less compact than one per town.
+    whole = evaluate_plan(units, ["all"] * units.n)
+    assert whole.mean_travel_min > ev.mean_travel_min
+    assert np.isfinite(whole.mean_travel_min)
