@@ -210,6 +210,7 @@ class Matching:
             if asset_id not in chosen:
                 continue
             info = self.assets[asset_id]
+            label = info.name or f"{info.kind or info.field} {asset_id}"
             tasks.append(
                 PatrolTask(
                     task_id=f"n:{asset_id}{suffix}",
@@ -219,7 +220,7 @@ class Matching:
                     key=None,
                     serve_s=serve_s,
                     length_m=0.0,
-                    name=info.name,
+                    name=f"bank walk: {label}" if suffix.startswith("#walk") else label,
                     municipality_code=info.municipality_code,
                     field=info.field,
                     asset_ids=(asset_id,),
