@@ -301,15 +301,17 @@ def effect_vs_siloed(session: Session, plan: Plan) -> float | None:
     """Saving against each town patrolling alone, in percent, when an estimate is stored.
 
     Read from ``effect_vs_siloed_pct`` in the regions plan's summary, else in the summary of the
-    newest effects plan of the scenario made for it (``parameters.regions_plan_id``).
+    newest effects or routes plan of the scenario made for it (``parameters.regions_plan_id``).
     """
     key = "effect_vs_siloed_pct"
     if isinstance(plan.summary, dict) and plan.summary.get(key) is not None:
         return float(plan.summary[key])
-    for effects in crud.list_plans(session=session, scenario_id=plan.scenario_id, kind="effects"):
-        made_for = (effects.parameters or {}).get("regions_plan_id")
-        if made_for == plan.id and (effects.summary or {}).get(key) is not None:
-            return float(effects.summary[key])
+    for other in crud.list_plans(session=session, scenario_id=plan.scenario_id):
+        if other.kind not in ("effects", "routes"):
+            continue
+        made_for = (other.parameters or {}).get("regions_plan_id")
+        if made_for == plan.id and (other.summary or {}).get(key) is not None:
+            return float(other.summary[key])
     return None
 
 

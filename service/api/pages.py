@@ -56,7 +56,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
                 for r in crud.list_routes(session=session, region_id=region_id)[:MAX_INDEX_ROUTES]:
                     day = r.service_date.isoformat() if r.service_date else str(r.day)
                     routes.append({"id": r.id, "region": region.code, "crew": r.crew, "day": day})
-    prefix = request.app.state.settings.API_PREFIX
+    settings = request.app.state.settings
     html = render_template(
         "index.html",
         lang=language,
@@ -66,7 +66,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
         routes=routes,
         key_param=_key_param(request),
         docs_url=request.app.docs_url or "/docs",
-        ogc_url=f"{prefix}/ogc",
+        ogc_url=f"{settings.OGC_PREFIX}/",
         attributions=attribution_lines(n03=False),
         map=None,
     )
