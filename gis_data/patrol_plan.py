@@ -94,6 +94,27 @@ class Plan:
         """Total crew hours (serve + deadhead)."""
         return (self.serve_s + self.deadhead_s) / 3600.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """Totals and one summary per crew route, JSON-ready (geometry: see `gis_data.export`)."""
+        return {
+            **self.totals(),
+            "municipality_code": self.municipality_code,
+            "field": self.field,
+            "depots": [d.depot_id for d in self.depots],
+            "routes": [
+                {
+                    "crew": r.crew + 1,
+                    "depot_id": r.depot_id,
+                    "tasks": len(r.tasks),
+                    "km": round(r.km, 3),
+                    "serve_s": r.serve_s,
+                    "deadhead_s": r.deadhead_s,
+                    "asset_ids": list(r.asset_ids),
+                }
+                for r in self.routes
+            ],
+        }
+
     def totals(self) -> dict[str, Any]:
         """Totals as a row (for tables and JSON)."""
         return {
@@ -117,6 +138,17 @@ class PlanComparison:
     bundled: Plan
     siloed: tuple[Plan, ...]
     unmatched: tuple[Unmatched, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole comparison, JSON-ready."""
+        return {
+            "scenario": self.scenario,
+            "network": self.network.summary.as_dict(),
+            "bundled": self.bundled.to_dict(),
+            "separate": [p.to_dict() for p in self.siloed],
+            "separate_totals": self.siloed_totals(),
+            "unmatched": [u.__dict__.copy() for u in self.unmatched],
+        }
 
     def siloed_totals(self) -> dict[str, Any]:
         """The siloed plans summed (crews, km, hours)."""

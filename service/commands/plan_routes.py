@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -56,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--steps", action="store_true", help="print each bundled crew's streets in order"
     )
+    p.add_argument(
+        "--json", action="store_true", help="print the plans, totals and unmatched assets as JSON"
+    )
     p.set_defaults(handler=run)
 
 
@@ -105,6 +109,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
 
 
+def _export(result: PlanComparison, out: Path, title: str) -> list[Path]:
+    written = export_routes(result.bundled.routes, out, stem="bundled", name=f"{title}: bundled")
+    for plan in result.siloed:
+        if plan.routes:
+            written += export_routes(
+                plan.routes,
+                out,
+                stem=f"separate_{_slug(plan.label)}",
+                name=f"{title}: {plan.label}",
+            )
+    return written
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan and print; 0 on success, 1 when the bundled plan is not feasible, 2 for bad input."""
     started = time.perf_counter()
@@ -132,6 +149,11 @@ def run(args: argparse.Namespace) -> int:
     except (NetworkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    written = [] if args.out is None else _export(result, args.out, scenario.name)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        progress("done")
+        return 0 if result.bundled.status == "feasible" else 1
     net = result.network.summary
     print(f"{scenario.name}: patrol routes, shifts of {args.shift_hours:g} h")
     print(
@@ -162,17 +184,6 @@ def run(args: argparse.Namespace) -> int:
     print()
     _print_comparison(result)
     if args.out is not None:
-        written = export_routes(
-            b.routes, args.out, stem="bundled", name=f"{scenario.name}: bundled"
-        )
-        for plan in result.siloed:
-            if plan.routes:
-                written += export_routes(
-                    plan.routes,
-                    args.out,
-                    stem=f"separate_{_slug(plan.label)}",
-                    name=f"{scenario.name}: {plan.label}",
-                )
         print()
         print(f"Wrote {len(written)} files to {args.out} (GeoJSON, GPX, KML)")
     progress("done")

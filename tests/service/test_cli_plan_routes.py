@@ -152,3 +152,24 @@ def test_plan_routes_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code = main(["plan", "routes", str(tmp_path / "missing.toml")])
     assert code == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+def test_plan_routes_json(tiny_scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints the network, both plans with their routes, and the separate totals."""
+    code = main(["plan", "routes", str(tiny_scenario), "--iterations", "10", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["scenario"] == "Tiny grid"
+    assert doc["network"]["nodes"] == 6
+    bundled = doc["bundled"]
+    assert bundled["depots"] == ["yard"]
+    assert bundled["crews"] == len(bundled["routes"])
+    assert {p["plan"] for p in doc["separate"]} == {
+        "Westdorf road",
+        "Ostdorf road",
+        "Ostdorf river",
+        "Ostdorf park",
+    }
+    assert doc["separate_totals"]["crews"] == sum(p["crews"] for p in doc["separate"])
+    assert doc["unmatched"] == []
