@@ -12,6 +12,7 @@ SUITES: list[tuple[str, str]] = [
     ("patrol_routes", "bench.patrol_routes"),
     ("cpmp", "bench.cpmp"),
     ("regions", "bench.regions"),
+    ("calendar_shapley", "bench.calendar_shapley"),
 ]
 
 
