@@ -94,6 +94,11 @@ class Plan:
         """Total crew hours (serve + deadhead)."""
         return (self.serve_s + self.deadhead_s) / 3600.0
 
+    @property
+    def makespan_hours(self) -> float:
+        """The longest crew's hours (0 without routes)."""
+        return max((r.total_s for r in self.routes), default=0) / 3600.0
+
     def to_dict(self) -> dict[str, Any]:
         """Totals and one summary per crew route, JSON-ready (geometry: see `gis_data.export`)."""
         return {
@@ -125,6 +130,7 @@ class Plan:
             "hours": round(self.hours, 2),
             "serve_hours": round(self.serve_s / 3600.0, 2),
             "deadhead_hours": round(self.deadhead_s / 3600.0, 2),
+            "makespan_hours": round(self.makespan_hours, 2),
             "status": self.status,
         }
 
@@ -160,6 +166,7 @@ class PlanComparison:
             "hours": round(sum(p.hours for p in self.siloed), 2),
             "serve_hours": round(sum(p.serve_s for p in self.siloed) / 3600.0, 2),
             "deadhead_hours": round(sum(p.deadhead_s for p in self.siloed) / 3600.0, 2),
+            "makespan_hours": round(max((p.makespan_hours for p in self.siloed), default=0.0), 2),
             "status": ", ".join(sorted({p.status for p in self.siloed})),
         }
 

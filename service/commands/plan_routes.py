@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     b = result.bundled
     print(
         f"Bundled plan: all towns and fields, {len(b.depots)} depot(s); {b.num_tasks} tasks,"
-        f" {b.crews} crew(s), {b.km:.1f} km, {b.hours:.2f} h ({b.status})"
+        f" {b.crews} crew(s), {b.km:.1f} km, {b.hours:.2f} h, longest shift"
+        f" {b.makespan_hours:.2f} h ({b.status})"
     )
     _print_crews(b, steps=args.steps)
     print()
