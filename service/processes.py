@@ -1,7 +1,8 @@
-"""The processes jobs run: scenario summary, contract regions and daily patrol routes."""
+"""The processes jobs run: summary, regions, daily routes, calendar, effects and cost shares."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import logging
@@ -379,6 +380,204 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     )
 
 
+# -- calendar, effects, cost shares (the `gunmane plan ...` engines) -------------------------------
+
+_FLAGS = {
+    "horizon": "--horizon",
+    "regions": "--regions",
+    "iterations": "--iterations",
+    "seed": "--seed",
+    "sample_days": "--sample-days",
+    "exact_max": "--exact-max",
+    "permutations": "--permutations",
+}
+
+
+def plain(value: Any) -> Any:
+    """Nested results made JSON-safe (NaN -> None, numpy -> Python, tuples -> lists)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return json_value(value)
+
+
+def _command_args(module: Any, config: str, inputs: dict[str, Any]) -> argparse.Namespace:
+    """The CLI command's arguments for `config` with the job inputs as flags (same defaults)."""
+    flags: list[str] = []
+    for name, flag in _FLAGS.items():
+        if inputs.get(name) is not None:
+            flags += [flag, str(inputs[name])]
+    parser = argparse.ArgumentParser(prog="gunmane plan", exit_on_error=False)
+    module.register(parser.add_subparsers(dest="what"))
+    name = module.__name__.rsplit("_", 1)[-1]
+    try:
+        return parser.parse_args([name, config, *flags])
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise JobInputError(f"invalid inputs {sorted(inputs)}: {exc}") from None
+
+
+def _plan_setup(ctx: JobContext) -> tuple[Any, str]:
+    from gis_data.plan_engine import PlanSetup
+
+    scenario_id = _scenario_id(ctx)
+    with ctx.session() as session:
+        source = crud.get_scenario(session=session, scenario_id=scenario_id).source_config
+    if not source or not Path(source).is_file():
+        raise JobInputError(
+            f"scenario {scenario_id} was not loaded from a scenario TOML: calendars, effects and "
+            "cost shares need its road network and towns"
+        )
+    ctx.progress(5, "loading the scenario, road network and matching")
+    return PlanSetup.load(source), source
+
+
+def _store_plan(
+    ctx: JobContext, kind: str, name: str, parameters: dict[str, Any], summary: dict[str, Any],
+    result: dict[str, Any],
+) -> JobOutcome:  # fmt: skip
+    scenario_id = _scenario_id(ctx)
+
+    def store(session: Session) -> int:
+        plan = crud.create_plan(
+            session=session,
+            scenario_id=scenario_id,
+            kind=kind,
+            name=name,
+            parameters=parameters,
+            summary=summary,
+            result=result,
+            job_id=ctx.job_id,
+        )
+        return plan.id
+
+    return JobOutcome(result={"kind": kind, "summary": summary, **result}, store=store)
+
+
+def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """The patrol calendar over a horizon, every working day routed (gis_data.patrol_calendar)."""
+    from gis_data.patrol_calendar import build_patrol_calendar, route_calendar
+    from gis_data.plan_engine import choose_regions
+    from gis_data.plan_settings import read_settings
+    from gis_data.work_calendar import parse_horizon
+    from optimizer.stop import MaxIterations
+    from service.commands import plan_calendar
+
+    setup, source = _plan_setup(ctx)
+    args = _command_args(plan_calendar, source, inputs)
+    settings = read_settings(None)
+    seed = settings.seed if args.seed is None else args.seed
+    horizon = parse_horizon(args.horizon or settings.horizon)
+    regions = choose_regions(setup, args.regions, seed=seed)
+    ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
+    calendar = build_patrol_calendar(
+        setup.assets,
+        horizon,
+        region_of=regions.asset_region,
+        depot_of=regions.region_depot,
+        shift_minutes=settings.shift_hours * 60.0,
+        frequencies=settings.frequencies,
+        rules=settings.rules,
+        metric_crs=setup.scenario.metric_crs,
+        seed=seed,
+    )
+    ctx.progress(50, f"routing {len(calendar.dates)} working days")
+    router = setup.router(
+        stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
+    )
+    routed = route_calendar(calendar, router)
+    res = calendar.result
+    summary = {
+        "horizon": horizon.label,
+        "working_days": len(calendar.dates),
+        "regions": list(calendar.regions),
+        "crews": list(calendar.crews),
+        "required_visits": res.required_visits,
+        "visits_made": res.made_visits,
+        "coverage_pct": round(100.0 * res.coverage, 2),
+        "km": round(routed.total_km(), 1),
+        "crew_hours": round(routed.total_minutes() / 60.0, 1),
+        "crew_days": routed.crew_days(),
+        "vehicles": routed.vehicles(),
+        "routing_solves": routed.solves,
+    }
+    days = [
+        {
+            "date": calendar.dates[d].isoformat(),
+            "region": region,
+            "assets": len(calendar.day_assets(d, region)),
+            "routes": r.num_routes,
+            "km": round(r.km, 2),
+            "crew_hours": round(r.minutes / 60.0, 2),
+        }
+        for d, region, r in routed.days
+    ]
+    parameters: dict[str, Any] = {
+        k: inputs[k] for k in ("horizon", "regions", "iterations", "seed") if k in inputs
+    }
+    name = str(inputs.get("name") or f"calendar {horizon.label}")
+    return _store_plan(ctx, "calendar", name, parameters, plain(summary), {"days": days})
+
+
+def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """The effect estimate (導入効果試算): siloed status quo against bundled patrols."""
+    from gis_data.plan_engine import choose_regions
+    from gis_data.plan_settings import read_settings
+    from service.commands import plan_effects
+
+    setup, source = _plan_setup(ctx)
+    args = _command_args(plan_effects, source, inputs)
+    settings = read_settings(None)
+    seed = settings.seed if args.seed is None else args.seed
+    regions = choose_regions(setup, args.regions, seed=seed)
+    ctx.progress(20, "planning and routing the siloed and bundled calendars")
+    effects = plan_effects.compute_effects(setup, settings, regions, args)
+    data = plain(plan_effects.effects_json(effects, setup.town_names()))
+    summary = {
+        "horizon": data["horizon"],
+        "comparison": data["comparison"],
+        "routing_solves": data["routing_solves"],
+    }
+    parameters: dict[str, Any] = {
+        k: inputs[k] for k in ("horizon", "regions", "iterations", "seed") if k in inputs
+    }
+    name = str(inputs.get("name") or f"effects {data['horizon']}")
+    return _store_plan(ctx, "effects", name, parameters, summary, {"effects": data})
+
+
+def run_cost_shares(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """Cost shares among towns: Shapley value of routed coalition costs, with the core check."""
+    from gis_data.plan_settings import read_settings
+    from service.commands import plan_shares
+
+    setup, source = _plan_setup(ctx)
+    args = _command_args(plan_shares, source, inputs)
+    ctx.progress(20, "costing the coalitions of towns")
+    result = plan_shares.compute_shares(setup, read_settings(None), args)
+    data = plain(plan_shares.shares_json(result))
+    summary = {
+        "total_yen": data["total_yen"],
+        "towns": [
+            {k: row.get(k) for k in ("code", "name", "alone_yen", "shapley_yen")}
+            for row in data["towns"]
+        ],
+        "core_violations": data["core_violations"],
+    }
+    keys = ("horizon", "iterations", "seed", "sample_days", "exact_max", "permutations")
+    parameters = {k: inputs[k] for k in keys if k in inputs}
+    name = str(inputs.get("name") or "cost shares")
+    return _store_plan(ctx, "cost_shares", name, parameters, summary, {"shares": data})
+
+
+_ENGINE_INPUTS = {
+    "scenario_id": "the scenario (integer), loaded from a scenario TOML",
+    "horizon": "a month YYYY-MM or a fiscal year FYYYYY (FY2026)",
+    "regions": "contract regions of whole towns for the bundled plan (1)",
+    "iterations": "routing iterations per day solve (10)",
+    "seed": "random seed (0)",
+}
+
+
 for _process in (
     Process(
         id="summary",
@@ -417,6 +616,33 @@ for _process in (
             "iterations": "stop each solve after N iterations instead (reproducible)",
             "shift_hours": "shift length (8)",
             "seed": "random seed (0)",
+        },
+    ),
+    Process(
+        id="calendar",
+        title="Patrol calendar",
+        description="Which assets each region's crews patrol on each working day, routed.",
+        function="service.processes:run_calendar",
+        inputs=_ENGINE_INPUTS,
+    ),
+    Process(
+        id="effects",
+        title="Effect estimate (導入効果試算)",
+        description="Siloed status quo against bundled patrols: km, hours, crew-days, vehicles, "
+        "yen, CO2 and staff hours, overall and per phase.",
+        function="service.processes:run_effects",
+        inputs=_ENGINE_INPUTS,
+    ),
+    Process(
+        id="cost_shares",
+        title="Cost shares (費用分担)",
+        description="Shapley value of routed coalition costs and simpler keys; core check.",
+        function="service.processes:run_cost_shares",
+        inputs={
+            **_ENGINE_INPUTS,
+            "sample_days": "working days routed per coalition (5; 0: all)",
+            "exact_max": "exact Shapley up to N towns (10)",
+            "permutations": "permutations of the sampled Shapley value (30)",
         },
     ),
 ):

@@ -96,3 +96,27 @@ def test_plan_inputs_are_checked(
         time.sleep(0.05)
     assert job["status"] == "failed"
     assert "inputs.k must be between 1 and 50" in job["message"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "check"),
+    [
+        ("calendar", lambda s: s["working_days"] > 0 and s["coverage_pct"] > 0),
+        ("effects", lambda s: {r["label"] for r in s["comparison"]} and s["routing_solves"] > 0),
+        ("cost_shares", lambda s: {t["code"] for t in s["towns"]} == {"T1", "T2"}),
+    ],
+)
+def test_calendar_effects_and_shares_jobs(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int, kind: str, check
+) -> None:
+    """The calendar, effect estimate and cost shares run as jobs over one month and are stored."""
+    result = _run(
+        client,
+        f"{api}/scenarios/{grid_id}/plans/{kind}",
+        planner,
+        {"horizon": "2026-04", "iterations": 3},
+    )
+    assert check(result["summary"])
+    plan = client.get(f"{api}/plans/{result['plan_id']}", headers=planner).json()
+    assert plan["kind"] == kind
+    assert plan["parameters"] == {"horizon": "2026-04", "iterations": 3}
