@@ -37,7 +37,7 @@ def test_demo_town_bundled_and_separate(vaduz) -> None:
     served = {a for r in bundled.routes for a in r.asset_ids}
     assert served == matched
     assert all(r.total_s <= 8 * 3600 for r in bundled.routes)
-    assert sorted(p.field for p in result.siloed) == ["park", "river", "road"]
+    assert sorted(str(p.field) for p in result.siloed) == ["park", "river", "road"]
     assert all(p.depots[0].name == "Vaduz town depot" for p in result.siloed)
     silo_served = {a for p in result.siloed for r in p.routes for a in r.asset_ids}
     assert silo_served == matched

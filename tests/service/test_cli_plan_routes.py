@@ -131,7 +131,9 @@ def test_plan_routes_prints_and_exports(
     assert "Ostdorf park" in text
     assert "Bundled versus separate" in text
     assert "done" in captured.err  # progress goes to stderr
-    bundled_km = float(re.search(r"Bundled plan: .*? ([\d.]+) km", text).group(1))
+    found = re.search(r"Bundled plan: .*? ([\d.]+) km", text)
+    assert found is not None
+    bundled_km = float(found.group(1))
     doc = json.loads((out / "bundled.geojson").read_text(encoding="utf-8"))
     routes = [f for f in doc["features"] if f["properties"]["kind"] == "route"]
     assert sum(f["properties"]["km"] for f in routes) == pytest.approx(bundled_km, abs=0.06)
