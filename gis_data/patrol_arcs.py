@@ -378,24 +378,25 @@ def match_assets(network: RoadNetwork, assets: gpd.GeoDataFrame) -> Matching:
                 continue
             node_visits.append((asset_id, found[0], info.service_min * 60.0, ""))
 
+    rejected = {u.asset_id for u in unmatched}
     matching = Matching(
         network=network,
         streets=streets,
-        assets={a: i for a, i in infos.items() if a not in {u.asset_id for u in unmatched}},
+        assets={a: i for a, i in infos.items() if a not in rejected},
         road_cover=dict(road_cover),
         bank_cover=dict(bank_cover),
         node_visits=node_visits,
         unmatched=unmatched,
     )
+    # A road asset whose streets all belong to other assets is still served (listed on them).
     for task in matching.tasks():
         for a in task.asset_ids:
             matching.served_by.setdefault(a, []).append(task.task_id)
-    # A road asset whose streets all belong to other assets is still served (listed on them).
     logger.info(
         "matched %d of %d assets to %d streets and %d node visits; %d unmatched",
         len(matching.assets),
         len(infos),
-        len(matching.road_cover) + len(matching.bank_cover),
+        len(set(matching.road_cover) | set(matching.bank_cover)),
         len(node_visits),
         len(unmatched),
     )
