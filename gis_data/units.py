@@ -25,6 +25,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
@@ -357,8 +358,8 @@ def _travel_matrix(
 ) -> tuple[np.ndarray, str]:
     """Seconds between representative points: network shortest paths, or straight-line estimate."""
     n = len(rep)
-    diff = rep[:, None, :] - rep[None, :, :]
-    straight = np.sqrt((diff**2).sum(axis=2)) * DETOUR_FACTOR / (FALLBACK_SPEED_KMH / 3.6)
+    straight = cdist(rep, rep)
+    straight *= DETOUR_FACTOR / (FALLBACK_SPEED_KMH / 3.6)
     if G is None or G.number_of_nodes() == 0 or n == 0:
         return straight, "straight-line estimate"
     nodes, xy = _node_coords(G, metric_crs)
