@@ -279,18 +279,25 @@ def stored_plan_polygons(session: Session, plan: Plan) -> dict[str, Any] | None:
 
 
 def stored_plan_figures(
-    session: Session, plan: Plan, context: PlanningContext
+    session: Session, plan: Plan, context: PlanningContext | None
 ) -> dict[str, Any] | None:
-    """Figures of a stored regions plan, evaluated like a drawn one (None without regions)."""
-    stored = plan.result.get("evaluation") if isinstance(plan.result, dict) else None
-    if isinstance(stored, dict) and stored.get("regions"):
-        out = figures(stored)
-    else:
+    """Figures of a stored regions plan (None when it has no regions).
+
+    With the scenario's planning units at hand the plan is evaluated exactly like a drawn one
+    (same units, same measures: a fair comparison); without them the evaluation stored with the
+    plan, if any, is used.
+    """
+    out: dict[str, Any] | None = None
+    if context is not None:
         towns = stored_plan_towns(session, plan)
         polygons = None if towns else stored_plan_polygons(session, plan)
-        if not towns and polygons is None:
-            return None
-        out = evaluate_drawn(context, polygons=polygons, towns=towns)["figures"]
+        if towns or polygons is not None:
+            out = evaluate_drawn(context, polygons=polygons, towns=towns)["figures"]
+    stored = plan.result.get("evaluation") if isinstance(plan.result, dict) else None
+    if out is None and isinstance(stored, dict) and stored.get("regions"):
+        out = figures(stored)
+    if out is None:
+        return None
     effect = effect_vs_siloed(session, plan)
     if effect is not None:
         out["effect_vs_siloed_pct"] = effect

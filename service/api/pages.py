@@ -21,7 +21,13 @@ from service.map_data import (
     town_outlines,
     warm_planning_context,
 )
-from service.maps import attribution_lines, planner_page_html, render_template, route_page_html
+from service.maps import (
+    attribution_lines,
+    comparison_table,
+    planner_page_html,
+    render_template,
+    route_page_html,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +35,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Lang = Annotated[str, Query(pattern="^(ja|en)$")]
 MAX_INDEX_ROUTES = 200
+MAX_COMPARED = 6  # regions plans side by side on the planner page
 
 
 def _key_param(request: Request) -> str:
@@ -43,6 +50,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
     key = request.query_params.get("key")
     scenarios: list[dict[str, Any]] = []
     routes: list[dict[str, Any]] = []
+    regions_plans: list[int] = []
     if key:
         principal = current_key(session, x_api_key=key, authorization=None)
         if principal.role in auth.READ_PLANS:
@@ -50,6 +58,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
             for s in rows:
                 plans = crud.list_plans(session=session, scenario_id=s.id)
                 scenarios.append({"id": s.id, "name": s.name, "plans": plans})
+                regions_plans += [p.id for p in plans if p.kind == "regions"]
         if principal.role == "contractor":
             for region_id in sorted(principal.region_ids):
                 region = crud.get_region(session=session, region_id=region_id)
@@ -64,6 +73,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
         t=labels(language),
         scenarios=scenarios,
         routes=routes,
+        compare_ids=",".join(str(i) for i in regions_plans),
         key_param=_key_param(request),
         docs_url=request.app.docs_url or "/docs",
         ogc_url=f"{settings.OGC_PREFIX}/",
@@ -97,12 +107,12 @@ def planner(
         warm_planning_context(request.app.state.session_factory, row.id)
     optimized = None
     comparisons: list[tuple[str, dict[str, Any]]] = []
-    if context is not None:
-        for plan in plans[:6]:
-            figures = stored_plan_figures(session, plan, context)
-            if figures is not None:
-                comparisons.append((plan.name or f"{plan.kind} {plan.id}", figures))
-        optimized = comparisons[0][1] if comparisons and latest is not None else None
+    for plan in plans[:MAX_COMPARED]:
+        figures = stored_plan_figures(session, plan, context)
+        if figures is not None:
+            comparisons.append((plan.name or f"{plan.kind} {plan.id}", figures))
+            if plan is latest:
+                optimized = figures
     prefix = request.app.state.settings.API_PREFIX
     html = planner_page_html(
         towns,
@@ -115,6 +125,39 @@ def planner(
         n03=n03,
         compare_plan=latest.id if latest is not None else None,
         title=row.name,
+    )
+    return HTMLResponse(html)
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare(
+    session: SessionDep,
+    principal: PageKey,
+    plans: Annotated[str, Query(description="regions plan ids, comma separated", max_length=200)],
+    lang: Lang = "ja",
+) -> HTMLResponse:
+    """Regions plans of one or several scenarios side by side (figures as on the planner)."""
+    require(principal, auth.READ_PLANS)
+    language = check_lang(lang)
+    try:
+        ids = [int(p) for p in plans.split(",") if p.strip()]
+    except ValueError:
+        raise ServiceError(422, "invalid-request", f"plans: not a list of ids: {plans!r}") from None
+    columns: list[tuple[str, dict[str, Any]]] = []
+    for plan_id in ids[: MAX_COMPARED * 2]:
+        plan = crud.get_plan(session=session, plan_id=plan_id)
+        scenario = crud.get_scenario(session=session, scenario_id=plan.scenario_id)
+        figures = stored_plan_figures(session, plan, cached_planning_context(session, scenario))
+        if figures is not None:
+            columns.append((f"{scenario.name}: {plan.name or plan.id}", figures))
+    html = render_template(
+        "compare.html",
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        rows=comparison_table(columns, lang=language) if columns else [],
+        attributions=attribution_lines(n03=False),
+        map=None,
     )
     return HTMLResponse(html)
 

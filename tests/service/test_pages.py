@@ -16,6 +16,9 @@ from service.db import get_engine, migrate, session_factory
 from service.main import create_app
 from tests.service.pages_data import T0, Seeded, seed, small_scenario_toml, track_along
 
+# One worker runs the module: its seeded database is built once.
+pytestmark = pytest.mark.xdist_group("pages")
+
 
 @pytest.fixture(scope="module")
 def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Seeded]]:
@@ -314,3 +317,19 @@ def test_optimized_figures_carry_a_stored_effect_estimate(seeded_app):
     )
     assert answer.json()["optimized"]["effect_vs_siloed_pct"] == 12.5
     assert "effect_vs_siloed_pct" not in answer.json()["figures"]
+
+
+def test_plans_compared_side_by_side(seeded_app):
+    """The start page links the comparison; it shows each regions plan's figures in a column."""
+    client, data = seeded_app
+    key = data.keys["planner"]
+    index = client.get("/", params={"key": key, "lang": "en"}).text
+    assert f"/compare?plans={data.plan_id}" in index
+    page = client.get("/compare", params={"plans": f"{data.plan_id}", "key": key, "lang": "en"})
+    assert page.status_code == 200
+    table = page.text[page.text.index('id="comparison"') :]
+    assert "optimized k=2" in table
+    assert "Workload balance (max / min)" in table
+    bad = client.get("/compare", params={"plans": "1,x", "key": key})
+    assert bad.status_code == 422
+    assert client.get("/compare", params={"plans": "1", "key": data.keys["gis"]}).status_code == 403
