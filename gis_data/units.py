@@ -558,8 +558,8 @@ def build_units(
     else:
         area_geom = area
     if area_geom is not None:
-        # Units just outside the area (a street across the border) still get a cell.
-        area_geom = area_geom.union(shapely.MultiPoint(rep_xy).buffer(200.0))
+        # Units just outside the area (a street or bank along the border) still get a cell.
+        area_geom = area_geom.buffer(200.0)
     cells = _cells(gpd.GeoSeries(shapely.points(rep_xy), crs=crs), area_geom)
     logger.info(
         "%d assets -> %d units (%d road), %d adjacent pairs, travel from %s",

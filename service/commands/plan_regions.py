@@ -26,6 +26,11 @@ from optimizer.stop import MaxRuntime
 
 logger = logging.getLogger(__name__)
 
+# Every region within t = 0.05 / 2.05 = 2.4 % of the mean keeps max/min <= (1 + t) / (1 - t) = 1.05;
+# whole towns rarely balance that finely, so their default band is wider.
+DEFAULT_BALANCE = 0.024
+DEFAULT_WHOLE_TOWN_BALANCE = 0.2
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `regions` to the `plan` group."""
@@ -45,7 +50,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--max-km", type=float, metavar="KM", help="max km of assets per region")
     p.add_argument("--max-crews", type=int, metavar="N", help="max crews per region")
     p.add_argument(
-        "--balance", type=float, default=0.05, help="max workload deviation from the mean (0.05)"
+        "--balance",
+        type=float,
+        default=None,
+        help="max workload deviation from the mean, as a fraction (default 0.024, which keeps"
+        " max/min <= 1.05; 0.2 with --whole-towns)",
     )
     p.add_argument(
         "--lock",
@@ -78,6 +87,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
+
+
+def _balance(args: argparse.Namespace) -> float:
+    if args.balance is not None:
+        return float(args.balance)
+    return DEFAULT_WHOLE_TOWN_BALANCE if args.whole_towns else DEFAULT_BALANCE
 
 
 def _locks(items: list[str]) -> dict[str, str]:
@@ -138,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         request = RegionRequest(
             k=args.k,
             whole_towns=args.whole_towns,
-            balance_tolerance=args.balance,
+            balance_tolerance=_balance(args),
             limits=limits,
             use_depots=not args.no_depots,
             locked=_locks(args.lock),
@@ -205,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(
             plan_result.evaluation,
-            f"k = {args.k} regions ({plan_result.result.status},"
+            f"k = {args.k} regions, balance band ±{100 * request.balance_tolerance:.1f} %"
+            f" ({plan_result.result.status},"
             f" {plan_result.result.runtime:.1f} s, seed {args.seed})",
         )
     if args.out is not None:
