@@ -57,13 +57,13 @@ class EngineRouter:
 
     def route(self, asset_ids: frozenset[str], depot: str) -> DayRoutes:
         """Solve the day; assets the matching could not place add no work."""
-        tasks = self.matching.tasks(sorted(asset_ids))
-        if not tasks:
-            return EMPTY_DAY
         try:
             depots = [self.depots[d] for d in depot.split("|")]
         except KeyError as exc:
             raise ValueError(f"depot {exc.args[0]!r} is not a depot of the scenario") from None
+        tasks = self.matching.tasks(sorted(asset_ids))
+        if not tasks:
+            return EMPTY_DAY
         started = time.perf_counter()
         instance = to_carp_data(self.network, tasks, depots, shift_hours=self.shift_hours)
         result = solve_arc_routing(instance.data, stop=self.stop, seed=self.seed)
