@@ -113,6 +113,14 @@ def apply_crs(
             ]
             problems += _capped(label, rows, "geometry", messages)
             frame.loc[bad, SKIP] = True
+    elif len(geoms) and not out_of_lonlat_range(geoms).any():
+        # Every coordinate within 180 m of a projected CRS's false origin: lon/lat degrees
+        # mislabelled as metres (real assets never all sit at the origin).
+        msg = (
+            f"every coordinate lies within the lon/lat range, but {source_crs.to_string()} is "
+            'projected (metres): the data look like degrees; declare crs = "EPSG:4326"'
+        )
+        return None, [*problems, Problem(label, None, "crs", msg)]
     if not source_crs.equals(_WGS84):
         frame = frame.to_crs(_WGS84)
     geoms = frame.geometry.to_numpy()
