@@ -33,7 +33,7 @@ from service.deps import SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.frames import assets_frame
 from service.map_data import loaded_scenario, planned_tasks
-from service.models import Plan
+from service.models import Plan, Region
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,23 @@ def get_patrol_log_gpx(log_id: int, session: SessionDep, principal: PageKey) -> 
     return Response(text, media_type="application/gpx+xml")
 
 
+def region_assets(session: SessionDep, region: Region) -> Any:
+    """The assets a region's contract covers: the plan's asset -> region map, else its towns,
+    else the assets inside its outline."""
+    assets = assets_frame(session, region.scenario_id)
+    plan = crud.get_plan(session=session, plan_id=region.plan_id)
+    by_region = plan.result.get("asset_regions") if isinstance(plan.result, dict) else None
+    if isinstance(by_region, dict) and by_region:
+        mine = {a for a, label in by_region.items() if str(label) == region.code}
+        return assets[assets["asset_id"].astype(str).isin(mine)]
+    towns = {str(m.get("code") if isinstance(m, dict) else m) for m in region.municipalities}
+    if towns:
+        return assets[assets["municipality_code"].astype(str).isin(towns)]
+    if region.geom is not None:
+        return assets[assets.intersects(region.geom)]
+    return assets
+
+
 def _region_logs(session: SessionDep, principal: auth.Principal, region_id: int) -> list[Plan]:
     require(principal, READ_LOGS)
     region = crud.get_region(session=session, region_id=region_id)
@@ -205,10 +222,7 @@ def patrol_coverage(
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     start = since.replace(tzinfo=dt.UTC) if since is not None and since.tzinfo is None else since
-    towns = {str(m.get("code") if isinstance(m, dict) else m) for m in region.municipalities}
-    assets = assets_frame(session, region.scenario_id)
-    if towns:
-        assets = assets[assets["municipality_code"].astype(str).isin(towns)]
+    assets = region_assets(session, region)
     frequencies = Frequencies()
     intervals: dict[str, float] = {}
     for row in assets.drop(columns="geometry").to_dict("records"):
