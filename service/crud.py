@@ -8,7 +8,7 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service import auth
 from service.errors import ServiceError, not_found
@@ -370,8 +370,12 @@ def list_routes(
     day: int | None = None,
     service_date: dt.date | None = None,
     crew: str | None = None,
+    steps: bool = True,
 ) -> Sequence[Route]:
-    """Routes filtered by plan, region, day, date and crew, ordered by region, day, crew."""
+    """Routes filtered by plan, region, day, date and crew, ordered by region, day, crew.
+
+    With `steps=False` the (large) step lists are not loaded until touched.
+    """
     conditions: list[ColumnElement[bool]] = []
     if plan_id is not None:
         conditions.append(Route.plan_id == plan_id)
@@ -384,6 +388,8 @@ def list_routes(
     if crew is not None:
         conditions.append(Route.crew == crew)
     query = select(Route).where(*conditions).order_by(Route.region_id, Route.day, Route.crew)
+    if not steps:
+        query = query.options(defer(Route.steps))
     return session.scalars(query).all()
 
 

@@ -23,9 +23,8 @@ _ENGINES: dict[str, Engine] = {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers work while a job writes; foreign keys are off by default in SQLite."""
+    """Per connection: foreign keys (off by default in SQLite), lock waits, lighter syncing."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -39,10 +38,23 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, poolclass=NullPool
-        )
+        if database in ("", ":memory:"):
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, poolclass=NullPool
+            )
+        else:
+            # A pool as large as the request thread pool: reads never wait for a connection.
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 10},
+                pool_size=20,
+                max_overflow=40,
+            )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if database not in ("", ":memory:"):
+            # WAL (readers go on while a job writes) is a property of the file: set it once.
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from gis_data.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
-from service.api.plans import feature_collection, route_feature, route_public
+from service.api.plans import feature_collection, route_dict, route_feature, route_public
 from service.deps import RouteReaderKey, SessionDep
 from service.errors import ServiceError
 from service.models import Route
@@ -32,6 +33,8 @@ def _routes(
     region_id: int | None,
     date: dt.date | None,
     plan_id: int | None,
+    *,
+    steps: bool = False,
 ) -> list[Route]:
     if region_id is not None:
         if not principal.may_read_region(region_id):
@@ -60,10 +63,17 @@ def my_routes(
     region_id: int | None = None,
     date: Annotated[dt.date | None, Query(description="service date YYYY-MM-DD")] = None,
     plan_id: int | None = None,
-) -> RoutesPublic:
-    """The caller's routes (a contractor: its regions), of the newest plan unless one is named."""
-    rows = _routes(session, principal, region_id, date, plan_id)
-    return RoutesPublic(data=[route_public(r) for r in rows], count=len(rows))
+    steps: Annotated[bool, Query(description="include each route's ordered steps")] = False,
+) -> Response:
+    """The caller's routes (a contractor: its regions), of the newest plan unless one is named.
+
+    Figures and geometry per route; the ordered steps (large) with `steps=true` or per route.
+    """
+    rows = _routes(session, principal, region_id, date, plan_id, steps=steps)
+    data = [route_dict(r, steps=steps) for r in rows]
+    # Built directly: validating hundreds of kB of steps through the response model is slow.
+    body = json.dumps({"data": data, "count": len(data)}, ensure_ascii=False, default=str)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/routes.geojson", response_class=Response)

@@ -36,6 +36,22 @@ def route_public(route: Route) -> RoutePublic:
     return public.model_copy(update={"geometry": geometry})
 
 
+def route_dict(route: Route, *, steps: bool) -> dict[str, Any]:
+    """A route as plain JSON data (the RoutePublic fields), steps only when asked for."""
+    return {
+        "id": route.id,
+        "plan_id": route.plan_id,
+        "scenario_id": route.scenario_id,
+        "region_id": route.region_id,
+        "crew": route.crew,
+        "day": route.day,
+        "service_date": route.service_date.isoformat() if route.service_date else None,
+        "properties": route.properties,
+        "steps": route.steps if steps else [],
+        "geometry": dict(mapping(route.geom)) if route.geom is not None else None,
+    }
+
+
 def feature_collection(features: list[dict[str, Any]]) -> Response:
     """A GeoJSON response."""
     import json
