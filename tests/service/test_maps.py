@@ -209,3 +209,25 @@ def test_comparison_table_formats_figures():
     assert by_label[t("contiguous", "ja")] == ["はい", "いいえ"]
     assert by_label[t("balance", "ja")] == ["1.235", "—"]
     assert len(rows) == 3
+
+
+def test_japanese_n03_towns_on_the_planner(shared_dir):
+    """The Izu N03 boundaries: Japanese names intact, codes recognised as N03, MLIT credit shown."""
+    from service.map_data import is_n03
+
+    path = shared_dir / "data" / "japan" / "izu" / "izu_kamo_municipalities_n03_2021_s1pct.geojson"
+    izu = gpd.read_file(path)
+    towns = gpd.GeoDataFrame(
+        {"code": izu["N03_007"].astype(str), "name": izu["N03_004"]},
+        geometry=izu.geometry,
+        crs=4326,
+    )
+    assert is_n03(list(towns["code"]))
+    assert not is_n03(["LI-7001"])
+    html = decoded(
+        maps.planner_page_html(towns, k=2, evaluate_url="/e", scenario="1", lang="ja", n03=True)
+    )
+    assert "下田市" in html
+    assert "南伊豆町" in html
+    assert MLIT_N03_ATTRIBUTION in html
+    assert '"22219"' in html
