@@ -53,7 +53,10 @@ class RegionRequest:
     balance_tolerance
         Largest allowed deviation of a region's workload from the mean, as a fraction.
     limits
-        The local-firm size limits (max workload hours, km, crews) per region.
+        The local-firm size limits per region. Max workload hours and crews (at the crew hours
+        of the period) bound the optimizer's region weight; max km is checked before solving
+        (k regions must be able to hold the network) and on the plan, whose evaluation flags
+        any region above it.
     use_depots
         Centre regions on the contractor yards of the scenario: fixed when there are exactly
         ``k``, chosen among them when there are more; ignored when there are fewer.
