@@ -80,7 +80,10 @@ class RegionRequest:
 
 @dataclass(frozen=True)
 class RegionPlan:
-    """A solved region plan: units, labels, the optimizer's result, regions and evaluation."""
+    """A solved region plan: units, labels, the optimizer's result, regions and evaluation.
+
+    ``depots`` and ``depot_ids`` map a region to the name and id of the yard it is centred on.
+    """
 
     units: PlanningUnits
     labels: list[str]
@@ -88,6 +91,7 @@ class RegionPlan:
     regions: gpd.GeoDataFrame
     evaluation: PlanEvaluation
     depots: dict[str, str]
+    depot_ids: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: the region table, unit labels, evaluation and solver status."""
@@ -114,25 +118,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _depot_units(units: PlanningUnits, depots: gpd.GeoDataFrame | None) -> dict[int, str]:
-    """Contractor yards snapped to their nearest unit: unit index -> depot name."""
+def _depot_units(
+    units: PlanningUnits, depots: gpd.GeoDataFrame | None
+) -> dict[int, tuple[str, str]]:
+    """Contractor yards (else all depots) snapped to their nearest unit: unit -> (id, name)."""
     if depots is None or len(depots) == 0 or units.n == 0:
         return {}
-    yards = depots
+    yards = depots.reset_index(drop=True)
     if "kind" in yards.columns and (yards["kind"] == "contractor").any():
-        yards = yards[yards["kind"] == "contractor"]
+        yards = yards[yards["kind"] == "contractor"].reset_index(drop=True)
     pts = yards.to_crs(units.metric_crs).geometry
     xy = np.array([[p.x, p.y] for p in pts])
     _, nearest = cKDTree(units.units[["rep_x", "rep_y"]].to_numpy(dtype=float)).query(xy)
-    names = [
-        str(yards["name"].iloc[i])
-        if "name" in yards.columns and yards["name"].iloc[i]
-        else str(yards["depot_id"].iloc[i] if "depot_id" in yards.columns else i)
-        for i in range(len(yards))
-    ]
-    out: dict[int, str] = {}
-    for unit, name in zip(nearest.tolist(), names, strict=True):
-        out.setdefault(int(unit), name)
+    out: dict[int, tuple[str, str]] = {}
+    for i, unit in enumerate(nearest.tolist()):
+        depot_id = str(yards["depot_id"].iloc[i]) if "depot_id" in yards.columns else str(i)
+        name = yards["name"].iloc[i] if "name" in yards.columns else None
+        out.setdefault(int(unit), (depot_id, str(name) if name else depot_id))
     return out
 
 
@@ -222,8 +224,8 @@ def _max_workload_h(units: PlanningUnits, lim: SizeLimits) -> float | None:
 
 def districting_data(
     units: PlanningUnits, request: RegionRequest, *, depots: gpd.GeoDataFrame | None = None
-) -> tuple[DistrictingData, list[str], dict[int, str]]:
-    """The optimizer's problem for ``units``; also region names and depot units (index -> name).
+) -> tuple[DistrictingData, list[str], dict[int, tuple[str, str]]]:
+    """The optimizer's problem, the region names, and the depot units (index -> (id, name)).
 
     Raises `InfeasibleError` with a planner-readable reason for requests that cannot be met.
     """
@@ -319,13 +321,16 @@ def solve_regions(
         )
     labels = [names[int(r)] for r in result.labels]
     region_depot: dict[str, str] = {}
+    region_depot_id: dict[str, str] = {}
     for centre in result.centres:
         if int(centre) in depot_units:
-            region_depot[names[int(result.labels[int(centre)])]] = depot_units[int(centre)]
+            region = names[int(result.labels[int(centre)])]
+            region_depot_id[region], region_depot[region] = depot_units[int(centre)]
     evaluation = evaluate_plan(
         units, labels, limits=request.limits, depots=region_depot, patrol_time=patrol_time
     )
     regions = regions_frame(units, labels, evaluation, region_depot)
+    regions["depot_id"] = [region_depot_id.get(r) for r in regions["region"]]
     logger.info(
         "%d regions: balance %.3f, mean Polsby-Popper %.3f, %d cut edges, status %s",
         request.k,
@@ -341,6 +346,7 @@ def solve_regions(
         regions=regions,
         evaluation=evaluation,
         depots=region_depot,
+        depot_ids=region_depot_id,
     )
 
 

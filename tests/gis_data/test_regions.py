@@ -118,6 +118,7 @@ def test_depots_fixed_at_contractor_yards(units):
     frame = plan.regions.set_index("region")
     for region, yard in plan.depots.items():
         assert frame.loc[region, "depot"] == yard
+    assert sorted(frame["depot_id"]) == ["yard-0", "yard-1", "yard-2"]
 
 
 def test_size_limit_respected(units):
