@@ -434,6 +434,10 @@ def build_units(
             raise ValueError(f"build_units: the asset table has no {col!r} column")
     if assets.crs is None:
         raise ValueError("build_units: the asset table has no CRS")
+    empty = assets.geometry.isna() | assets.geometry.is_empty
+    if empty.any():
+        ids = ", ".join(str(x) for x in assets.loc[empty, "asset_id"].head(10))
+        raise ValueError(f"build_units: {int(empty.sum())} asset(s) have no geometry: {ids}")
     if target_km <= 0:
         raise ValueError(f"build_units: target_km must be > 0, got {target_km}")
     if metric_crs is not None:

@@ -149,5 +149,9 @@ def test_bad_input_is_named():
         build_units(assets.drop(columns="municipality_code"))
     with pytest.raises(ValueError, match="empty"):
         build_units(assets.iloc[:0])
+    broken = assets.copy()
+    broken.loc[3, "geometry"] = None
+    with pytest.raises(ValueError, match="A-3"):
+        build_units(broken)
     with pytest.raises(ValueError, match="CRS"):
         build_units(assets.set_crs(None, allow_override=True))
