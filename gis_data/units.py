@@ -5,7 +5,8 @@ another (share a network node) inside one municipality are grown into connected 
 ``target_km``; every park, river bank section, sewer or other asset is a unit of its own, adjacent
 to the road units of its access points. Adjacency is on the road network: units sharing a node, or
 joined by a short road link; components left apart are joined by their closest pair so that the
-unit graph is connected (those joins are marked ``link``).
+unit graph is connected (those joins are marked ``link``). Point structures (signs, lights,
+bridges) next to a road of their town are patrolled with it and join that road's unit.
 """
 
 from __future__ import annotations
@@ -303,6 +304,37 @@ def _join_components(
         logger.debug("joined unit piece of %d units by a %.0f m link", len(inside), best[0])
 
 
+def _attach_points(
+    a: gpd.GeoDataFrame, road_groups: list[list[int]], muni: np.ndarray, access_m: float
+) -> set[int]:
+    """Add point assets within ``access_m`` of a road of their town to that road's unit.
+
+    Returns the attached asset positions; ``road_groups`` is extended in place.
+    """
+    is_point = a.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    if not is_point.any() or not road_groups:
+        return set()
+    road_pos = np.array([p for grp in road_groups for p in grp])
+    road_group = np.array([g for g, grp in enumerate(road_groups) for _ in grp])
+    attached: set[int] = set()
+    for code in sorted(set(muni[is_point])):
+        own = muni[road_pos] == code
+        if not own.any():
+            continue
+        tree = shapely.STRtree(a.geometry.values[road_pos[own]])
+        points = np.flatnonzero(is_point & (muni == code))
+        hit_pt, hit_road = tree.query_nearest(
+            a.geometry.values[points], max_distance=access_m, all_matches=False
+        )
+        for pt, rd in zip(hit_pt.tolist(), hit_road.tolist(), strict=True):
+            pos = int(points[pt])
+            if pos in attached:
+                continue
+            road_groups[int(road_group[own][rd])].append(pos)
+            attached.add(pos)
+    return attached
+
+
 def _rep_point(geom: BaseGeometry) -> Point:
     """The point of ``geom`` closest to its centroid (on the line, inside the polygon)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -425,7 +457,8 @@ def build_units(
     link_m
         Road units in the same or different towns closer than this are joined by a short link.
     access_m
-        Parks and banks are adjacent to every road unit within this distance (else the nearest).
+        Parks and banks are adjacent to every road unit within this distance (else the nearest
+        of their town); point structures this close to a road of their town join its unit.
     """
     if len(assets) == 0:
         raise ValueError("build_units: the asset table is empty")
@@ -471,7 +504,9 @@ def build_units(
             groups.extend(_grow_road_units(idx, lengths, nbrs, target_km * 1000.0))
         if fld == "road":
             n_road_units = len(groups)
-    groups.extend([[int(i)] for i in np.flatnonzero(lengths <= 0)])
+    # Point structures (signs, lights, bridges) ride with the road unit they stand on.
+    attached = _attach_points(a, groups[:n_road_units], muni, access_m)
+    groups.extend([[int(i)] for i in np.flatnonzero(lengths <= 0) if int(i) not in attached])
 
     rows = []
     asset_unit: dict[str, str] = {}

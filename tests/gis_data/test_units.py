@@ -155,3 +155,34 @@ def test_bad_input_is_named():
         build_units(broken)
     with pytest.raises(ValueError, match="CRS"):
         build_units(assets.set_crs(None, allow_override=True))
+
+
+def test_point_structures_ride_with_their_road():
+    """A sign beside a street joins the street's unit; a far one stays a unit of its own."""
+    from shapely.geometry import Point
+
+    base = syn.grid_roads("A", x0=0, nx=3, ny=1)
+    signs = [
+        {
+            **base[0],
+            "asset_id": "sign-near",
+            "field": "road",
+            "kind": "sign",
+            "service_minutes": 2.0,
+            "geometry": Point(250, 5),
+        },
+        {
+            **base[0],
+            "asset_id": "sign-far",
+            "field": "road",
+            "kind": "sign",
+            "service_minutes": 2.0,
+            "geometry": Point(250, 900),
+        },
+    ]
+    units = build_units(gpd.GeoDataFrame([*base, *signs], crs=syn.CRS), target_km=5.0)
+    assert units.asset_unit["sign-near"] == units.asset_unit["A-0"]
+    assert units.asset_unit["sign-far"] != units.asset_unit["A-0"]
+    street = units.units[units.units["unit_id"] == units.asset_unit["A-0"]].iloc[0]
+    assert "sign-near" in street["asset_ids"]
+    assert street["km"] == pytest.approx(1.0)
