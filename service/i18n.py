@@ -88,6 +88,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "missed": ("未実施", "Missed"),
     "first_visit": ("最初の通過", "First passed"),
     "upload": ("登録", "Upload"),
+    "track": ("GPS 軌跡", "GPS track"),
+    "planned_route": ("計画ルート", "Planned route"),
+    "task": ("作業", "Task"),
+    "period": ("期間", "Period"),
     "uploaded_at": ("登録日時", "Uploaded"),
     "file": ("ファイル", "File"),
     "upload_help": (

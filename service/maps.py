@@ -634,3 +634,90 @@ def planner_page_html(
         comparison=comparison_table(comparisons, lang=language) if comparisons else [],
         attributions=attribution_lines(n03=n03),
     )
+
+
+@dataclass(frozen=True)
+class LoggedTask:
+    """A planned task of a patrol log: where it is, whether the track covered it, and when."""
+
+    task_id: str
+    name: str
+    covered: bool
+    time: str | None
+    geometry: LineString | None  # None for tasks without a place on the route
+
+
+COVERED_COLOUR: Final = "#1a9850"
+MISSED_COLOUR: Final = "#d73027"
+TRACK_COLOUR: Final = "#4575b4"
+
+
+def patrol_log_page_html(
+    *,
+    title: str,
+    track: Sequence[tuple[float, float]],
+    tasks: Sequence[LoggedTask],
+    summary: Mapping[str, Any],
+    lang: str = "ja",
+) -> str:
+    """A patrol log for the town: the GPS track over the planned tasks, covered green, missed red.
+
+    ``track`` holds (lon, lat) fixes; ``summary`` the stored coverage figures.
+    """
+    language = check_lang(lang)
+    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=13, tiles=None, control_scale=True)
+    folium.TileLayer(
+        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        attr=_attribution(n03=False),
+        name="OpenStreetMap",
+        max_zoom=19,
+    ).add_to(m)
+    lats: list[float] = []
+    lons: list[float] = []
+    planned = folium.FeatureGroup(name=t("planned_route", language))
+    for task in tasks:
+        if task.geometry is None or task.geometry.is_empty:
+            continue
+        coords = [(float(y), float(x)) for x, y, *_ in task.geometry.coords]
+        lats += [c[0] for c in coords]
+        lons += [c[1] for c in coords]
+        colour = COVERED_COLOUR if task.covered else MISSED_COLOUR
+        state = t("covered" if task.covered else "missed", language)
+        tip = f"{task.name or t('unnamed', language)}: {state} {task.time or ''}"
+        if task.geometry.length == 0:
+            folium.CircleMarker(
+                location=coords[0], radius=7, color=colour, fill=True, fill_opacity=0.9, tooltip=tip
+            ).add_to(planned)
+        else:
+            folium.PolyLine(coords, color=colour, weight=6, opacity=0.8, tooltip=tip).add_to(
+                planned
+            )
+    planned.add_to(m)
+    if len(track) >= 2:
+        points = [(float(lat), float(lon)) for lon, lat in track]
+        lats += [p[0] for p in points]
+        lons += [p[1] for p in points]
+        group = folium.FeatureGroup(name=t("track", language))
+        folium.PolyLine(points, color=TRACK_COLOUR, weight=2, opacity=0.9, dash_array="4 4").add_to(
+            group
+        )
+        group.add_to(m)
+    if lats:
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    folium.LayerControl(collapsed=False).add_to(m)
+    legend = [
+        ("line", COVERED_COLOUR, t("covered", language)),
+        ("line", MISSED_COLOUR, t("missed", language)),
+        ("dash", TRACK_COLOUR, t("track", language)),
+    ]
+    return _ENV.get_template("patrol_log.html").render(
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        title=title,
+        map=map_parts(m),
+        legend=legend,
+        tasks=tasks,
+        summary=summary,
+        attributions=attribution_lines(n03=False),
+    )

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from shapely.geometry import LineString
 
+from gis_data.patrol_log import read_gpx
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, render_plan_map, require
+from service.api.patrol_logs import readable_log
 from service.deps import SessionDep, current_key
 from service.errors import ServiceError
 from service.i18n import check_lang, labels, other_lang
 from service.map_data import (
     cached_planning_context,
     daily_route,
+    patrol_route,
     stored_plan_figures,
     town_outlines,
     warm_planning_context,
 )
 from service.maps import (
+    LoggedTask,
     attribution_lines,
     comparison_table,
+    patrol_log_page_html,
     planner_page_html,
     render_template,
     route_page_html,
@@ -187,6 +194,7 @@ def contractor_route(
         {
             "created_at": plan.created_at.strftime("%Y-%m-%d %H:%M"),
             "file": plan.parameters.get("file", ""),
+            "url": f"/patrol-logs/{plan.id}?lang={lang}{suffix.replace('?', '&')}",
             **plan.summary,
         }
         for plan in crud.list_plans(
@@ -202,4 +210,54 @@ def contractor_route(
         upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
         logs=logs,
     )
+    return HTMLResponse(html)
+
+
+MAX_TRACK_POINTS = 5000  # fixes drawn on a patrol log page (thinned beyond)
+
+
+def _when(iso: str | None) -> str | None:
+    """An ISO 8601 time as shown on pages: seconds, and the zone (UTC or an offset)."""
+    if not iso:
+        return None
+    stamp = dt.datetime.fromisoformat(iso)
+    zone = "UTC" if stamp.utcoffset() == dt.timedelta(0) else stamp.strftime("%z")
+    return f"{stamp.strftime('%Y-%m-%d %H:%M:%S')} {zone}".strip()
+
+
+@router.get("/patrol-logs/{log_id}", response_class=HTMLResponse)
+def patrol_log_page(
+    log_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
+) -> HTMLResponse:
+    """A stored patrol log: the GPS track over the day's tasks, covered or missed, with times."""
+    plan = readable_log(session, principal, log_id)
+    report = plan.result.get("report") or {}
+    places: dict[str, LineString] = {}
+    route_id = plan.parameters.get("route_id")
+    if route_id is not None:
+        route = crud.get_route(session=session, route_id=int(route_id))
+        for step in patrol_route(route).traversals:
+            if step.kind == "serve" and step.task_id and step.coords:
+                coords = list(step.coords) if len(step.coords) >= 2 else [step.coords[0]] * 2
+                places.setdefault(step.task_id, LineString(coords))
+    tasks = [
+        LoggedTask(
+            task_id=str(task["task_id"]),
+            name=str(task.get("name") or ""),
+            covered=bool(task.get("covered")),
+            time=_when(task.get("time")),
+            geometry=places.get(str(task["task_id"])),
+        )
+        for task in report.get("tasks", [])
+    ]
+    track: list[tuple[float, float]] = []
+    if plan.result.get("gpx"):
+        fixes = read_gpx(plan.result["gpx"], source=str(plan.parameters.get("file", "track.gpx")))
+        stride = max(1, len(fixes) // MAX_TRACK_POINTS)
+        track = [(p.lon, p.lat) for p in fixes[::stride]]
+    when = plan.parameters.get("service_date") or plan.created_at.date().isoformat()
+    title = f"{plan.parameters.get('file', '')} ({when})"
+    summary = dict(plan.summary)
+    summary["start"], summary["end"] = _when(summary.get("start")), _when(summary.get("end"))
+    html = patrol_log_page_html(title=title, track=track, tasks=tasks, summary=summary, lang=lang)
     return HTMLResponse(html)

@@ -79,7 +79,8 @@ def _record(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _readable_log(session: SessionDep, principal: auth.Principal, log_id: int) -> Plan:
+def readable_log(session: SessionDep, principal: auth.Principal, log_id: int) -> Plan:
+    """The stored log if the caller may read it (contractors: only their regions' logs)."""
     require(principal, READ_LOGS)
     plan = crud.get_plan(session=session, plan_id=log_id)
     hidden = principal.role == "contractor" and not principal.may_read_region(
@@ -156,13 +157,13 @@ async def upload_patrol_log(
 @router.get("/patrol-logs/{log_id}")
 def get_patrol_log(log_id: int, session: SessionDep, principal: PageKey) -> dict[str, Any]:
     """One stored patrol log: coverage summary and every planned task with its time."""
-    return _record(_readable_log(session, principal, log_id))
+    return _record(readable_log(session, principal, log_id))
 
 
 @router.get("/patrol-logs/{log_id}/gpx")
 def get_patrol_log_gpx(log_id: int, session: SessionDep, principal: PageKey) -> Response:
     """The GPX file as uploaded (evidence for claims), when it was small enough to keep."""
-    plan = _readable_log(session, principal, log_id)
+    plan = readable_log(session, principal, log_id)
     text = plan.result.get("gpx")
     if text is None:
         raise ServiceError(404, "not-found", f"patrol log {log_id}: the GPX was not kept")

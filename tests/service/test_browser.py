@@ -228,4 +228,10 @@ def test_contractor_route_page(server, page):
     assert coverage >= 90.0
     assert "%" in page.locator("#upload-status").inner_text()
     _shot(page, "contractor_patrol_log.png")
+    # The stored record: the track over the day's tasks, each covered or missed with its time.
+    page.click("#patrol-logs tbody tr a.log-link")
+    page.wait_for_selector("#log-tasks tbody tr")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    assert page.locator("#log-tasks tbody tr.covered").count() > 0
+    _shot(page, "patrol_log_record.png")
     assert page.js_errors == []

@@ -9,6 +9,7 @@ import gpxpy
 import gpxpy.gpx
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import LineString
 
 from service import crud
 from service.config import Settings
@@ -333,3 +334,31 @@ def test_plans_compared_side_by_side(seeded_app):
     bad = client.get("/compare", params={"plans": "1,x", "key": key})
     assert bad.status_code == 422
     assert client.get("/compare", params={"plans": "1", "key": data.keys["gis"]}).status_code == 403
+
+
+def test_patrol_log_page_for_the_town(seeded_app):
+    """The log page draws the track over the tasks and lists each task covered or missed."""
+    client, data = seeded_app
+    half = LineString(list(data.route.geometry.coords)[: len(data.route.geometry.coords) // 2])
+    upload = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("half.gpx", track_along(half), "application/gpx+xml")},
+        headers={"X-API-Key": data.keys["contractor"]},
+    )
+    assert upload.status_code == 201
+    record = upload.json()
+    page = client.get(
+        f"/patrol-logs/{record['id']}", params={"key": data.keys["gis"], "lang": "en"}
+    )
+    assert page.status_code == 200
+    rows = re.findall(r'<tr class="(covered|missed)">', page.text)
+    assert rows.count("covered") == record["summary"]["covered_tasks"]
+    assert rows.count("missed") == record["summary"]["planned_tasks"] - rows.count("covered")
+    assert "missed" in rows  # half the route was driven
+    assert page.text.count("L.polyline") > len(rows) // 2  # tasks and the track are drawn
+    route_page = client.get(
+        f"/contractor/routes/{data.route_id}", params={"key": data.keys["contractor"]}
+    ).text
+    assert f"/patrol-logs/{record['id']}?" in route_page
+    other = client.get(f"/patrol-logs/{record['id']}", params={"key": data.keys["admin"]})
+    assert other.status_code == 200
