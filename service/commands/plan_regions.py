@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
+from gis_data.errors import AssetValidationError, ConfigError
 from gis_data.evaluate import (
     PatrolTimeFn,
     PlanError,
@@ -19,6 +21,7 @@ from gis_data.evaluate import (
     engine_patrol_time,
     evaluate_plan,
 )
+from gis_data.network import NetworkError
 from gis_data.regions import ATTRIBUTION, RegionRequest, scenario_units, solve_regions
 from gis_data.units import PlanningUnits
 from optimizer.errors import InfeasibleError
@@ -26,8 +29,8 @@ from optimizer.stop import MaxRuntime
 
 logger = logging.getLogger(__name__)
 
-# Every region within t = 0.05 / 2.05 = 2.4 % of the mean keeps max/min <= (1 + t) / (1 - t) = 1.05;
-# whole towns rarely balance that finely, so their default band is wider.
+# Every region within t = 0.05 / 2.05 = 2.4 % of the mean keeps max/min <= (1 + t) / (1 - t)
+# = 1.05; whole towns rarely balance that finely, so their default band is wider.
 DEFAULT_BALANCE = 0.024
 DEFAULT_WHOLE_TOWN_BALANCE = 0.2
 
@@ -142,25 +145,12 @@ def _print(evaluation: PlanEvaluation, header: str) -> None:
     print(f"Road data {ATTRIBUTION}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Load the scenario, build units, then optimize or evaluate; 1 on an impossible request."""
+def _prepare(
+    args: argparse.Namespace,
+) -> tuple[Any, PlanningUnits, PatrolTimeFn | None]:
+    """Load the scenario (and the routing engine with --route), build the planning units."""
     from gis_data.load import load_scenario
 
-    try:
-        limits = SizeLimits(
-            max_workload_h=args.max_workload, max_km=args.max_km, max_crews=args.max_crews
-        )
-        request = RegionRequest(
-            k=args.k,
-            whole_towns=args.whole_towns,
-            balance_tolerance=_balance(args),
-            limits=limits,
-            use_depots=not args.no_depots,
-            locked=_locks(args.lock),
-        )
-    except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
     patrol_time_for: Callable[[PlanningUnits], PatrolTimeFn] | None = None
     if args.route:
         from gis_data.plan_engine import PlanSetup
@@ -180,11 +170,37 @@ def run(args: argparse.Namespace) -> int:
 
         graph = network_for_scenario(scenario).graph
     units = scenario_units(scenario, graph=graph, target_km=args.unit_km)
+    patrol_time = patrol_time_for(units) if patrol_time_for is not None else None
+    return scenario, units, patrol_time
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build units, then optimize or evaluate: 0 done, 1 impossible request, 2 bad input."""
+    try:
+        limits = SizeLimits(
+            max_workload_h=args.max_workload, max_km=args.max_km, max_crews=args.max_crews
+        )
+        request = RegionRequest(
+            k=args.k,
+            whole_towns=args.whole_towns,
+            balance_tolerance=_balance(args),
+            limits=limits,
+            use_depots=not args.no_depots,
+            locked=_locks(args.lock),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        scenario, units, patrol_time = _prepare(args)
+    except (ConfigError, AssetValidationError, NetworkError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(
         f"{scenario.name}: {len(scenario.assets)} assets -> {units.n} planning units"
-        f" ({units.travel_source})"
+        f" ({units.travel_source})",
+        file=sys.stderr if args.json else sys.stdout,
     )
-    patrol_time = patrol_time_for(units) if patrol_time_for is not None else None
     if args.evaluate is not None:
         try:
             plan = _read_plan(args.evaluate)
@@ -195,8 +211,8 @@ def run(args: argparse.Namespace) -> int:
                 limits=limits,
                 patrol_time=patrol_time,
             )
-        except PlanError as exc:
-            print(f"error: {exc}")
+        except (PlanError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         if args.json:
             print(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=1))

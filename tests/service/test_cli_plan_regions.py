@@ -61,7 +61,7 @@ def test_plan_regions_evaluates_a_towns_plan(config, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    doc = json.loads(out[out.index("{") :])
+    doc = json.loads(out)
     assert doc["unassigned"]  # Triesenberg is in no region
     assert doc["doubly_assigned"]  # Schaan is in two
     assert any("Triesenberg" in p or "LI-7004" in p for p in doc["problems"])
@@ -74,3 +74,10 @@ def test_plan_regions_infeasible_k(config, capsys):
     assert code == 1
     assert "infeasible:" in out
     assert "only 4 towns" in out
+
+
+def test_plan_regions_bad_config_is_an_error(tmp_path, capsys):
+    """A missing config file is reported on stderr with exit code 2, no traceback."""
+    code = main(["plan", "regions", str(tmp_path / "nope.toml")])
+    assert code == 2
+    assert "nope.toml" in capsys.readouterr().err
