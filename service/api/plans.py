@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import shapely
 from fastapi import APIRouter, Response
 from shapely.geometry import mapping
 
@@ -36,9 +38,9 @@ def route_public(route: Route) -> RoutePublic:
     return public.model_copy(update={"geometry": geometry})
 
 
-def route_dict(route: Route, *, steps: bool) -> dict[str, Any]:
+def route_dict(route: Route, *, steps: bool, geometry: bool = True) -> dict[str, Any]:
     """A route as plain JSON data (the RoutePublic fields), steps only when asked for."""
-    return {
+    data = {
         "id": route.id,
         "plan_id": route.plan_id,
         "scenario_id": route.scenario_id,
@@ -48,14 +50,22 @@ def route_dict(route: Route, *, steps: bool) -> dict[str, Any]:
         "service_date": route.service_date.isoformat() if route.service_date else None,
         "properties": route.properties,
         "steps": route.steps if steps else [],
-        "geometry": dict(mapping(route.geom)) if route.geom is not None else None,
     }
+    if geometry:
+        data["geometry"] = dict(mapping(route.geom)) if route.geom is not None else None
+    return data
+
+
+def route_json(route: Route, *, steps: bool) -> str:
+    """`route_dict` as JSON text; the geometry is written by GEOS, not re-encoded by Python."""
+    data = route_dict(route, steps=steps, geometry=False)
+    head = json.dumps(data, ensure_ascii=False, default=str)[:-1]
+    geometry = shapely.to_geojson(route.geom) if route.geom is not None else "null"
+    return f'{head},"geometry":{geometry}}}'
 
 
 def feature_collection(features: list[dict[str, Any]]) -> Response:
     """A GeoJSON response."""
-    import json
-
     body = {"type": "FeatureCollection", "features": features}
     return Response(json.dumps(body, ensure_ascii=False, default=str), media_type=GEOJSON)
 

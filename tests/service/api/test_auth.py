@@ -132,6 +132,8 @@ def test_contractor_reads_only_its_regions_routes(
     mine = client.get(f"{api}/patrols", headers=contractor)
     assert mine.status_code == 200
     assert [r["id"] for r in mine.json()["data"]] == [west_route]
+    assert mine.json()["data"][0]["geometry"]["coordinates"] == [[9.52, 47.14], [9.52, 47.1436]]
+    assert mine.json()["data"][0]["steps"] == []  # steps only with steps=true
     assert client.get(f"{api}/patrols/{west_route}", headers=contractor).status_code == 200
     gpx = client.get(f"{api}/patrols/{west_route}/gpx", headers=contractor)
     assert gpx.status_code == 200

@@ -73,6 +73,15 @@ def test_regions_then_routes(
                 served.update(step["asset_ids"])
     expected = {f"{code}-{name}" for code, streets in STREETS.items() for name, _ in streets}
     assert served == expected
+    first = routes["data"][0]
+    patrols = client.get(
+        f"{api}/patrols",
+        params={"region_id": first["region_id"], "steps": "true"},
+        headers=planner,
+    ).json()
+    by_id = {r["id"]: r for r in patrols["data"]}
+    assert by_id[first["id"]]["steps"] == first["steps"]
+    assert by_id[first["id"]]["geometry"] == first["geometry"]
     plans = client.get(f"{api}/scenarios/{grid_id}/plans", headers=planner).json()
     assert [p["kind"] for p in plans["data"]] == ["routes", "regions"]
 
