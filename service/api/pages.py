@@ -14,7 +14,7 @@ from shapely.geometry import LineString
 from gis_data.patrol_log import read_gpx
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, render_plan_map, require
-from service.api.patrol_logs import readable_log
+from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_log
 from service.deps import SessionDep, current_key
 from service.errors import ServiceError
 from service.i18n import check_lang, labels, other_lang
@@ -64,7 +64,9 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
             rows, _count = crud.list_scenarios(session=session)
             for s in rows:
                 plans = crud.list_plans(session=session, scenario_id=s.id)
-                scenarios.append({"id": s.id, "name": s.name, "plans": plans})
+                latest = next((p for p in plans if p.kind == "regions"), None)
+                regions = crud.list_regions(session=session, plan_id=latest.id) if latest else []
+                scenarios.append({"id": s.id, "name": s.name, "plans": plans, "regions": regions})
                 regions_plans += [p.id for p in plans if p.kind == "regions"]
         if principal.role == "contractor":
             for region_id in sorted(principal.region_ids):
@@ -260,4 +262,39 @@ def patrol_log_page(
     summary = dict(plan.summary)
     summary["start"], summary["end"] = _when(summary.get("start")), _when(summary.get("end"))
     html = patrol_log_page_html(title=title, track=track, tasks=tasks, summary=summary, lang=lang)
+    return HTMLResponse(html)
+
+
+MAX_OVERDUE_ROWS = 300
+
+
+@router.get("/regions/{region_id}/patrol-logs", response_class=HTMLResponse)
+def region_logs_page(
+    request: Request,
+    region_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    lang: Lang = "ja",
+    as_of: Annotated[dt.datetime | None, Query(description="check at (default now)")] = None,
+    since: Annotated[dt.datetime | None, Query(description="contract start")] = None,
+) -> HTMLResponse:
+    """A region's patrol logs and, per asset, whether the contract's interval was kept."""
+    language = check_lang(lang)
+    region = crud.get_region(session=session, region_id=region_id)
+    logs = list_patrol_logs(region_id, session, principal)["items"]
+    coverage = patrol_coverage(region_id, session, principal, as_of=as_of, since=since)
+    overdue = [item for item in coverage["items"] if item["overdue"]][:MAX_OVERDUE_ROWS]
+    html = render_template(
+        "region_logs.html",
+        lang=language,
+        other_lang=other_lang(language),
+        t=labels(language),
+        region=region,
+        logs=logs,
+        coverage=coverage,
+        overdue=overdue,
+        key_param=_key_param(request),
+        attributions=attribution_lines(n03=False),
+        map=None,
+    )
     return HTMLResponse(html)

@@ -362,3 +362,35 @@ def test_patrol_log_page_for_the_town(seeded_app):
     assert f"/patrol-logs/{record['id']}?" in route_page
     other = client.get(f"/patrol-logs/{record['id']}", params={"key": data.keys["admin"]})
     assert other.status_code == 200
+
+
+def test_region_logs_page_for_the_town(seeded_app):
+    """The town's page per region lists the logs and the assets whose interval was not kept."""
+    client, data = seeded_app
+    upload = client.post(
+        f"/api/v1/routes/{data.route_id}/patrol-logs",
+        files={"file": ("week.gpx", track_along(data.route.geometry), "application/gpx+xml")},
+        headers={"X-API-Key": data.keys["contractor"]},
+    )
+    assert upload.status_code == 201
+    index = client.get("/", params={"key": data.keys["planner"]}).text
+    assert f"/regions/{data.region_ids[0]}/patrol-logs?" in index
+    late = {"as_of": "2026-06-01T00:00:00+00:00", "since": "2026-04-01T00:00:00+00:00"}
+    page = client.get(
+        f"/regions/{data.region_ids[0]}/patrol-logs",
+        params={"key": data.keys["planner"], "lang": "en", **late},
+    )
+    assert page.status_code == 200
+    assert f"/patrol-logs/{upload.json()['id']}?" in page.text
+    coverage = client.get(
+        f"/api/v1/regions/{data.region_ids[0]}/patrol-coverage",
+        params=late,
+        headers={"X-API-Key": data.keys["planner"]},
+    ).json()
+    assert coverage["overdue"] > 0  # two months later every asset is due again
+    assert f"Overdue {coverage['overdue']}" in page.text
+    assert page.text.count("<tr><td>") >= min(coverage["overdue"], 300)
+    hidden = client.get(
+        f"/regions/{data.region_ids[1]}/patrol-logs", params={"key": data.keys["contractor"]}
+    )
+    assert hidden.status_code == 404
