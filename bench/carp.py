@@ -3,7 +3,8 @@
 Formats and cost conventions are described in ``../shared/bench/carp/FORMAT.md``. Every instance is
 read into `CarpData` (nodes labelled with the instance's own 1-based numbers) plus an ``offset`` so
 that ``reported cost = checker cost + offset`` follows the convention of the set's best known
-values. Benchmarks treat the fleet as unlimited (``count=None``), as the literature does.
+values. CARPLIB sets treat the fleet as unlimited (``count=None``), as the literature does;
+MCGRP files bound it by their ``#Vehicles`` field (-1: unlimited), as their optima assume.
 """
 
 from __future__ import annotations
@@ -193,7 +194,11 @@ def read_mcgrp(path: Path) -> CarpInstance:
     depot = number("Depot Node")
     if not 1 <= depot <= n:
         raise InstanceFormatError(f"{path}:{header['Depot Node'][1]}: depot outside 1..{n}")
-    model.add_vehicle_type(depot - 1, capacity=number("Capacity"))
+    # MCGRP optima are stated for at most "#Vehicles" vehicles (-1: unlimited).
+    vehicles = number("#Vehicles") if "#Vehicles" in header else -1
+    model.add_vehicle_type(
+        depot - 1, capacity=number("Capacity"), count=vehicles if vehicles > 0 else None
+    )
     return CarpInstance(name=path.stem, path=path, fmt="mcgrp", data=model.data(), offset=offset)
 
 

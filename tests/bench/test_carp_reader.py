@@ -38,7 +38,7 @@ def test_read_gdb1(carp_dir: Path) -> None:
     assert set(data.task_kind.tolist()) == {TaskKind.EDGE}
     assert int(data.task_serve_cost.sum()) == 252  # COSTE_TOTAL_REQ of gdb1
     assert data.vehicle_types[0].capacity == 5
-    assert data.vehicle_types[0].count is None  # benchmarks: unlimited fleet
+    assert data.vehicle_types[0].count is None  # CARPLIB benchmarks: unlimited fleet
     assert data.node_label(data.vehicle_types[0].depot) == "1"
 
 
@@ -66,6 +66,7 @@ def test_read_mcgrp_bhw1(carp_dir: Path) -> None:
     assert data.node_label(int(data.task_u[first_edge])) == "2"
     assert int(data.task_serve_cost[first_edge]) == 19
     assert inst.offset < 0
+    assert data.vehicle_types[0].count is None  # "#Vehicles: -1"
     # Links: 11 edges both ways, 22 arcs one way.
     assert data.num_links == 2 * 11 + 22
 
@@ -79,6 +80,20 @@ def test_mcgrp_offset_matches_reported_optimum(carp_dir: Path) -> None:
     result = solve_arc_routing(inst.data, stop=MaxIterations(2000), seed=0)
     assert result.feasible
     assert inst.reported_cost(result.cost or 0) == 280
+
+
+def test_mcgrp_fleet_limit_is_kept(carp_dir: Path) -> None:
+    """mggdb_0.50_21 allows 6 vehicles; its optimum 86 holds for that fleet (with more vehicles
+    a cheaper plan exists, so ignoring the limit would "beat" a proven optimum)."""
+    from optimizer.arc_routing import solve_arc_routing
+    from optimizer.stop import MaxIterations
+
+    inst = read_instance(carp_dir / "mcgrp" / "mggdb" / "mggdb_0.50_21.dat")
+    assert inst.data.vehicle_types[0].count == 6
+    result = solve_arc_routing(inst.data, stop=MaxIterations(3000), seed=0)
+    assert result.feasible
+    assert result.num_routes <= 6
+    assert inst.reported_cost(result.cost or 0) >= 86
 
 
 def test_bks_found_in_parent_folder(carp_dir: Path) -> None:
