@@ -1,12 +1,14 @@
 """Planning units: assets merged into units with workload, adjacency and unit-to-unit travel times.
 
-A unit is what the districting optimizer assigns to a contract region. Road assets that touch one
-another (share a network node) inside one municipality are grown into connected units of about
-``target_km``; every park, river bank section, sewer or other asset is a unit of its own, adjacent
-to the road units of its access points. Adjacency is on the road network: units sharing a node, or
-joined by a short road link; components left apart are joined by their closest pair so that the
-unit graph is connected (those joins are marked ``link``). Point structures (signs, lights,
-bridges) next to a road of their town are patrolled with it and join that road's unit.
+A unit is what the districting optimizer assigns to a contract region. Line assets of one field
+that touch one another (share a network node) inside one municipality are grown into connected
+units of about ``target_km``: street units and river-bank sections. Every park (and any polygon
+or point asset off the roads) is a unit of its own. Point structures (signs, lights, bridges)
+next to a road of their town are patrolled with it and join that road's unit. Adjacency is on
+the road network: streets sharing a node, bank sections continuing along a stream, parks and
+banks to the road units of their access points, units joined by a short road link; pieces left
+apart (per town, then overall) are joined by their closest pair so that every town and the whole
+unit graph are connected (those joins are marked ``link``).
 """
 
 from __future__ import annotations
@@ -85,8 +87,9 @@ class PlanningUnits:
     adjacency
         Unit index pairs ``(i, j)`` with ``i < j``, units adjacent on the road network.
     adjacency_kind
-        For each pair: ``touch`` (sharing a node), ``access`` (a park or bank and the road unit of
-        its access point) or ``link`` (a short road link joining otherwise separate pieces).
+        For each pair: ``touch`` (streets sharing a node, or bank sections continuing along the
+        same stream), ``access`` (a park or bank and the road unit of its access point) or
+        ``link`` (a short road link joining otherwise separate pieces).
     travel_s
         Travel time in seconds from unit ``i`` to unit ``j`` (network shortest path, or a
         straight-line estimate when no graph was given; see ``travel_source``).
@@ -554,7 +557,8 @@ def build_units(
     for i, nb in nbrs.items():
         for j in nb:
             gi, gj = owner[i], owner[j]
-            if gi != gj and gi < n_road_units and gj < n_road_units:
+            # Roads touching roads, banks continuing along the same stream.
+            if gi != gj:
                 key = (min(gi, gj), max(gi, gj))
                 pairs.add(key)
                 kinds[key] = "touch"
