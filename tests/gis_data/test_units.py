@@ -186,3 +186,20 @@ def test_point_structures_ride_with_their_road():
     street = units.units[units.units["unit_id"] == units.asset_unit["A-0"]].iloc[0]
     assert "sign-near" in street["asset_ids"]
     assert street["km"] == pytest.approx(1.0)
+
+
+def test_bank_sections_along_a_stream_are_adjacent():
+    """Two bank sections of one stream, too long to be one unit, touch each other."""
+    road = syn.grid_roads("A", x0=0, nx=2, ny=1)
+    bank = {**road[0], "field": "river", "kind": "river_bank", "service_speed_kmh": 4.0}
+    rows = [
+        *road,
+        {**bank, "asset_id": "b1", "geometry": LineString([(0, 300), (0, 1300)])},
+        {**bank, "asset_id": "b2", "geometry": LineString([(0, 1300), (0, 2300)])},
+    ]
+    units = build_units(gpd.GeoDataFrame(rows, crs=syn.CRS), target_km=0.8)
+    ids = units.unit_ids
+    i, j = ids.index(units.asset_unit["b1"]), ids.index(units.asset_unit["b2"])
+    assert i != j
+    assert units.adjacency_kind[(min(i, j), max(i, j))] == "touch"
+    assert units.units["fields"].iloc[i] == "river"
