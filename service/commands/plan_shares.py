@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from gis_data.cost_share import (
 from gis_data.plan_engine import PlanSetup
 from gis_data.plan_settings import PlanSettings, read_settings
 from gis_data.work_calendar import parse_horizon
+from optimizer.cost_sharing import Coalition
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments
 
@@ -59,8 +62,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"permutations for the sampled Shapley value (default {DEFAULT_PERMUTATIONS})",
     )
+    add_workers_argument(p)
     p.add_argument("--out", type=Path, help="write shares.json here")
     p.set_defaults(handler=run, iterations=0)
+
+
+def add_workers_argument(p: argparse.ArgumentParser) -> None:
+    """``--workers N``: cost coalitions in N processes (the service passes a Dask map instead)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="cost the coalitions in N processes (default 1; routing solves are then not"
+        " counted in the parent)",
+    )
 
 
 def compute_shares(
@@ -84,16 +100,37 @@ def compute_shares(
         shift_minutes=settings.shift_hours * 60.0,
         seed=seed,
     )
-    return share_costs(
-        cost,
-        setup.assets,
-        names=setup.town_names(),
-        populations=setup.populations(),
-        metric_crs=setup.scenario.metric_crs,
-        exact_max_towns=args.exact_max,
-        permutations=args.permutations,
-        seed=seed,
-    )
+    workers = int(getattr(args, "workers", 1) or 1)
+    if workers <= 1:
+        return share_costs(
+            cost,
+            setup.assets,
+            names=setup.town_names(),
+            populations=setup.populations(),
+            metric_crs=setup.scenario.metric_crs,
+            exact_max_towns=args.exact_max,
+            permutations=args.permutations,
+            seed=seed,
+        )
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+
+        def fan_out(
+            fn: Callable[[Coalition], float], coalitions: Sequence[Coalition]
+        ) -> list[float]:
+            chunk = max(1, len(coalitions) // (4 * workers))
+            return list(pool.map(fn, coalitions, chunksize=chunk))
+
+        return share_costs(
+            cost,
+            setup.assets,
+            names=setup.town_names(),
+            populations=setup.populations(),
+            metric_crs=setup.scenario.metric_crs,
+            exact_max_towns=args.exact_max,
+            permutations=args.permutations,
+            seed=seed,
+            map_fn=fan_out,
+        )
 
 
 def shares_json(result: ShareResult) -> dict[str, Any]:

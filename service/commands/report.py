@@ -13,7 +13,7 @@ from gis_data.plan_settings import read_settings
 from gis_data.report import ReportInputs, write_report
 from service.commands.plan_calendar import add_common_arguments
 from service.commands.plan_effects import compute_effects, effects_json
-from service.commands.plan_shares import compute_shares, shares_json
+from service.commands.plan_shares import add_workers_argument, compute_shares, shares_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--sample-days", type=int, default=DEFAULT_SAMPLE_DAYS, metavar="N")
     p.add_argument("--exact-max", type=int, default=EXACT_MAX_TOWNS, metavar="N")
     p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N")
+    add_workers_argument(p)
     p.set_defaults(handler=run)
 
 
