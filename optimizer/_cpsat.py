@@ -33,12 +33,14 @@ class SolveSettings:
     """How one CP-SAT call runs: wall and deterministic time limits, seed and worker count.
 
     ``workers == 1`` with no wall-time limit makes CP-SAT deterministic (same seed, same answer).
+    ``light`` trims presolve for the many small sub-solves of a neighbourhood search.
     """
 
     seed: int = 0
     time_limit: float | None = None
     deterministic_time: float | None = None
     workers: int = 2
+    light: bool = False
 
     def limited(self, seconds: float | None, det: float | None = None) -> SolveSettings:
         """A copy with the tighter wall limit of ours and ``seconds`` (and det limit ``det``)."""
@@ -48,6 +50,7 @@ class SolveSettings:
             time_limit=min(limits) if limits else None,
             deterministic_time=det if det is not None else self.deterministic_time,
             workers=self.workers,
+            light=self.light,
         )
 
 
@@ -220,5 +223,10 @@ def _make_solver(settings: SolveSettings) -> cp_model.CpSolver:
         params.max_deterministic_time = max(0.01, float(settings.deterministic_time))
     # Assignment models have a tight LP relaxation: full linearization pays off by far.
     params.linearization_level = 2
+    if settings.light:
+        # Many small sub-solves: presolve probing and symmetry detection cost more than they save.
+        params.cp_model_probing_level = 0
+        params.symmetry_level = 0
+        params.max_presolve_iterations = 1
     params.log_search_progress = False
     return solver

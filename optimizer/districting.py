@@ -421,6 +421,7 @@ class _Search:
         self.rng = rng
         self.big = int(prob.cc.max() + 1) * 10
         self.centre_pos = {int(c): j for j, c in enumerate(prob.centres.tolist())}
+        self.randomize = False  # restarts sample centres instead of taking the greedy choice
 
     def penalty(self, weight: int) -> int:
         return max(0, weight - self.pr.hi) + max(0, self.pr.lo - weight)
@@ -481,16 +482,19 @@ class _Search:
         pr = self.pr
         w = pr.w[comp].astype(np.float64) + 1.0
         sub = pr.cc[np.ix_(comp, cand)].astype(np.float64)
-        first = int(np.argmin((w[:, None] * sub).sum(axis=0)))
+        if self.randomize:
+            first = int(self.rng.integers(len(cand)))
+        else:
+            first = int(np.argmin((w[:, None] * sub).sum(axis=0)))
         picks = [first]
         near = sub[:, first].copy()
         for _ in range(1, count):
-            score = np.array(
-                [(w * np.maximum(0, near - sub[:, j])).sum() for j in range(len(cand))]
-            )
-            score[picks] = -1
-            jitter = self.rng.random(len(cand)) * 1e-6 * (score.max() + 1)
-            nxt = int(np.argmax(score + jitter))
+            score = (w[:, None] * np.maximum(0.0, near[:, None] - sub)).sum(axis=0)
+            score[picks] = 0.0
+            if self.randomize and score.sum() > 0:
+                nxt = int(self.rng.choice(len(cand), p=score / score.sum()))
+            else:
+                nxt = int(np.argmax(score))
             picks.append(nxt)
             near = np.minimum(near, sub[:, nxt])
         return [cand[j] for j in picks]
@@ -639,9 +643,12 @@ def _heuristic(
     rng = np.random.default_rng(seed)
     search = _Search(prob, rng)
     rounds = iteration_limit(stop) or no_improvement_limit(stop) or 10_000
-    starts = 4 if clock.limit is not None else max(1, min(4, rounds))
+    starts = 10_000 if clock.limit is not None else max(1, min(4, rounds))
+    # Small problems leave most of the time to CP-SAT; large ones spend it all on restarts.
+    share = 0.4 if prob.n <= EXACT_MAX_UNITS else 1.0
     best: tuple[int, int, np.ndarray, list[int]] | None = None
-    for _ in range(starts):
+    for start in range(starts):
+        search.randomize = start > 0
         centre_idx = search.choose_centres()
         label = search.grow(centre_idx)
         for _ in range(min(rounds, 20)):
@@ -653,8 +660,7 @@ def _heuristic(
         key = (search.violation(label), search.objective(label, centre_idx))
         if best is None or key < best[:2]:
             best = (*key, label.copy(), list(centre_idx))
-        rem = clock.remaining()
-        if rem is not None and rem < 0.6 * (clock.limit or 0):
+        if clock.limit is not None and clock.elapsed() > share * clock.limit:
             break
     assert best is not None
     return best[2], best[3]

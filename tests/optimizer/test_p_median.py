@@ -52,7 +52,7 @@ def test_pmedcap01_optimum(shared_dir: Path) -> None:
     from bench.cpmp import read_instance
 
     inst = read_instance(shared_dir / "bench" / "cpmp" / "orlib_pmedcap" / "pmedcap01.txt")
-    result = solve_p_median(inst.data, stop=MaxRuntime(20), seed=0)
+    result = solve_p_median(inst.data, stop=MaxIterations(1), seed=0)
     assert result.cost == 713
     assert result.proved_optimal
 
@@ -84,7 +84,7 @@ def test_floor_distance_mode() -> None:
         demands=np.ones(2),
         capacities=np.full(2, 2),
         p=1,
-        coordinates=[[0, 0], [1, 1]],
+        coordinates=np.array([[0, 0], [1, 1]]),
         distance="floor",
     )
     assert data.matrix()[0, 1] == 1.0
@@ -106,3 +106,14 @@ def test_bad_input_names_the_field() -> None:
         PMedianData(demands=np.ones(3), capacities=np.ones(2), p=1, coordinates=np.zeros((3, 2)))
     with pytest.raises(SpecificationError, match="p must be"):
         PMedianData(demands=np.ones(3), capacities=np.ones(3), p=4, coordinates=np.zeros((3, 2)))
+
+
+def test_decimal_demands_respect_capacity() -> None:
+    """Decimal demands (as in spain737_148_1) are scaled, never rounded into an overload."""
+    rng = np.random.default_rng(8)
+    dem = np.round(rng.uniform(1, 5, size=9), 2)
+    cap = np.full(9, float(np.round(dem.sum() / 2 * 1.05, 2)))
+    data = PMedianData(demands=dem, capacities=cap, p=2, coordinates=rng.integers(0, 50, (9, 2)))
+    result = solve_p_median(data, stop=MaxIterations(1), seed=0)
+    assert data.violations(result.assignment) == []
+    assert result.cost == pytest.approx(brute_force(data))
