@@ -374,7 +374,7 @@ def list_routes(
 ) -> Sequence[Route]:
     """Routes filtered by plan, region, day, date and crew, ordered by region, day, crew.
 
-    With `steps=False` the (large) step lists are not loaded until touched.
+    With `steps=False` the (large) step lists and geometries are not loaded until touched.
     """
     conditions: list[ColumnElement[bool]] = []
     if plan_id is not None:
@@ -389,7 +389,7 @@ def list_routes(
         conditions.append(Route.crew == crew)
     query = select(Route).where(*conditions).order_by(Route.region_id, Route.day, Route.crew)
     if not steps:
-        query = query.options(defer(Route.steps))
+        query = query.options(defer(Route.steps), defer(Route.geom))
     return session.scalars(query).all()
 
 

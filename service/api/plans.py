@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import shapely
@@ -56,12 +58,37 @@ def route_dict(route: Route, *, steps: bool, geometry: bool = True) -> dict[str,
     return data
 
 
+# Route geometries never change once stored: their GeoJSON text is kept per (id, plan, bbox)
+# (the bbox guards against a reused id after a deletion).
+_GEOJSON_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_GEOJSON_CACHE_SIZE = 4096
+_GEOJSON_LOCK = threading.Lock()
+
+
+def _route_geojson(route: Route) -> str:
+    key = (route.id, route.plan_id, route.minx, route.miny, route.maxx, route.maxy)
+    with _GEOJSON_LOCK:
+        text = _GEOJSON_CACHE.get(key)
+        if text is not None:
+            _GEOJSON_CACHE.move_to_end(key)
+            return text
+    text = shapely.to_geojson(route.geom) if route.geom is not None else "null"
+    with _GEOJSON_LOCK:
+        _GEOJSON_CACHE[key] = text
+        while len(_GEOJSON_CACHE) > _GEOJSON_CACHE_SIZE:
+            _GEOJSON_CACHE.popitem(last=False)
+    return text
+
+
 def route_json(route: Route, *, steps: bool) -> str:
-    """`route_dict` as JSON text; the geometry is written by GEOS, not re-encoded by Python."""
+    """`route_dict` as JSON text; the geometry is written by GEOS (and cached), not by Python.
+
+    Load routes with `crud.list_routes(..., steps=False)` so that neither the steps nor, on a
+    cache hit, the geometry are read and parsed.
+    """
     data = route_dict(route, steps=steps, geometry=False)
     head = json.dumps(data, ensure_ascii=False, default=str)[:-1]
-    geometry = shapely.to_geojson(route.geom) if route.geom is not None else "null"
-    return f'{head},"geometry":{geometry}}}'
+    return f'{head},"geometry":{_route_geojson(route)}}}'
 
 
 def feature_collection(features: list[dict[str, Any]]) -> Response:
