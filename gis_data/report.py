@@ -102,13 +102,6 @@ def region_map_png(inputs: ReportInputs) -> bytes:
         for code in phase.towns:
             phase_of.setdefault(code, label)
     fig, ax = plt.subplots(figsize=(7, 8), dpi=110)
-    if inputs.regions is not None and len(inputs.regions):
-        regions = inputs.regions.to_crs(3857)
-        regions.plot(ax=ax, column="region", cmap="Pastel1", edgecolor="#444", linewidth=1.5)
-        for _, row in regions.iterrows():
-            p = row.geometry.representative_point()
-            name = f"区域{row['region']}" if jp else f"Region {row['region']}"
-            ax.annotate(name, (p.x, p.y), ha="center", fontsize=11, weight="bold")
     everyone = "群マネ（全体）" if jp else "full bundle"
     labels = [phase_of.get(str(c), everyone) for c in munis["municipality_code"]]
     munis = munis.assign(phase=labels)
@@ -118,10 +111,21 @@ def region_map_png(inputs: ReportInputs) -> bytes:
         cmap="Set2",
         edgecolor="#222",
         linewidth=0.6,
-        alpha=0.35 if inputs.regions is not None else 0.8,
+        alpha=0.8,
         legend=True,
         legend_kwds={"loc": "lower left", "fontsize": 8},
     )
+    if inputs.regions is not None and len(inputs.regions):
+        # Contract regions as coloured outlines over the phase fill.
+        regions = inputs.regions.to_crs(3857)
+        cmap = plt.get_cmap("tab10")
+        for k, (_, row) in enumerate(regions.iterrows()):
+            color = cmap(k % 10)
+            gpd_boundary = regions.iloc[[k]].boundary
+            gpd_boundary.plot(ax=ax, color=color, linewidth=2.5)
+            p = row.geometry.representative_point()
+            name = f"区域{row['region']}" if jp else f"Region {row['region']}"
+            ax.annotate(name, (p.x, p.y), ha="center", fontsize=11, weight="bold", color=color)
     for _, row in munis.iterrows():
         p = row.geometry.representative_point()
         name = str(row["municipality"]) if jp else str(row["municipality_code"])
@@ -273,7 +277,7 @@ def build_context(inputs: ReportInputs, *, map_src: str) -> dict[str, Any]:
         "towns": "、".join(inputs.town_names.values()),
         "issues": opts.issues or list(DEFAULT_ISSUES),
         "highlights": [
-            f"年間の巡回費用 {_yen(by_key['cost_yen']['saving'])} 円の削減"
+            f"{eff.horizon} の巡回費用 {_yen(by_key['cost_yen']['saving'])} 円の削減"
             f"（{_num(by_key['cost_yen']['saving_pct'])}%）",
             f"職員の直営対応時間 {_num(by_key['staff_hours']['saving'], 0)} 時間の削減",
             f"必要車両 {s.vehicles} 台 → {b.vehicles} 台、延べ班日数 {s.crew_days} → {b.crew_days}",
