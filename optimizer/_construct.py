@@ -8,6 +8,8 @@ It gives a feasible first solution for the local search and a sound fleet size b
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from optimizer._task_graph import TaskGraph
@@ -121,12 +123,22 @@ def total_cost(tg: TaskGraph, routes: Routes) -> int:
     return sum(tg.route_cost(vt, seq) + types[vt].fixed_cost for vt, seq in routes)
 
 
-def best_path_scanning(tg: TaskGraph, seed: int, runs: int = 24) -> Routes | None:
-    """Best of the deterministic rules plus randomised runs (reproducible for a seed)."""
+def best_path_scanning(
+    tg: TaskGraph, seed: int, runs: int = 24, seconds: float | None = None
+) -> Routes | None:
+    """Best of the deterministic rules plus randomised runs (reproducible for a seed).
+
+    Large problems get fewer runs (each run costs about tasks x options); ``seconds``, when
+    given, stops the runs early once spent (after at least one run).
+    """
     rng = np.random.default_rng(seed)
     best: Routes | None = None
     best_cost = _INF
-    for k in range(max(runs, NUM_RULES)):
+    runs = max(1, min(runs, 40_000 // max(1, tg.data.num_tasks)))
+    started = time.perf_counter()
+    for k in range(runs):
+        if k and seconds is not None and time.perf_counter() - started > seconds:
+            break
         rule = k % NUM_RULES
         noise = 0.0 if k < NUM_RULES else float(rng.uniform(0.0, 0.3))
         routes = path_scanning(tg, rule, rng, noise)

@@ -12,6 +12,7 @@ lists are built from). Duration (deadhead + service) is bounded by the vehicle t
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pyvrp
@@ -19,7 +20,7 @@ import pyvrp.stop as pstop
 
 from optimizer._task_graph import TaskGraph
 from optimizer.shortest_paths import UNREACHABLE
-from optimizer.stop import MaxIterations, MaxRuntime, NoImprovement, StoppingCriterion
+from optimizer.stop import MaxIterations, MultipleCriteria, NoImprovement, StoppingCriterion
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,29 @@ def _matrix(tg: TaskGraph) -> np.ndarray:
     return m
 
 
-def _criterion(stop: StoppingCriterion, seconds: float | None) -> pstop.StoppingCriterion:
+class _Deadline:
+    """Stop at a fixed `time.perf_counter` instant: PyVRP's own MaxRuntime starts counting only
+    after its set-up (neighbour lists), which would overrun the caller's time limit."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, best_cost: float) -> bool:
+        return time.perf_counter() >= self.deadline
+
+
+def _criterion(stop: StoppingCriterion, deadline: float | None) -> pstop.StoppingCriterion:
     parts: list[pstop.StoppingCriterion] = []
-    flat = stop.criteria if hasattr(stop, "criteria") else (stop,)
+    flat = stop.criteria if isinstance(stop, MultipleCriteria) else (stop,)
     for c in flat:
         if isinstance(c, MaxIterations):
             parts.append(pstop.MaxIterations(c.count))
         elif isinstance(c, NoImprovement):
             parts.append(pstop.NoImprovement(c.count))
-        elif isinstance(c, MaxRuntime) and seconds is not None:
-            parts.append(pstop.MaxRuntime(max(0.0, seconds)))
-    if seconds is not None and not any(isinstance(p, pstop.MaxRuntime) for p in parts):
-        parts.append(pstop.MaxRuntime(max(0.0, seconds)))
+    if deadline is not None:
+        parts.append(_Deadline(deadline))
+    if not parts:  # unreachable through solve_arc_routing, which always passes a criterion
+        parts.append(pstop.MaxIterations(0))
     return parts[0] if len(parts) == 1 else pstop.MultipleCriteria(parts)
 
 
@@ -122,10 +134,11 @@ def solve_pyvrp(
     initial: Routes | None,
     stop: StoppingCriterion,
     seed: int,
-    seconds: float | None,
+    deadline: float | None,
     params: pyvrp.SolveParams | None = None,
 ) -> tuple[Routes | None, int]:
-    """Run PyVRP from ``initial``; returns the best routes (None if none) and iterations."""
+    """Run PyVRP from ``initial`` until ``stop``'s counts or the ``deadline`` (a
+    `time.perf_counter` instant); returns the best routes (None if none) and iterations."""
     problem = build_problem(tg, fleet)
     type_index = [i for i in range(len(fleet)) if fleet[i] > 0]
     pv_type = {i: k for k, i in enumerate(type_index)}
@@ -135,7 +148,7 @@ def solve_pyvrp(
         init_solution = pyvrp.Solution(problem, routes)
     result = pyvrp.solve(
         problem,
-        stop=_criterion(stop, seconds),
+        stop=_criterion(stop, deadline),
         seed=seed,
         collect_stats=False,
         display=False,

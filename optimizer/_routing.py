@@ -10,6 +10,7 @@ constructive first solution until the stopping criterion.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ _NO_START_SECONDS = 30.0
 class RoutingLimits:
     """OR-Tools limits translated from a stopping criterion (None: no such limit)."""
 
-    seconds: float | None
+    deadline: float | None  # a time.perf_counter() instant
     solutions: int | None
     no_improvement: int | None
 
@@ -115,12 +116,16 @@ def solve_routing(
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    seconds = limits.seconds
-    if seconds is None and initial is None:
-        # Without a first solution OR-Tools may search forever for one; bound that search.
-        seconds = _NO_START_SECONDS
-    if seconds is not None:
-        params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+
+    def set_time_limit() -> None:
+        # OR-Tools counts its limit from the Solve call; the model is built by then.
+        seconds = None if limits.deadline is None else limits.deadline - time.perf_counter()
+        if seconds is None and initial is None:
+            # Without a first solution OR-Tools may search forever for one; bound that search.
+            seconds = _NO_START_SECONDS
+        if seconds is not None:
+            params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+
     if limits.solutions is not None:
         params.solution_limit = max(1, limits.solutions)
 
@@ -150,8 +155,10 @@ def solve_routing(
         if start_assignment is None:
             log.warning("OR-Tools rejected the constructive solution; building its own")
         else:
+            set_time_limit()
             assignment = routing.SolveFromAssignmentWithParameters(start_assignment, params)
     if assignment is None:
+        set_time_limit()
         assignment = routing.SolveWithParameters(params)
     if assignment is None:
         return None, progress.count

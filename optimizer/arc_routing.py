@@ -93,16 +93,18 @@ def _run_backend(
     initial: Routes | None,
     stop: StoppingCriterion,
     seed: int,
-    seconds: float | None,
+    deadline: float | None,
 ) -> tuple[Routes | None, int]:
     if backend == "pyvrp":
         from optimizer import _pyvrp
 
-        return _pyvrp.solve_pyvrp(tg, fleet, initial, stop, seed, seconds)
+        return _pyvrp.solve_pyvrp(tg, fleet, initial, stop, seed, deadline)
     from optimizer import _routing
 
     limits = _routing.RoutingLimits(
-        seconds=seconds, solutions=iteration_limit(stop), no_improvement=no_improvement_limit(stop)
+        deadline=deadline,
+        solutions=iteration_limit(stop),
+        no_improvement=no_improvement_limit(stop),
     )
     return _routing.solve_routing(tg, fleet, initial, limits)
 
@@ -137,7 +139,9 @@ def solve_arc_routing(
         return _result(data, CarpSolution(routes=()), started, seed, chosen, 0)
     tg = build_task_graph(data)
     _check_servable(tg)
-    initial = best_path_scanning(tg, seed)
+    limit = time_limit(stop)
+    # Construction gets at most a tenth of a time limit; the rest goes to the search.
+    initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
     if initial is not None:
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
     fleet = _fleet(tg, initial)
@@ -153,9 +157,9 @@ def solve_arc_routing(
             backend=chosen,
             iterations=0,
         )
-    limit = time_limit(stop)
-    seconds = None if limit is None else max(0.0, limit - (time.perf_counter() - started))
-    routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, seconds)
+    # Keep a little time for scoring the result with the checker.
+    deadline = None if limit is None else started + limit - min(0.5, 0.02 * limit)
+    routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
     if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
         routes = initial
     if routes is None:
