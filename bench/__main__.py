@@ -13,6 +13,7 @@ SUITES: list[tuple[str, str]] = [
     ("cpmp", "bench.cpmp"),
     ("regions", "bench.regions"),
     ("calendar_shapley", "bench.calendar_shapley"),
+    ("carp", "bench.carp"),
 ]
 
 

@@ -404,3 +404,36 @@ def run_folder(
         if on_row is not None:
             on_row(row)
     return rows
+
+
+CARP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "carp"
+
+# The quick suite of `python -m bench`: (folder under CARP_DIR, first N instances or None for all).
+QUICK_SETS: tuple[tuple[str, int | None], ...] = (("gdb", None), ("mcgrp/mggdb", 6))
+
+
+def main(argv: list[str]) -> int:
+    """Quick routing suite: every gdb and a few mggdb instances, a short time limit each."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench carp")
+    parser.add_argument("--time-limit", type=float, default=2.0, help="seconds per instance")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default="auto")
+    args = parser.parse_args(argv)
+    if not CARP_DIR.is_dir():
+        print(f"skipped: {CARP_DIR} is absent")
+        return 0
+    status = 0
+    for folder, limit in QUICK_SETS:
+        rows = run_folder(
+            CARP_DIR / folder,
+            seconds=args.time_limit,
+            seed=args.seed,
+            backend=args.backend,
+            limit=limit,
+        )
+        print(f"{folder}: backend {args.backend}, {args.time_limit:g} s per instance")
+        print(format_table(rows))
+        status = max(status, 0 if all(r.feasible for r in rows) else 1)
+    return status
