@@ -142,6 +142,7 @@ def solve_routing(
                 routing.solver().FinishCurrentSearch()
 
     routing.AddAtSolutionCallback(on_solution)
+    set_time_limit()  # also tells CloseModel that guided local search will end
     routing.CloseModelWithParameters(params)
 
     assignment = None
