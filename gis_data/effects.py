@@ -428,6 +428,45 @@ class EffectEstimate:
             )
         return rows
 
+    def staff_rows(
+        self, staff_hours_available: Mapping[str, float] | None = None
+    ) -> list[dict[str, Any]]:
+        """Staff hours freed per town (municipality code), siloed against bundled.
+
+        A bundled unit's staff hours are split evenly among its towns. ``staff_hours_available``
+        (town -> the staff's hours per horizon on inspection and routine maintenance, from the
+        current-state intake: `gis_data.intake.Intake.patrol_hours_by_town`) adds each town's
+        freed share of that time.
+        """
+        by_town: dict[str, list[float]] = {}
+        for idx, fig in enumerate((self.siloed, self.bundled)):
+            for u in fig.units:
+                ratio = (
+                    fig.costs.staff_hours_per_crew_hour_town
+                    if u.operator == "town"
+                    else fig.costs.staff_hours_per_crew_hour_contractor
+                )
+                for town in u.towns:
+                    by_town.setdefault(town, [0.0, 0.0])[idx] += (
+                        u.crew_minutes / 60.0 * ratio / len(u.towns)
+                    )
+        available = staff_hours_available or {}
+        rows = []
+        for town in sorted(by_town):
+            siloed, bundled = by_town[town]
+            have = available.get(town)
+            rows.append(
+                {
+                    "town": town,
+                    "siloed_staff_hours": siloed,
+                    "bundled_staff_hours": bundled,
+                    "staff_hours_freed": siloed - bundled,
+                    "staff_hours_available": have,
+                    "freed_pct_of_available": 100.0 * (siloed - bundled) / have if have else None,
+                }
+            )
+        return rows
+
 
 def estimate_effects(
     costing: PlanCosting,

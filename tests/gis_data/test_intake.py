@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from gis_data.effects import EffectEstimate, ScenarioFigures, UnitCosts, UnitTotals
 from gis_data.intake import (
     Intake,
     IntakeError,
@@ -151,3 +152,26 @@ def test_charts_are_png() -> None:
     intake = read_intake({"workbench.xlsx": _filled_xlsx()})
     for png in (age_pyramid_png(intake.staff), time_split_png(intake.staff, lang="en")):
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _unit(label: str, operator: str, towns: tuple[str, ...], minutes: float) -> UnitTotals:
+    return UnitTotals(label, operator, towns, 10.0, minutes, 1, 1, 20, 5, 1.0, 0.5, 1, 0)
+
+
+def test_staff_hours_freed_per_town_use_the_intake() -> None:
+    """EffectEstimate.staff_rows: per town siloed minus bundled hours, share of intake hours."""
+    costs = UnitCosts()
+    siloed = ScenarioFigures(
+        "s", (_unit("T1 road", "town", ("T1",), 600.0), _unit("T2 road", "town", ("T2",), 300.0)),
+        costs,
+    )  # fmt: skip
+    bundled = ScenarioFigures("b", (_unit("1", "contractor", ("T1", "T2"), 600.0),), costs)
+    intake = read_intake({"workbench.xlsx": _filled_xlsx()})
+    rows = {r["town"]: r for r in EffectEstimate(siloed, bundled).staff_rows(
+        intake.patrol_hours_by_town())}  # fmt: skip
+    # T1: 10 crew h x 2 staff = 20 h siloed; bundled 10 crew h x 0.1 split in two = 0.5 h.
+    assert rows["T1"]["staff_hours_freed"] == pytest.approx(20.0 - 0.5)
+    assert rows["T2"]["staff_hours_freed"] == pytest.approx(10.0 - 0.5)
+    t2_hours = 5 * 1860 * 0.70  # 5 staff, 30 % inspection + 40 % maintenance
+    assert rows["T2"]["staff_hours_available"] == pytest.approx(t2_hours)
+    assert rows["T2"]["freed_pct_of_available"] == pytest.approx(100 * 9.5 / t2_hours)
