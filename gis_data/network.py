@@ -168,6 +168,18 @@ def _is_drivable(highway: Any) -> bool:
     return any(v is not None and v not in NON_DRIVABLE_HIGHWAYS for v in values)
 
 
+def _sort_merged_tags(G: nx.MultiDiGraph) -> None:
+    """Sort the tag lists osmnx leaves on merged edges.
+
+    osmnx builds them from a set, so their order (and with it the first value, which picks the
+    default speed) changes with string hashing between processes; sorting makes runs repeatable.
+    """
+    for _, _, data in G.edges(data=True):
+        for key, value in data.items():
+            if isinstance(value, list):
+                data[key] = sorted(value, key=str)
+
+
 def _first(value: Any) -> Any:
     """osmnx keeps a list where a simplified edge merged ways with different values."""
     if isinstance(value, list):
@@ -221,6 +233,7 @@ def build_network(
         for u, v, k, data in whole.edges(keys=True, data=True)
         if not G.has_edge(u, v, k)
     )
+    _sort_merged_tags(G)
     speeds = dict(HIGHWAY_SPEEDS_KMH)
     speeds.update(hwy_speeds or {})
     G = ox.routing.add_edge_speeds(G, hwy_speeds=speeds, fallback=FALLBACK_SPEED_KMH)

@@ -79,3 +79,23 @@ def test_missing_file_and_empty_area(tmp_path: Path, grid_osm: Path) -> None:
     far = box(0.0, 0.0, 0.01, 0.01)
     with pytest.raises(NetworkError, match=r"grid\.osm.*no drivable road"):
         build_network(grid_osm, far, metric_crs=METRIC_CRS)
+
+
+def test_merged_tag_order_does_not_change_speeds() -> None:
+    """An edge merged from a primary and a residential way gets the same speed whatever the order
+    osmnx listed the tags in (that order follows string hashing, which differs between runs)."""
+    import networkx as nx
+    import osmnx as ox
+
+    from gis_data.network import HIGHWAY_SPEEDS_KMH, _sort_merged_tags
+
+    speeds = []
+    for tags in (["primary", "residential"], ["residential", "primary"]):
+        G = nx.MultiDiGraph(crs="EPSG:4326")
+        G.add_node(1, x=9.5, y=47.1)
+        G.add_node(2, x=9.51, y=47.1)
+        G.add_edge(1, 2, length=760.0, highway=list(tags), name=["B", "A"])
+        _sort_merged_tags(G)
+        G = ox.routing.add_edge_speeds(G, hwy_speeds=dict(HIGHWAY_SPEEDS_KMH))
+        speeds.append((G.edges[1, 2, 0]["speed_kph"], G.edges[1, 2, 0]["name"]))
+    assert speeds[0] == speeds[1]
