@@ -46,7 +46,7 @@ def _routes(
     found: list[Route] = []
     for rid in regions:
         found += crud.list_routes(
-            session=session, region_id=rid, service_date=date, plan_id=plan_id
+            session=session, region_id=rid, service_date=date, plan_id=plan_id, steps=steps
         )
     if plan_id is None and found:
         # Routes of the newest plan only, so that replanned days do not show twice.
