@@ -29,6 +29,7 @@ from gis_data.regions import RegionRequest, solve_regions
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from gis_data.plan_engine import PlanSetup
     from gis_data.regions import RegionPlan
     from gis_data.survey import FirmCapacity
     from gis_data.units import PlanningUnits
@@ -425,11 +426,12 @@ def frontier_point(
     return fn((k, whole_towns))
 
 
-def frontier_png(frontier: Frontier, *, lang: str = "ja") -> bytes:
+def frontier_png(frontier: Frontier | Mapping[str, Any], *, lang: str = "ja") -> bytes:
     """Cost per round and the largest region's crews against k, per variant.
 
-    Filled markers are the k within local-firm capacity; the dashed line in the lower panel
-    is the biggest surveyed firm's crews.
+    Takes a `Frontier` or its `Frontier.to_dict` (a stored plan). Filled markers are the k
+    within local-firm capacity; the dashed line in the lower panel is the biggest surveyed
+    firm's crews.
     """
     import matplotlib
 
@@ -438,35 +440,34 @@ def frontier_png(frontier: Frontier, *, lang: str = "ja") -> bytes:
 
     from gis_data.report import _use_japanese_font
 
+    data = frontier.to_dict() if isinstance(frontier, Frontier) else frontier
     idx = 0 if lang == "ja" and _use_japanese_font(plt) else 1
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 6.0), sharex=True)
-    n = len(frontier.firms)
     names = {True: ("自治体単位", "whole towns"), False: ("境界をまたぐ", "cross-border")}
     for whole, colour in ((True, "tab:blue"), (False, "tab:orange")):
-        pts = [p for p in frontier.points if p.whole_towns == whole and p.feasible]
-        if not pts:
+        rows = [r for r in data["rows"] if r["whole_towns"] == whole and r["feasible"]]
+        if not rows:
             continue
-        ks = [p.k for p in pts]
-        cost = [p.bundled.cost_yen / 1000.0 for p in pts if p.bundled is not None]
-        crews = [p.largest.crews if p.largest else 0 for p in pts]
+        ks = [r["k"] for r in rows]
+        cost = [r["cost_yen"] / 1000.0 for r in rows]
+        crews = [r["largest_crews"] for r in rows]
         top.plot(ks, cost, "-", color=colour, label=names[whole][idx])
         bottom.plot(ks, crews, "-", color=colour, label=names[whole][idx])
-        for p, c, w in zip(pts, cost, crews, strict=True):
-            ok = p.within_capacity(n)
-            face = colour if ok else "white"
-            top.plot([p.k], [c], "o", color=colour, markerfacecolor=face)
-            bottom.plot([p.k], [w], "o", color=colour, markerfacecolor=face)
+        for r, c, w in zip(rows, cost, crews, strict=True):
+            face = colour if r["within_capacity"] else "white"
+            top.plot([r["k"]], [c], "o", color=colour, markerfacecolor=face)
+            bottom.plot([r["k"]], [w], "o", color=colour, markerfacecolor=face)
     top.axhline(
-        frontier.siloed.cost_yen / 1000.0,
+        data["siloed"]["cost_yen"] / 1000.0,
         color="grey",
         linestyle=":",
         label=("現状（個別巡回）", "siloed status quo")[idx],
     )
     top.set_ylabel(("巡回1回の費用（千円）", "Cost per patrol round (thousand yen)")[idx])
     top.legend(fontsize=8)
-    if frontier.firms:
+    if data.get("max_firm_crews"):
         bottom.axhline(
-            max(f.crews for f in frontier.firms),
+            data["max_firm_crews"],
             color="green",
             linestyle="--",
             label=("地元事業者の最大班数", "largest local firm's crews")[idx],
@@ -483,3 +484,41 @@ def frontier_png(frontier: Frontier, *, lang: str = "ja") -> bytes:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def frontier_for_setup(
+    setup: PlanSetup,
+    request: FrontierRequest,
+    *,
+    firms: Sequence[FirmCapacity] = (),
+    region_iterations: int = 30,
+    route_iterations: int = 10,
+    unit_km: float = 1.5,
+    client: Any | None = None,
+    progress: ProgressFn | None = None,
+) -> Frontier:
+    """The frontier of a loaded scenario (`gis_data.plan_engine.PlanSetup`) with count stops.
+
+    Units are built once on the road network; regions stop after ``region_iterations`` solver
+    iterations and each route solve after ``route_iterations``, so results are reproducible.
+    """
+    from gis_data.regions import scenario_units
+    from optimizer.stop import MaxIterations
+
+    report = progress or (lambda pct, msg: None)
+    report(2, "building planning units on the road network")
+    units = scenario_units(setup.scenario, graph=setup.network.graph, target_km=unit_km)
+    router = setup.router(stop=MaxIterations(route_iterations), seed=request.seed)
+    return sweep_frontier(
+        units,
+        setup.assets,
+        router,
+        request,
+        stop=MaxIterations(region_iterations),
+        town_depots=setup.town_depots(),
+        bundle_depot=setup.bundle_depot(),
+        depots=setup.scenario.depots,
+        firms=firms,
+        client=client,
+        progress=report,
+    )

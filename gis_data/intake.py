@@ -658,6 +658,12 @@ def read_intake(
         raise IntakeError(
             source, [CellProblem("", 0, "", "", f"no sheet named {' or '.join(SHEETS)}")]
         )
+    return _intake_from_sheets(sheets, source, known_towns)
+
+
+def _intake_from_sheets(
+    sheets: Mapping[str, list[list[Any]]], source: str, known_towns: Iterable[str] | None
+) -> Intake:
     problems: list[CellProblem] = []
     staff = (
         _staff(_read_rows("staff", sheets["staff"], problems), problems)
@@ -681,6 +687,28 @@ def read_intake(
         problems.sort(key=lambda p: (p.sheet, p.row, p.column))
         raise IntakeError(source, problems)
     return Intake(staff=tuple(staff), orders=tuple(orders))
+
+
+def intake_from_records(
+    records: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    known_towns: Iterable[str] | None = None,
+    source: str = "form",
+) -> Intake:
+    """`read_intake` for rows entered in the web page: sheet -> [{column key: value}].
+
+    The same checks run, and problems name the sheet, the row (the first entry is row 2, as in
+    the template) and the column.
+    """
+    unknown = [name for name in records if name not in SHEETS]
+    if unknown:
+        raise IntakeError(source, [CellProblem(n, 0, "", n, "unknown sheet") for n in unknown])
+    sheets: dict[str, list[list[Any]]] = {}
+    for name, rows in records.items():
+        keys = [c.key for c in SHEETS[name]]
+        extra = sorted({k for r in rows for k in r} - set(keys))
+        sheets[name] = [keys + extra, *([r.get(k) for k in keys + extra] for r in rows)]
+    return _intake_from_sheets(sheets, source, known_towns)
 
 
 def _rows_with_codes(rows: list[list[Any]]) -> list[tuple[int, str]]:

@@ -1,0 +1,95 @@
+"""The ``frontier`` job: how many contracts? Regions, routes and local capacity for k = 1..n.
+
+Registered as a process, so ``POST /api/v1/scenarios/{id}/plans/frontier`` (or the OGC
+Processes execution) runs it on Dask; the k tasks fan out over the worker's client
+(`service.parallel.solve_client`). Firms come from the scenario's answered contractor surveys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+
+MAX_K = 30
+
+
+def _int(inputs: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    raw = inputs.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise JobInputError(f"inputs.{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise JobInputError(f"inputs.{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _variants(raw: Any) -> tuple[bool, ...]:
+    table = {"both": (True, False), "whole_towns": (True,), "cross_border": (False,)}
+    if raw is None:
+        return table["both"]
+    if str(raw) not in table:
+        raise JobInputError(f"inputs.variants must be one of {sorted(table)}, got {raw!r}")
+    return table[str(raw)]
+
+
+def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """The k frontier of the scenario, stored as a plan of kind ``frontier``."""
+    from gis_data.frontier import FrontierRequest, frontier_for_setup
+    from service.parallel import solve_client
+    from service.processes import _plan_setup, _scenario_id, _store_plan, plain
+    from service.workbench import scenario_firms
+
+    setup, _ = _plan_setup(ctx)
+    towns = len(setup.town_names())
+    max_k = _int(inputs, "max_k", towns, 1, MAX_K)
+    seed = _int(inputs, "seed", 0, 0, 2**31 - 1)
+    request = FrontierRequest(
+        ks=tuple(range(1, max_k + 1)),
+        variants=_variants(inputs.get("variants")),
+        seed=seed,
+    )
+    with ctx.session() as session:
+        firms = scenario_firms(session, _scenario_id(ctx))
+    with solve_client() as client:
+        frontier = frontier_for_setup(
+            setup,
+            request,
+            firms=firms,
+            region_iterations=_int(inputs, "region_iterations", 30, 1, 10_000),
+            route_iterations=_int(inputs, "iterations", 10, 0, 10_000),
+            client=client,
+            progress=ctx.progress,
+        )
+    data = plain(frontier.to_dict())
+    summary = {
+        "max_k": max_k,
+        "within_capacity": data["within_capacity"],
+        "firms_surveyed": data["firms_surveyed"],
+        "siloed_cost_yen": data["siloed"]["cost_yen"],
+    }
+    keys = ("max_k", "variants", "seed", "iterations")
+    parameters: dict[str, Any] = {k: inputs[k] for k in keys if k in inputs}
+    name = str(inputs.get("name") or f"frontier k=1..{max_k}")
+    return _store_plan(ctx, "frontier", name, parameters, summary, {"frontier": data})
+
+
+register_process(
+    Process(
+        id="frontier",
+        title="How many contracts? (k frontier)",
+        description="For k = 1..n contract regions (whole towns and cross-border): patrol cost "
+        "and time, saving against siloed, the largest region's workload and crews, and the "
+        "surveyed local firms able to carry it; each k an independent Dask task.",
+        function="service.workbench_jobs:run_frontier",
+        inputs={
+            "scenario_id": "the scenario (integer), loaded from a scenario TOML",
+            "max_k": "largest k (the number of towns)",
+            "variants": "both, whole_towns or cross_border (both)",
+            "region_iterations": "region solver iterations per k (30)",
+            "iterations": "routing iterations per region solve (10)",
+            "seed": "random seed (0)",
+        },
+    )
+)
