@@ -35,6 +35,8 @@ OPTIONAL_ROUTERS: tuple[tuple[str, bool], ...] = (
     ("maps", True),
     ("patrol_logs", True),
     ("pages", False),
+    ("workbench", True),
+    ("workbench_pages", False),
 )
 
 

@@ -647,3 +647,5 @@ for _process in (
     ),
 ):
     register_process(_process)
+
+from service import workbench_jobs as _workbench_jobs  # noqa: E402, F401 - registers "frontier"
