@@ -9,9 +9,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import crud
@@ -22,6 +23,25 @@ from service.models import Job, utcnow
 logger = logging.getLogger(__name__)
 
 RECOVERY_MESSAGE = "interrupted: the server stopped while this job was running; submit it again"
+LOST_MESSAGE = (
+    "failed: the worker running this job was lost (stopped or out of memory); submit it again"
+)
+# Waits (s) before retrying a job's final write that met a locked SQLite file or a dropped
+# PostgreSQL connection. The write is one transaction, so a retry never stores half a result.
+WRITE_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+
+_T = TypeVar("_T")
+
+
+def _with_retry(action: Callable[[], _T], what: str) -> _T:
+    """Run a write transaction, retrying on OperationalError (busy or unreachable database)."""
+    for delay in WRITE_RETRY_DELAYS:
+        try:
+            return action()
+        except OperationalError as exc:
+            logger.warning("%s: database busy or unreachable (%s); retry in %g s", what, exc, delay)
+            time.sleep(delay)
+    return action()
 
 
 class JobDismissedError(Exception):
@@ -125,6 +145,8 @@ def _user_message(exc: BaseException) -> str:
         text = str(exc)
         # File paths of server-side configs are reduced to file names.
         return text.replace("\\", "/")[:2000]
+    if isinstance(exc, OperationalError):
+        return "failed: the database stayed busy or unreachable while storing the result; retry"
     return f"failed: {type(exc).__name__}; see the server log"
 
 
@@ -132,10 +154,17 @@ def run_job(job_id: str, database_url: str) -> str:
     """Run one job to its end on a Dask worker (or any thread); returns the final status."""
     factory = session_factory(get_engine(database_url))
     with factory() as session, session.begin():
+        # "running" here means an earlier attempt's worker died (Dask runs the task again).
+        previous = session.scalar(select(Job.status).where(Job.id == job_id))
         started = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "accepted")
-            .values(status="running", started_at=utcnow(), message="running", updated_at=utcnow())
+            .where(Job.id == job_id, Job.status.in_(("accepted", "running")))
+            .values(
+                status="running",
+                started_at=utcnow(),
+                message="running" if previous == "accepted" else "restarted: a worker was lost",
+                updated_at=utcnow(),
+            )
         )
         job = session.get(Job, job_id)
         if job is None or not getattr(started, "rowcount", 0):
@@ -147,17 +176,21 @@ def run_job(job_id: str, database_url: str) -> str:
         importlib.import_module("service.processes")
         process = PROCESSES[process_id]
         outcome = _resolve(process.function)(ctx, inputs)
-        with factory() as session, session.begin():
-            job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.status != "running":
-                raise JobDismissedError(job_id)
-            plan_id = outcome.store(session) if outcome.store is not None else None
-            job.result = outcome.result
-            job.plan_id = plan_id
-            job.status = "successful"
-            job.progress = 100
-            job.message = "done"
-            job.finished_at = utcnow()
+
+        def finish() -> None:
+            with factory() as session, session.begin():
+                job = session.get(Job, job_id, with_for_update=True)
+                if job is None or job.status != "running":
+                    raise JobDismissedError(job_id)
+                plan_id = outcome.store(session) if outcome.store is not None else None
+                job.result = outcome.result
+                job.plan_id = plan_id
+                job.status = "successful"
+                job.progress = 100
+                job.message = "done"
+                job.finished_at = utcnow()
+
+        _with_retry(finish, f"job {job_id}: storing the result")
         logger.info("job %s (%s) successful", job_id, process_id)
         return "successful"
     except JobDismissedError:
@@ -165,18 +198,37 @@ def run_job(job_id: str, database_url: str) -> str:
         return "dismissed"
     except Exception as exc:
         logger.exception("job %s (%s) failed", job_id, process_id)
-        with factory() as session, session.begin():
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == "running")
-                .values(
-                    status="failed",
-                    message=_user_message(exc),
-                    finished_at=utcnow(),
-                    updated_at=utcnow(),
-                )
-            )
+        message = _user_message(exc)
+        _with_retry(
+            lambda: _fail_unfinished(factory, job_id, message), f"job {job_id}: marking it failed"
+        )
         return "failed"
+
+
+def _fail_unfinished(factory: Callable[[], Session], job_id: str, message: str) -> bool:
+    """Mark a job that is still accepted or running as failed; True when it was."""
+    with factory() as session, session.begin():
+        changed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(("accepted", "running")))
+            .values(status="failed", message=message, finished_at=utcnow(), updated_at=utcnow())
+        )
+    return bool(getattr(changed, "rowcount", 0))
+
+
+def settle_lost_job(job_id: str, database_url: str) -> bool:
+    """A job whose Dask task erred outside `run_job` (its worker died): mark it failed."""
+    factory = session_factory(get_engine(database_url))
+    try:
+        lost = _with_retry(
+            lambda: _fail_unfinished(factory, job_id, LOST_MESSAGE), f"job {job_id}: lost"
+        )
+    except OperationalError:
+        logger.exception("job %s: could not mark it failed; recovery at startup will", job_id)
+        return False
+    if lost:
+        logger.error("job %s: its Dask task failed (worker lost); marked failed", job_id)
+    return lost
 
 
 class JobRunner:
@@ -219,11 +271,17 @@ class JobRunner:
         with self._lock:
             # Dask cancels tasks whose futures are garbage collected: keep them until done.
             self._futures[job_id] = future
-        future.add_done_callback(lambda _f: self._forget(job_id))
+        future.add_done_callback(lambda f: self._settle(job_id, database_url, f))
 
     def _forget(self, job_id: str) -> None:
         with self._lock:
             self._futures.pop(job_id, None)
+
+    def _settle(self, job_id: str, database_url: str, future: Any) -> None:
+        """Done callback (own thread): a task that erred leaves no job running."""
+        self._forget(job_id)
+        if future.status == "error":
+            settle_lost_job(job_id, database_url)
 
     def cancel(self, job_id: str) -> None:
         """Cancel a queued task; a running one stops at its next progress report."""
