@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# gunmane: API, pages and OGC API - Features with the demo (four Liechtenstein towns) by default.
+#   docker build -t gunmane .
+#   docker run --rm -p 8000:8000 -v gunmane-data:/data gunmane
+# Scaled setup (PostGIS, Dask scheduler and worker): see compose.yaml and README "Docker".
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# Compilers only in this stage, for any dependency without a wheel for the platform.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Dependencies first: this layer is reused while only the code changes.
+COPY pyproject.toml README.md ./
+RUN mkdir -p service gis_data optimizer bench \
+    && touch service/__init__.py gis_data/__init__.py optimizer/__init__.py bench/__init__.py \
+    && pip install . \
+    && pip uninstall -y gunmane
+COPY service service
+COPY gis_data gis_data
+COPY optimizer optimizer
+COPY bench bench
+RUN pip install --no-deps . \
+    && python -c "import service.main, gis_data.load, optimizer.arc_routing"
+
+FROM python:3.11-slim AS runtime
+# libexpat1: XML parsing for the OSM reader; everything else ships inside the wheels.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libexpat1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin gunmane \
+    && mkdir -p /data \
+    && chown gunmane:gunmane /data
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DATABASE_URL=sqlite:////data/gunmane.sqlite \
+    DATA_DIR=/data/uploads \
+    MPLCONFIGDIR=/tmp/matplotlib
+WORKDIR /data
+USER gunmane
+EXPOSE 8000
+VOLUME ["/data"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ogc/?f=json', timeout=4)"]
+# `gunmane demo` migrates the database, stores and plans the demo once (kept in /data), prints
+# the API keys and serves with uvicorn. Use `gunmane serve --host 0.0.0.0` for an empty service.
+CMD ["gunmane", "demo", "--host", "0.0.0.0", "--port", "8000"]
