@@ -6,7 +6,9 @@ contractor yard(s), all fields, routed by the engine. How it is estimated (state
 result's ``method``):
 
 - one patrol calendar for all towns (`gis_data.patrol_calendar`), so each town keeps its own
-  patrol days whichever towns it bundles with;
+  patrol days whichever towns it bundles with; its load is levelled without batching small work
+  into a few days, so every day carries a proportional share of each town's work and a few
+  sampled days represent all towns alike;
 - ``sample_days`` representative working days, the same for every coalition: day ``3j`` of the
   ``j``-th stretch of the horizon, so the days fall on different phases of the 2-, 5- and 20-day
   patrol cycles and in both park seasons; each day's due assets of S are routed by the engine
@@ -159,6 +161,7 @@ def build_coalition_cost(
         metric_crs=metric_crs,
         shift_minutes=shift_minutes,
         seed=seed,
+        batch=False,
     )
     n = len(calendar.dates)
     days = list(range(n)) if sample_days is None else sample_day_indices(n, sample_days)

@@ -228,6 +228,7 @@ def build_patrol_calendar(
     metric_crs: CRS | str | None = None,
     seed: int = 0,
     stop: StoppingCriterion | None = None,
+    batch: bool = True,
 ) -> PatrolCalendar:
     """Plan the patrol calendar of ``assets`` over ``horizon``.
 
@@ -247,6 +248,9 @@ def build_patrol_calendar(
         Length of a crew's working day.
     seed, stop
         For the optimizer's local search (count-based by default: reproducible).
+    batch
+        Batch small work into full crew-days (a department's practice); False only levels the
+        load, so every day carries its share of each kind of work (used to sample days).
     """
     frequencies = frequencies or Frequencies()
     dates = tuple(working_days(horizon, rules))
@@ -307,7 +311,12 @@ def build_patrol_calendar(
 
     pools = [CrewPool(crews=crews_of(k), shift_minutes=shift_minutes) for k in range(len(regions))]
     result = plan_calendar(
-        tasks, num_days=len(dates), pools=pools, seed=seed, stop=stop or MaxIterations(30)
+        tasks,
+        num_days=len(dates),
+        pools=pools,
+        seed=seed,
+        stop=stop or MaxIterations(30),
+        batch=batch,
     )
     logger.info(
         "calendar %s: %d tasks, %d working days, %d regions, coverage %.3f, max gap ratio %.2f",

@@ -214,12 +214,14 @@ def _validate(
     return windows
 
 
-def _day_cost(load: FloatArray, capacity: float, shift: float) -> FloatArray:
+def _day_cost(load: FloatArray, capacity: float, shift: float, batch: bool) -> FloatArray:
     share = load / capacity
     over = np.maximum(share - 1.0, 0.0)
-    # The epsilon keeps a load of exactly one shift at one crew-day despite rounding.
-    crew_days = np.ceil(np.maximum(load, 0.0) / shift - 1e-9)
-    return crew_days + LEVEL_WEIGHT * share * share + _OVERLOAD_PENALTY * over * over
+    cost = LEVEL_WEIGHT * share * share + _OVERLOAD_PENALTY * over * over
+    if batch:
+        # The epsilon keeps a load of exactly one shift at one crew-day despite rounding.
+        cost = cost + np.ceil(np.maximum(load, 0.0) / shift - 1e-9)
+    return cost
 
 
 def plan_calendar(
@@ -229,8 +231,12 @@ def plan_calendar(
     pools: list[CrewPool] | tuple[CrewPool, ...],
     seed: int = 0,
     stop: StoppingCriterion | None = None,
+    batch: bool = True,
 ) -> CalendarResult:
     """Choose a phase offset per task so visits meet the intervals and daily load is level.
+
+    ``batch=False`` drops the crew-days term (objective 2 in the module docstring): the load is
+    only levelled, so every day carries a proportional share of each kind of work.
 
     ``stop`` bounds the local search (one iteration = one pass over all tasks); by default it
     runs at most 50 passes and stops at the first pass without improvement.
@@ -263,7 +269,9 @@ def plan_calendar(
         days, valid = table(i)
         row = load[t.pool]
         cap, shift = capacity[t.pool], shifts[t.pool]
-        delta = _day_cost(row[days] + t.workload, cap, shift) - _day_cost(row[days], cap, shift)
+        delta = _day_cost(row[days] + t.workload, cap, shift, batch) - _day_cost(
+            row[days], cap, shift, batch
+        )
         added = np.where(valid, delta, 0.0).sum(axis=1)
         if current is not None:
             # Stay unless strictly better, so local search terminates.
@@ -290,7 +298,7 @@ def plan_calendar(
 
     def objective() -> float:
         return float(
-            sum(_day_cost(load[g], capacity[g], shifts[g]).sum() for g in range(len(pools)))
+            sum(_day_cost(load[g], capacity[g], shifts[g], batch).sum() for g in range(len(pools)))
         )
 
     current_obj = objective()

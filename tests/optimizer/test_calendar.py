@@ -76,6 +76,9 @@ def test_small_work_is_batched_into_few_crew_days() -> None:
     busy_days = sum(1 for v in result.visits if v)
     assert busy_days == 3
     assert result.gaps_within_interval
+    # Without batching the same work is spread: one patrol on each working day.
+    level = plan_calendar(tasks, num_days=60, pools=[CrewPool(1, 480)], seed=0, batch=False)
+    assert [len(v) for v in level.visits] == [1] * 60
 
 
 def test_leveling_beats_putting_everything_on_one_offset() -> None:
