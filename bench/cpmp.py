@@ -13,12 +13,14 @@ import csv
 import json
 import math
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from optimizer.errors import InfeasibleError
 from optimizer.p_median import PMedianData, PMedianResult, solve_p_median
 from optimizer.stop import MaxRuntime
 
@@ -161,6 +163,7 @@ class BenchRow:
     best: float | None
     proved_optimal: bool
     seconds: float
+    group: str = ""
 
     @property
     def gap(self) -> float | None:
@@ -206,9 +209,15 @@ def format_table(rows: list[BenchRow]) -> str:
             f"| {r.instance} | {r.n} | {r.p} | {r.cost:.2f} | {best} | {gap} | "
             f"{'yes' if r.proved_optimal else 'no'} | {r.seconds:.1f} |"
         )
-    gaps = [r.gap for r in rows if r.gap is not None]
-    if gaps:
-        lines.append(f"\nmean gap {sum(gaps) / len(gaps):.3f} %, worst {max(gaps):.3f} %")
+    groups = sorted({r.group for r in rows})
+    lines.append("")
+    for g in [*groups, None] if len(groups) > 1 else [None]:
+        gaps = [r.gap for r in rows if r.gap is not None and (g is None or r.group == g)]
+        if gaps:
+            lines.append(
+                f"{g or 'all'}: mean gap {sum(gaps) / len(gaps):.3f} %, worst {max(gaps):.3f} %"
+                f" over {len(gaps)} instances"
+            )
     return "\n".join(lines)
 
 
@@ -229,18 +238,26 @@ def run_folder(
     rows: list[BenchRow] = []
     for f in files:
         inst = read_instance(f)
-        result = run_instance(inst, seconds, seed)
-        if solutions is not None:
-            write_solution(solutions, inst, result)
         opt = optima.get(inst.name)
+        started = time.perf_counter()
+        try:
+            result = run_instance(inst, seconds, seed)
+        except InfeasibleError as exc:  # one failure must not hide the other rows
+            print(f"{inst.name}: no solution: {exc}", file=sys.stderr)
+            cost, proved, took = math.inf, False, time.perf_counter() - started
+        else:
+            if solutions is not None:
+                write_solution(solutions, inst, result)
+            cost, proved, took = result.cost, result.proved_optimal, result.runtime
         row = BenchRow(
             instance=inst.name,
             n=inst.data.n,
             p=inst.data.p,
-            cost=result.cost,
+            cost=cost,
             best=None if opt is None else opt.best,
-            proved_optimal=result.proved_optimal,
-            seconds=result.runtime,
+            proved_optimal=proved,
+            seconds=took,
+            group=f.parent.name,
         )
         rows.append(row)
         if on_row is not None:

@@ -1,18 +1,23 @@
 """Capacitated p-median: open p medians among the points, assign every point within capacity.
 
 Method. Small instances (up to `EXACT_MAX_N` points) go to one exact CP-SAT model, hinted by the
-heuristic below, that also returns a lower bound. Larger ones are solved by a matheuristic:
+heuristic below, which also gives a lower bound. Larger ones are solved by a matheuristic:
 
-1. construction: demand-weighted k-means++ seeding, then capacitated location-allocation rounds
-   (regret-greedy assignment repaired by a CP-SAT generalized assignment on the ``K`` nearest
-   medians of each point, then each cluster's median moved to its 1-median);
-2. large neighbourhood search: a seed median and its ``q - 1`` nearest medians form a window; the
-   points they serve are re-solved exactly as a small capacitated p-median by CP-SAT (hinted by the
-   current solution, K-nearest sparsified). ``q`` adapts to how fast windows solve; the search stops
-   at the time or iteration limit or when no window improves.
+1. medians: demand-weighted k-means++ seeding, uncapacitated alternate (k-medians) rounds, then
+   a vectorised vertex-substitution (swap) search on the uncapacitated cost;
+2. capacitated location-allocation: the assignment to fixed medians comes from the
+   transportation LP on each point's ``K`` nearest medians (scipy HiGHS), rounded and repaired
+   (CP-SAT generalized assignment if rounding leaves an overload); each median then moves to its
+   cluster's 1-median, until the medians no longer change;
+3. large neighbourhood search: a seed median and its ``q - 1`` nearest medians form a window; the
+   points they serve are re-solved exactly as a small capacitated p-median (candidates: each
+   median's nearest cluster points; arcs: each point's nearest candidates) by the HiGHS MIP solver,
+   which closes these tight-LP windows faster than CP-SAT on one core. ``q`` adapts to how fast
+   windows solve; the search stops at the time or iteration limit or when no window improves.
 
-Costs are scaled to integers for CP-SAT (exact for integer matrices); the reported cost is
-re-evaluated in floating point on the original matrix.
+Costs are scaled to integers (exact for integer matrices); the reported cost is re-evaluated in
+floating point on the original matrix. Count-based stops use node and deterministic-time limits,
+so the result is reproducible for a seed.
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ EXACT_MAX_N = 60
 """Instances with at most this many points are solved by the full exact CP-SAT model."""
 
 _NEAREST_MEDIANS = 10  # assignment arcs per point in the full generalized assignment
+FULL_MIP_MAX_N = 250
+"""Up to this many points, the whole sparsified instance also goes to the HiGHS MIP solver."""
+
+_FULL_MIP_ARCS = 30  # nearest candidate medians per point in that model
 _CANDIDATES_PER_MEDIAN = 12  # a window offers each median's nearest cluster points as candidates
 
 
@@ -356,6 +365,22 @@ class _Solver:
                     left[dest] -= self.dem[i]
         return medians[choice]
 
+    def open_heavy(self, medians: np.ndarray, assign: np.ndarray) -> np.ndarray:
+        """Capacity is fragmented: open the heaviest point of the worst overloaded median and
+        close the least loaded other median (heavy points fill a median almost on their own)."""
+        loads = np.bincount(assign, weights=self.dem, minlength=self.n)
+        over = loads - self.cap
+        worst = int(medians[np.argmax(over[medians])])
+        members = np.flatnonzero((assign == worst) & ~np.isin(np.arange(self.n), medians))
+        if len(members) == 0:
+            return medians
+        heavy = int(members[np.argmax(self.dem[members])])
+        others = medians[(medians != worst) & (over[medians] <= 0)]
+        if len(others) == 0:
+            return medians
+        drop = int(others[np.argmin(loads[others])])
+        return np.sort(np.concatenate([medians[medians != drop], [heavy]]))
+
     def gap(self, medians: np.ndarray, hint: np.ndarray, seconds: float) -> np.ndarray | None:
         """Re-solve the assignment to fixed medians (a generalized assignment) with CP-SAT."""
         k = min(len(medians), _NEAREST_MEDIANS)
@@ -475,13 +500,18 @@ class _Solver:
         best: np.ndarray | None = None
         best_cost = math.inf
         gap_seconds = 2.0 if limit is None else min(10.0, max(1.0, 0.05 * limit))
-        for _ in range(12):
+        rounds = 0
+        while rounds < 12 or (best is None and rounds < 12 + 2 * self.p):
+            rounds += 1
             assign = self.gap_lp(medians)
             if not self.feasible(assign):
                 fixed = self.gap(medians, assign, seconds=gap_seconds)
                 if fixed is not None:
                     assign = fixed
-            if self.feasible(assign) and len(np.unique(assign)) == self.p:
+            if not self.feasible(assign):
+                medians = self.open_heavy(medians, assign)
+                continue
+            if len(np.unique(assign)) == self.p:
                 cost = self.cost_of(assign)
                 if cost < best_cost:
                     best, best_cost = assign, cost
@@ -506,7 +536,34 @@ class _Solver:
         return int(self.c[np.arange(self.n), assign].sum())
 
     # -- exact ----------------------------------------------------------------------------------
-    def exact(self, hint: np.ndarray | None) -> tuple[np.ndarray | None, float | None, str]:
+    def full_mip(self, share: float) -> np.ndarray | None:
+        """The whole instance, each point's nearest candidates only, by the HiGHS MIP solver.
+
+        Runs for ``share`` of the remaining time; HiGHS takes no hint, so the caller keeps the
+        better of its answer and the incumbent.
+        """
+        rem = self.clock.remaining()
+        if rem is None or rem < 1.0:
+            return None
+        k = min(self.n, _FULL_MIP_ARCS)
+        near = np.argsort(self.c, axis=1, kind="stable")[:, :k]
+        pts = np.repeat(np.arange(self.n), k)
+        cen = near.reshape(-1)
+        model = AssignmentModel(
+            demand=self.dem,
+            centre_point=np.arange(self.n),
+            arc_point=pts,
+            arc_centre=cen,
+            arc_cost=self.c[pts, cen],
+            p=self.p,
+            upper=self.cap,
+        )
+        centre, _ = _milp_window(model, seconds=share * rem, nodes=None)
+        return centre
+
+    def exact(
+        self, hint: np.ndarray | None, share: float = 1.0
+    ) -> tuple[np.ndarray | None, float | None, str]:
         """Full CP-SAT model (all arcs); returns assignment, lower bound (scaled back), status."""
         n = self.n
         pts = np.repeat(np.arange(n), n)
@@ -527,7 +584,9 @@ class _Solver:
         else:
             # One worker: the LP-heavy single worker proves these faster than a 2-worker portfolio.
             rem = self.clock.remaining()
-            settings = SolveSettings(seed=settings.seed, time_limit=rem, workers=1)
+            settings = SolveSettings(
+                seed=settings.seed, time_limit=None if rem is None else share * rem, workers=1
+            )
         sol = solve_assignment(model, settings)
         if sol.status == "infeasible":
             raise InfeasibleError(
@@ -731,15 +790,34 @@ def solve_p_median(
         )
     solver = _Solver(data, stop, seed)
     assign = solver.construct()
+    if solver.clock.limit is not None:
+        # Constructions are cheap on small and medium instances: keep the best of a few.
+        share = 0.15 * solver.clock.limit
+        first = solver.clock.elapsed()
+        for _ in range(7):
+            if solver.clock.elapsed() + first > share:
+                break
+            other = solver.construct()
+            if solver.cost_of(other) < solver.cost_of(assign):
+                assign = other
     lower: float | None = None
     status = "feasible"
     if data.n <= EXACT_MAX_N:
-        exact, lower, sub_status = solver.exact(assign)
+        # CP-SAT on half the time (it proves the easy ones), then HiGHS, then CP-SAT hinted.
+        exact, lower, sub_status = solver.exact(assign, share=0.5)
         if exact is not None and solver.cost_of(exact) <= solver.cost_of(assign):
             assign = exact
         if sub_status == "optimal":
             status = "optimal"
+        elif solver.clock.limit is not None and not solver.clock.done():
+            found = solver.full_mip(share=1.0)
+            if found is not None and solver.cost_of(found) < solver.cost_of(assign):
+                assign = found
     else:
+        if data.n <= FULL_MIP_MAX_N and solver.clock.limit is not None:
+            found = solver.full_mip(share=0.6)
+            if found is not None and solver.cost_of(found) < solver.cost_of(assign):
+                assign = found
         assign = solver.lns(assign)
     cost = data.evaluate(assign)
     proved = status == "optimal"
