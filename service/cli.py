@@ -24,6 +24,7 @@ COMMAND_MODULES: list[tuple[str | None, str]] = [
     ("plan", "plan_effects"),
     ("plan", "plan_shares"),
     (None, "report"),
+    (None, "workbench"),
 ]
 
 
