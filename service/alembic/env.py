@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, text
 
 from service.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _current_schema(connection: Connection) -> str | None:
+    if connection.dialect.name != "postgresql":
+        return None
+    return str(connection.execute(text("SELECT current_schema()")).scalar())
 
 
 def run_migrations_offline() -> None:
@@ -32,6 +38,9 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             compare_type=True,
             render_as_batch=connection.dialect.name == "sqlite",
+            # The version table lives in the schema the tables go to (first on search_path),
+            # not in whichever schema on the path already has one.
+            version_table_schema=_current_schema(connection),
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -43,6 +52,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             compare_type=True,
             render_as_batch=new_connection.dialect.name == "sqlite",
+            version_table_schema=_current_schema(new_connection),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -22,9 +22,18 @@ _MIGRATED: set[str] = set()
 
 
 def _postgres_url() -> str:
+    """The PostGIS test URL, in a schema of its own per xdist worker (they run in parallel)."""
     if not POSTGRES_URL:
         pytest.skip("GUNMANE_TEST_POSTGRES_URL is not set (see .ci/postgis)")
-    return Settings(DATABASE_URL=POSTGRES_URL).DATABASE_URL
+    base = Settings(DATABASE_URL=POSTGRES_URL).DATABASE_URL
+    schema = "test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if base not in _MIGRATED:
+        with get_engine(base).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        _MIGRATED.add(base)
+    # PostGIS stays in `public`; tables and alembic_version go to the worker's schema.
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema},public"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgis)])
