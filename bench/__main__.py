@@ -14,6 +14,7 @@ SUITES: list[tuple[str, str]] = [
     ("regions", "bench.regions"),
     ("calendar_shapley", "bench.calendar_shapley"),
     ("carp", "bench.carp"),
+    ("service_load", "bench.service_load"),
 ]
 
 
