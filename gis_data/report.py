@@ -76,6 +76,9 @@ class ReportInputs:
     asset_region: dict[str, str] = field(default_factory=dict)
     calendar: dict[str, Any] | None = None
     created: dt.date = field(default_factory=dt.date.today)
+    # The workbench section (`gis_data.workbench_report.workbench_section`): current state,
+    # ordering status (its scope pre-fills the matrix when the settings name none), k frontier.
+    workbench: dict[str, Any] | None = None
 
 
 def _yen(value: float) -> str:
@@ -175,6 +178,10 @@ def _use_japanese_font(plt: Any) -> bool:
 
 def _scope_matrix(inputs: ReportInputs) -> list[dict[str, Any]]:
     scope = inputs.settings.report.scope
+    if scope is None and inputs.workbench and inputs.workbench.get("scope"):
+        # The default scope plus what the ordering status suggests (bundled, failing tenders).
+        suggested = inputs.workbench["scope"]
+        scope = {f: [*DEFAULT_SCOPE, *suggested.get(f, [])] for f in inputs.fields_present}
     rows = []
     for f in inputs.fields_present:
         chosen = set(scope.get(f, [])) if scope is not None else set(DEFAULT_SCOPE)
@@ -304,6 +311,7 @@ def build_context(inputs: ReportInputs, *, map_src: str) -> dict[str, Any]:
         "calendar": inputs.calendar,
         "attribution": ATTRIBUTION,
         "settings_source": inputs.settings.source,
+        "workbench": inputs.workbench,
     }
 
 
