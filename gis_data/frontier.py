@@ -217,15 +217,19 @@ class _PointTask:
     stop: StoppingCriterion
     seed: int
     balance_tolerance: float
+    whole_towns_balance: float
     costs: UnitCosts
     firms: tuple[FirmCapacity, ...]
     siloed: RoundFigures
 
     def __call__(self, item: tuple[int, bool]) -> FrontierPoint:
         k, whole = item
-        request = RegionRequest(
-            k=k, whole_towns=whole, balance_tolerance=self.balance_tolerance, use_depots=True
+        band = (
+            max(self.balance_tolerance, self.whole_towns_balance)
+            if whole
+            else (self.balance_tolerance)
         )
+        request = RegionRequest(k=k, whole_towns=whole, balance_tolerance=band, use_depots=True)
         total = float(self.units.units["workload_h"].sum())
         try:
             plan = solve_regions(
@@ -308,7 +312,17 @@ class FrontierRequest:
     variants: tuple[bool, ...] = (True, False)
     seed: int = 0
     balance_tolerance: float = 0.2
+    # Whole towns differ in size, so their balance band is looser (as gis_data.plan_engine's).
+    whole_towns_balance: float = 0.5
     costs: UnitCosts = field(default_factory=UnitCosts)
+
+    def balance(self, *, whole_towns: bool) -> float:
+        """The balance band of a variant."""
+        return (
+            max(self.balance_tolerance, self.whole_towns_balance)
+            if whole_towns
+            else (self.balance_tolerance)
+        )
 
     def items(self) -> list[tuple[int, bool]]:
         """The independent tasks, whole-town variant first, k ascending."""
@@ -334,6 +348,7 @@ def _task(
         stop=stop,
         seed=request.seed,
         balance_tolerance=request.balance_tolerance,
+        whole_towns_balance=request.whole_towns_balance,
         costs=request.costs,
         firms=tuple(firms),
         siloed=siloed,
@@ -384,8 +399,9 @@ def sweep_frontier(
         siloed=siloed,
         firms=tuple(firms),
         method=(
-            f"regions (gis_data.regions, balance {request.balance_tolerance:g}, seed "
-            f"{request.seed}) + one patrol round per region by the routing engine"
+            f"regions (gis_data.regions, balance {request.balance_tolerance:g}, whole towns "
+            f"{request.balance(whole_towns=True):g}, seed {request.seed}) + one patrol round per"
+            " region by the routing engine"
         ),
     )
 
@@ -403,6 +419,7 @@ def frontier_point(
     firms: Sequence[FirmCapacity] = (),
     seed: int = 0,
     balance_tolerance: float = 0.2,
+    whole_towns_balance: float = 0.5,
     costs: UnitCosts | None = None,
 ) -> FrontierPoint:
     """A single run at ``k``: the same computation as one task of `sweep_frontier`."""
@@ -411,6 +428,7 @@ def frontier_point(
         variants=(whole_towns,),
         seed=seed,
         balance_tolerance=balance_tolerance,
+        whole_towns_balance=whole_towns_balance,
         costs=costs or UnitCosts(),
     )
     fn = _task(

@@ -66,7 +66,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--region-iterations", type=int, default=30, metavar="N")
     f.add_argument("--iterations", type=int, default=10, metavar="N", help="per route solve")
-    f.add_argument("--balance", type=float, default=0.2, help="workload balance band (0.2)")
+    f.add_argument(
+        "--balance",
+        type=float,
+        default=0.2,
+        help="workload balance band (0.2; whole towns at least 0.5)",
+    )
     f.add_argument("--workers", type=int, default=1, metavar="N", help="Dask worker processes")
     f.add_argument("--out", type=Path, help="folder: frontier.csv, frontier.json, frontier.png")
     f.add_argument("--json", action="store_true", help="print the frontier as JSON")
