@@ -110,6 +110,13 @@ def update_scenario(
     return scenario
 
 
+def touch_scenario(*, session: Session, scenario_id: int) -> None:
+    """Bump a scenario's version after its data changed (caches keyed on the version expire)."""
+    scenario = get_scenario(session=session, scenario_id=scenario_id)
+    scenario.updated_at = utcnow()
+    session.flush()
+
+
 def delete_scenario(*, session: Session, scenario: Scenario) -> None:
     """Delete a scenario and, by cascade, its layers, assets, plans, regions and routes."""
     session.delete(scenario)
@@ -189,6 +196,7 @@ def delete_layer(*, session: Session, scenario_id: int, layer_id: int) -> None:
     session.execute(delete(Asset).where(Asset.layer_id == layer_id))
     session.delete(layer)
     session.flush()
+    touch_scenario(session=session, scenario_id=scenario_id)
 
 
 def list_assets(*, session: Session, scenario_id: int) -> Sequence[Asset]:

@@ -211,6 +211,7 @@ def import_upload(
             kind=options.kind or "",
             features=asset_features(assets),
         )
+        crud.touch_scenario(session=session, scenario_id=scenario_id)
         return layer, [p.to_dict() for p in problems]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -68,6 +68,11 @@ def test_geojson_upload_stores_every_asset(
     scenario = client.get(scenario_url, headers=planner).json()
     assert scenario["asset_count"] == len(expected)
     assert scenario["layer_count"] == 1
+    assert scenario["version"] == 2  # new data: caches keyed on the version expire
+    deleted = client.delete(f"{scenario_url}/layers/{layer['id']}", headers=planner)
+    assert deleted.status_code == 204
+    after = client.get(scenario_url, headers=planner).json()
+    assert (after["asset_count"], after["layer_count"], after["version"]) == (0, 0, 3)
 
 
 def test_csv_and_zipped_shapefile(
