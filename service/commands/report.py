@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gis_data.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
 from gis_data.plan_engine import PlanSetup, choose_regions
@@ -35,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--exact-max", type=int, default=EXACT_MAX_TOWNS, metavar="N")
     p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N")
     add_workers_argument(p)
+    p.add_argument(
+        "--intake",
+        type=Path,
+        nargs="+",
+        help="the filled workbench template (workbench.xlsx or staff.csv/ordering.csv)",
+    )
+    p.add_argument("--frontier", type=Path, help="frontier.json of gunmane workbench frontier")
     p.set_defaults(handler=run)
 
 
@@ -66,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         shares=shares,
         regions=regions.frame,
         region_method=regions.method,
+        workbench=_workbench(args, effects, setup.town_names()),
     )
     files = write_report(inputs, args.out)
     data = {
@@ -79,3 +89,28 @@ def run(args: argparse.Namespace) -> int:
         print(path)
     print(f"{time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _workbench(args: argparse.Namespace, effects: Any, names: dict[str, str]) -> Any:
+    """The workbench section from ``--intake`` and ``--frontier`` (None when neither is given)."""
+    if not args.intake and not args.frontier:
+        return None
+    from gis_data.frontier import frontier_png
+    from gis_data.intake import IntakeError, read_intake
+    from gis_data.workbench_report import workbench_section
+
+    try:
+        intake = read_intake(list(args.intake), known_towns=names) if args.intake else None
+    except IntakeError as exc:
+        print(f"{exc.source}: {len(exc.problems)} bad cell(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    frontier = json.loads(args.frontier.read_text(encoding="utf-8")) if args.frontier else None
+    return workbench_section(
+        intake=intake,
+        frontier=frontier,
+        effects=effects,
+        town_names=names,
+        frontier_png=frontier_png(frontier) if frontier else None,
+    )
