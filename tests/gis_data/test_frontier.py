@@ -148,3 +148,30 @@ def test_impossible_k_is_a_reason_not_an_error(towns, units, yard) -> None:
     assert not point.feasible
     assert "only 3 towns" in point.reason
     assert point.row(0)["within_capacity"] is None
+
+
+@pytest.mark.xdist_group("dask")
+def test_sweep_on_two_dask_workers_equals_inline(towns, units, yard, frontier) -> None:
+    """Each (variant, k) is a Dask task; two workers give the inline frontier exactly."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        fanned = sweep_frontier(
+            units,
+            towns.assets,
+            GridRouter(towns),
+            FrontierRequest(ks=(1, 2, 3), seed=4, balance_tolerance=0.5),
+            stop=STOP,
+            town_depots=TOWN_DEPOTS,
+            bundle_depot="yard",
+            depots=yard,
+            firms=FIRMS,
+            client=client,
+        )
+    assert fanned.points == frontier.points
+    assert fanned.siloed == frontier.siloed
