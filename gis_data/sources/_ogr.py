@@ -6,6 +6,7 @@ from typing import Any
 
 import geopandas as gpd
 import pyogrio
+import shapely.errors
 
 from gis_data.sources import SourceError
 
@@ -25,7 +26,8 @@ def read_layer(
         raise SourceError(msg, field="encoding") from exc
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise SourceError(f"cannot read the {what}: {exc}") from exc
-    except pyogrio.errors.GeometryError as exc:
+    except (pyogrio.errors.GeometryError, shapely.errors.GEOSException) as exc:
+        # GEOS refuses some geometries GDAL passes through (a line of one point).
         raise SourceError(
             f"cannot read the geometries of the {what}: {exc}", field="geometry"
         ) from exc

@@ -241,6 +241,7 @@ BOWTIE = {
         ({"type": "LineString", "coordinates": []}, "geometry"),
         ({"type": "Point", "coordinates": []}, "geometry"),
         (_line((9.55, 47.14), (9.55, 47.14)), "geometry"),
+        (_line((9.55, 47.14)), None),  # GEOS refuses the file: not located by feature
         (_line((200.0, 47.14), (201.0, 47.15)), "geometry"),
         (_line((9.55, 95.0), (9.56, 96.0)), "geometry"),
         ({"type": "LineString", "coordinates": [[9.55, 47.14], ["a", "b"]]}, None),
@@ -252,6 +253,7 @@ BOWTIE = {
         "empty-line",
         "empty-point",
         "zero-length",
+        "one-point",
         "lon-200",
         "lat-95",
         "text-coords",
