@@ -15,6 +15,7 @@ SUITES: list[tuple[str, str]] = [
     ("calendar_shapley", "bench.calendar_shapley"),
     ("carp", "bench.carp"),
     ("service_load", "bench.service_load"),
+    ("frontier", "bench.frontier"),
 ]
 
 
