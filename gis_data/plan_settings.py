@@ -157,7 +157,12 @@ def read_settings(path: str | Path | None) -> PlanSettings:
 
 def default_phases(populations: dict[str, float], *, first_year: int = 2026) -> tuple[Phase, ...]:
     """Most populous town first, then one more town per phase, two years apart, up to three."""
-    order = sorted(populations, key=lambda c: (-(populations[c] or 0.0), c))
+
+    def size(code: str) -> float:
+        value = populations[code]
+        return value if value == value else 0.0  # NaN (unknown) sorts last
+
+    order = sorted(populations, key=lambda c: (-size(c), c))
     phases = []
     for k in range(min(3, len(order))):
         phases.append(Phase(f"第{k + 1}期", f"FY{first_year + 2 * k}", tuple(order[: k + 1])))

@@ -122,3 +122,5 @@ def test_default_phases_start_with_the_most_populous_town() -> None:
     phases = default_phases({"A": 100.0, "B": 900.0, "C": 500.0, "D": 50.0})
     assert [p.towns for p in phases] == [("B",), ("B", "C"), ("B", "C", "A")]
     assert [p.start for p in phases] == ["FY2026", "FY2028", "FY2030"]
+    unknown = default_phases({"A": float("nan"), "B": 10.0})
+    assert [p.towns for p in unknown] == [("B",), ("B", "A")]
