@@ -17,7 +17,6 @@ from service.jobs import JobRunner
 from service.main import create_app
 
 POSTGRES_URL = os.environ.get("GUNMANE_TEST_POSTGRES_URL")
-_TABLES = "api_keys, scenarios, asset_layers, assets, depots, plans, regions, routes, jobs"
 _MIGRATED: set[str] = set()
 
 
@@ -47,16 +46,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if url not in _MIGRATED:
         migrate(url)
         _MIGRATED.add(url)
-    tables = [t.strip() for t in _TABLES.split(",")]
     with get_engine(url).begin() as conn:
-        existing = set(
-            conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-            ).scalars()
-        )
-        wanted = [t for t in tables if t in existing]
-        # Tables added by later migrations (e.g. patrol logs) are emptied by CASCADE.
-        conn.execute(text(f"TRUNCATE {', '.join(wanted)} RESTART IDENTITY CASCADE"))
+        # Every table of the worker's schema (later migrations add some), but the version.
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        names = ", ".join(sorted(tables))
+        if names:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     return url
 
 
