@@ -159,7 +159,14 @@ def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         graph = network_for_scenario(scenario).graph
     ctx.progress(30, f"partitioning {len(scenario.assets)} assets into {k} regions")
     try:
-        request = RegionRequest(k=k, whole_towns=whole_towns, balance_tolerance=balance)
+        from service.workbench_jobs import survey_limits
+
+        request = RegionRequest(
+            k=k,
+            whole_towns=whole_towns,
+            balance_tolerance=balance,
+            limits=survey_limits(ctx, inputs),
+        )
         plan = plan_regions(
             scenario,
             request,
@@ -599,6 +606,8 @@ for _process in (
             "time_limit": "seconds for the solver (10)",
             "seed": "random seed (0)",
             "straight_line": "straight-line travel instead of the road network (false)",
+            "size_limit": "local-firm size limit from the contractor surveys: largest, median"
+            " or jv (none)",
         },
     ),
     Process(

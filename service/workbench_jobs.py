@@ -93,3 +93,26 @@ register_process(
         },
     )
 )
+
+
+def survey_limits(ctx: JobContext, inputs: dict[str, Any]) -> Any:
+    """The region size limit from the scenario's contractor surveys (input ``size_limit``).
+
+    ``largest`` (the biggest surveyed firm's crews), ``median`` or ``jv`` (see
+    `gis_data.survey.size_limits`); absent: no limit.
+    """
+    from gis_data.evaluate import SizeLimits
+    from gis_data.survey import size_limits
+    from service.processes import _scenario_id
+    from service.workbench import scenario_firms
+
+    rule = inputs.get("size_limit")
+    if rule is None:
+        return SizeLimits()
+    if rule not in ("largest", "median", "jv"):
+        raise JobInputError(f"inputs.size_limit must be largest, median or jv, got {rule!r}")
+    with ctx.session() as session:
+        firms = scenario_firms(session, _scenario_id(ctx))
+    if not firms:
+        raise JobInputError("inputs.size_limit needs answered contractor surveys; there are none")
+    return size_limits(firms, rule=str(rule))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -167,3 +168,39 @@ def test_frontier_job_runs_through_the_plans_api(
     plan_id = job["plan_id"]
     png = client.get(f"{api}/plans/{plan_id}/frontier.png", headers=planner)
     assert png.content[:4] == b"\x89PNG"
+
+
+def _job(client: TestClient, api: str, headers: dict[str, str], sid: int, kind: str, params: dict):
+    response = client.post(
+        f"{api}/scenarios/{sid}/plans/{kind}", json={"parameters": params}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        job = client.get(response.headers["Location"], headers=headers).json()
+        if job["status"] in ("successful", "failed", "dismissed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("job did not finish")
+
+
+def test_survey_capacity_sets_the_regions_size_limit(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """A regions job with size_limit=largest uses the surveyed firms' crews as its limit."""
+    params = {"k": 1, "straight_line": True, "size_limit": "largest", "time_limit": 2}
+    failed = _job(client, api, planner, grid_id, "regions", params)
+    assert failed["status"] == "failed"
+    assert "contractor surveys" in failed["message"]
+    made = client.post(
+        f"{api}/scenarios/{grid_id}/surveys",
+        json={"name": "capacity", "audience": "contractor", "recipients": ["A"]},
+        headers=planner,
+    ).json()
+    answers = {"firm": "A", "employees": 5, "crews": 2, "towns": ["T1", "T2"],
+               "jv_interest": "no", "cooperative_interest": "no"}  # fmt: skip
+    assert client.post(f"{api}/survey/{made['links'][0]['token']}", json=answers).status_code == 200
+    done = _job(client, api, planner, grid_id, "regions", params)
+    assert done["status"] == "successful", done["message"]
+    result = client.get(f"{api}/jobs/{done['jobID']}/results", headers=planner).json()
+    assert '"within_size_limit": true' in json.dumps(result)
