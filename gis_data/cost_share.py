@@ -162,6 +162,7 @@ def build_coalition_cost(
         shift_minutes=shift_minutes,
         seed=seed,
         batch=False,
+        zone_km=None,
     )
     n = len(calendar.dates)
     days = list(range(n)) if sample_days is None else sample_day_indices(n, sample_days)

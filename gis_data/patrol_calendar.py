@@ -24,7 +24,8 @@ converted to working days at 5/7.
 
 Each visit's workload for leveling is the asset's patrol minutes (`gis_data.units`) plus a share
 for driving between stretches (`gis_data.units.DEADHEAD_SHARE`). The optimizer
-(`optimizer.calendar`) picks a phase per asset so that gaps stay within the interval and each
+(`optimizer.calendar`) picks a phase per asset so that gaps stay within the interval, small work
+fills whole crew-days, assets close together (same 2 km square) share their days and each
 region's daily load is level; each day's actual routes then come from the routing engine through a
 `DayRouter` (`route_calendar`), reusing the solve of identical days.
 """
@@ -65,6 +66,10 @@ ARTERIAL_ROAD_CLASSES = frozenset(
 )
 PATROL_CLASSES = ("arterial_road", "local_road", "river", "park", "sewer", "other")
 DEFAULT_SHIFT_MINUTES = 480.0
+# Days stay geographically compact: a crew entering a 2 km square for one asset loses about ten
+# minutes, so it serves the square's other due assets the same day.
+DEFAULT_ZONE_KM = 2.0
+DEFAULT_ZONE_MINUTES = 10.0
 # Automatic crew count: mean daily workload fills at most this share of the crews' shifts, which
 # leaves room for the peak days the leveling cannot flatten.
 AUTO_CREW_UTILISATION = 0.8
@@ -182,12 +187,24 @@ class PatrolCalendar:
         return counts
 
 
-def _asset_lengths(assets: gpd.GeoDataFrame, metric_crs: CRS | str | None) -> np.ndarray:
+def _asset_geometry(
+    assets: gpd.GeoDataFrame, metric_crs: CRS | str | None, zone_km: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line lengths (m; 0 for points and areas) and a zone per asset (square cells of
+    ``zone_km`` around its representative point; -1 everywhere without zones)."""
     crs = metric_crs if metric_crs is not None else assets.estimate_utm_crs()
     projected = assets.to_crs(crs)
     kinds = projected.geometry.geom_type.to_numpy()
     lengths = projected.geometry.length.to_numpy(dtype=float)
-    return np.where(np.isin(kinds, ["LineString", "MultiLineString"]), lengths, 0.0)
+    lengths = np.where(np.isin(kinds, ["LineString", "MultiLineString"]), lengths, 0.0)
+    if zone_km is None or zone_km <= 0:
+        return lengths, np.full(len(assets), -1, dtype=np.int64)
+    points = projected.geometry.representative_point()
+    cells = np.stack(
+        [np.floor(points.x / (zone_km * 1000.0)), np.floor(points.y / (zone_km * 1000.0))], axis=1
+    ).astype(np.int64)
+    _, zones = np.unique(cells, axis=0, return_inverse=True)
+    return lengths, zones.reshape(-1).astype(np.int64)
 
 
 def _season_windows(
@@ -229,6 +246,8 @@ def build_patrol_calendar(
     seed: int = 0,
     stop: StoppingCriterion | None = None,
     batch: bool = True,
+    zone_km: float | None = DEFAULT_ZONE_KM,
+    zone_minutes: float = DEFAULT_ZONE_MINUTES,
 ) -> PatrolCalendar:
     """Plan the patrol calendar of ``assets`` over ``horizon``.
 
@@ -258,7 +277,7 @@ def build_patrol_calendar(
         raise ValueError(f"horizon {horizon.label}: no working day")
     if len(assets) == 0:
         raise ValueError("build_patrol_calendar: the asset table is empty")
-    lengths = _asset_lengths(assets, metric_crs)
+    lengths, zones = _asset_geometry(assets, metric_crs, zone_km)
     rows = assets.drop(columns="geometry").to_dict("records")
     regions_per_asset: list[str] = []
     for row in rows:
@@ -279,7 +298,7 @@ def build_patrol_calendar(
     tasks: list[CalendarTask] = []
     task_assets: list[str] = []
     task_classes: list[str] = []
-    for row, length_m, region in zip(rows, lengths, regions_per_asset, strict=True):
+    for row, length_m, zone, region in zip(rows, lengths, zones, regions_per_asset, strict=True):
         asset_id = str(row["asset_id"])
         cls = patrol_class(row)
         own = _interval_from_asset(row) if frequencies.use_asset_intervals else None
@@ -293,6 +312,7 @@ def build_patrol_calendar(
                     interval=interval,
                     workload=workload,
                     pool=pool_index[region],
+                    zone=int(zone),
                     window=(start, end),
                 )
             )
@@ -317,6 +337,7 @@ def build_patrol_calendar(
         seed=seed,
         stop=stop or MaxIterations(30),
         batch=batch,
+        zone_weight=zone_minutes / shift_minutes if zone_km else 0.0,
     )
     logger.info(
         "calendar %s: %d tasks, %d working days, %d regions, coverage %.3f, max gap ratio %.2f",

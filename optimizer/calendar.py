@@ -16,7 +16,9 @@ search moves single tasks while that improves it. The objective per day is, in o
 1. a heavy penalty on load above the pool's capacity (``crews * shift_minutes``);
 2. the crew-days the load needs, ``ceil(load / shift_minutes)``: a small department patrols its
    river banks on a few full days rather than a little every day, and vehicles cost per day out;
-3. ``LEVEL_WEIGHT * (load / capacity)^2``, which levels the load among days needing as many crews
+3. ``zone_weight`` per zone with work on the day (optional): a crew that enters a zone for one
+   task may as well serve the zone's other tasks, so days stay geographically compact;
+4. ``LEVEL_WEIGHT * (load / capacity)^2``, which levels the load among days needing as many crews
    (summed over days it favours equal loads, since the total is fixed).
 """
 
@@ -51,13 +53,15 @@ LEVEL_WEIGHT = 0.05
 class CalendarTask:
     """A periodic visit: at most ``interval`` working days apart, ``workload`` minutes per visit,
     done by crew pool ``pool``, required on working days ``window = (start, end)`` (end excluded;
-    ``None``: the whole horizon)."""
+    ``None``: the whole horizon). Tasks of one ``zone`` (>= 0, e.g. a few km square) are drawn to
+    the same days when ``zone_weight`` is set, so a day's routes stay compact."""
 
     label: str
     interval: int
     workload: float
     pool: int = 0
     window: tuple[int, int] | None = None
+    zone: int = -1
 
 
 @dataclass(frozen=True)
@@ -232,11 +236,13 @@ def plan_calendar(
     seed: int = 0,
     stop: StoppingCriterion | None = None,
     batch: bool = True,
+    zone_weight: float = 0.0,
 ) -> CalendarResult:
     """Choose a phase offset per task so visits meet the intervals and daily load is level.
 
     ``batch=False`` drops the crew-days term (objective 2 in the module docstring): the load is
     only levelled, so every day carries a proportional share of each kind of work.
+    ``zone_weight`` (in crew-days) is charged per zone and day with work in it.
 
     ``stop`` bounds the local search (one iteration = one pass over all tasks); by default it
     runs at most 50 passes and stops at the first pass without improvement.
@@ -255,6 +261,12 @@ def plan_calendar(
     capacity = np.array([p.capacity for p in pools], dtype=np.float64)
     shifts = np.array([p.shift_minutes for p in pools], dtype=np.float64)
     load = np.zeros((len(pools), num_days), dtype=np.float64)
+    # Tasks per (pool, zone) and day, for the zone term.
+    zone_count: dict[tuple[int, int], IntArray] = {}
+    if zone_weight > 0:
+        for t in tasks:
+            if t.zone >= 0:
+                zone_count.setdefault((t.pool, t.zone), np.zeros(num_days, dtype=np.int64))
     day_tables: dict[tuple[int, int, int], tuple[IntArray, npt.NDArray[np.bool_]]] = {}
 
     def table(i: int) -> tuple[IntArray, npt.NDArray[np.bool_]]:
@@ -273,6 +285,9 @@ def plan_calendar(
             row[days], cap, shift, batch
         )
         added = np.where(valid, delta, 0.0).sum(axis=1)
+        zc = zone_count.get((t.pool, t.zone))
+        if zc is not None:
+            added = added + zone_weight * ((zc[days] == 0) & valid).sum(axis=1)
         if current is not None:
             # Stay unless strictly better, so local search terminates.
             best = int(np.argmin(added))
@@ -284,7 +299,11 @@ def plan_calendar(
 
     def place(i: int, offset: int, sign: float) -> None:
         days, valid = table(i)
-        np.add.at(load[tasks[i].pool], days[offset][valid[offset]], sign * tasks[i].workload)
+        chosen = days[offset][valid[offset]]
+        np.add.at(load[tasks[i].pool], chosen, sign * tasks[i].workload)
+        zc = zone_count.get((tasks[i].pool, tasks[i].zone))
+        if zc is not None:
+            np.add.at(zc, chosen, int(sign))
 
     offsets = np.zeros(len(tasks), dtype=np.int64)
     # Greedy, largest work per horizon first (LPT); short intervals first among equals.
@@ -297,9 +316,11 @@ def plan_calendar(
         place(i, int(offsets[i]), 1.0)
 
     def objective() -> float:
-        return float(
-            sum(_day_cost(load[g], capacity[g], shifts[g], batch).sum() for g in range(len(pools)))
+        days_cost = sum(
+            _day_cost(load[g], capacity[g], shifts[g], batch).sum() for g in range(len(pools))
         )
+        zone_days = sum(int((zc > 0).sum()) for zc in zone_count.values())
+        return float(days_cost + zone_weight * zone_days)
 
     current_obj = objective()
     passes = 0

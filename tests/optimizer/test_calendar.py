@@ -132,3 +132,24 @@ def test_bad_tasks_are_named(task: CalendarTask, match: str) -> None:
     """Each bad field is reported with the task's label."""
     with pytest.raises(SpecificationError, match=match):
         plan_calendar([task], num_days=10, pools=[CrewPool(1, 480)])
+
+
+def test_zone_weight_keeps_a_zone_on_the_same_days() -> None:
+    """Weekly tasks in two zones: with a zone weight each zone's tasks share their days."""
+    tasks = [
+        CalendarTask(label=f"z{z}-{i}", interval=5, workload=200.0, zone=z)
+        for z in (0, 1)
+        for i in range(5)
+    ]
+    plain = plan_calendar(tasks, num_days=20, pools=[CrewPool(2, 480)], seed=1, batch=False)
+    zoned = plan_calendar(
+        tasks, num_days=20, pools=[CrewPool(2, 480)], seed=1, batch=False, zone_weight=0.5
+    )
+
+    def zone_days(result) -> int:
+        return sum(len({tasks[i].zone for i in visits}) for visits in result.visits)
+
+    assert zoned.coverage == 1.0
+    assert zoned.gaps_within_interval
+    assert zoned.pools[0].overloaded_days == 0
+    assert zone_days(zoned) < zone_days(plain)
