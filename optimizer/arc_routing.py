@@ -157,8 +157,9 @@ def solve_arc_routing(
             backend=chosen,
             iterations=0,
         )
-    # Keep a little time for scoring the result with the checker.
-    deadline = None if limit is None else started + limit - min(0.5, 0.02 * limit)
+    # Keep time for the search's last iteration and the checker, both growing with the size.
+    margin = None if limit is None else min(0.05 * limit, 0.2 + tg.num_options / 1000)
+    deadline = None if limit is None or margin is None else started + limit - margin
     routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
     if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
         routes = initial
