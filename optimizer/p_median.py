@@ -9,11 +9,15 @@ heuristic below, which also gives a lower bound. Larger ones are solved by a mat
    transportation LP on each point's ``K`` nearest medians (scipy HiGHS), rounded and repaired
    (CP-SAT generalized assignment if rounding leaves an overload); each median then moves to its
    cluster's 1-median, until the medians no longer change;
-3. large neighbourhood search: a seed median and its ``q - 1`` nearest medians form a window; the
-   points they serve are re-solved exactly as a small capacitated p-median (candidates: each
-   median's nearest cluster points; arcs: each point's nearest candidates) by the HiGHS MIP solver,
-   which closes these tight-LP windows faster than CP-SAT on one core. ``q`` adapts to how fast
-   windows solve; the search stops at the time or iteration limit or when no window improves.
+3. up to `FULL_MIP_MAX_N` points, the whole instance (each point's 30 nearest candidates) also
+   goes to the HiGHS MIP solver (scipy) for part of the time; instances up to `EXACT_MAX_N` run
+   CP-SAT (which proves the easy ones) and then HiGHS, keeping the better plan;
+4. large neighbourhood search: a seed median and its ``q - 1`` nearest medians form a window; the
+   points they serve are re-solved as a small capacitated p-median (candidates: each median's
+   nearest cluster points; arcs: each point's nearest candidates) by CP-SAT hinted with the
+   incumbent (on tight windows that do not close in time, the hint keeps it; HiGHS takes no
+   hint). ``q`` adapts to how fast windows solve; the search stops at the time or iteration
+   limit or when no window improves.
 
 Costs are scaled to integers (exact for integer matrices); the reported cost is re-evaluated in
 floating point on the original matrix. Count-based stops use node and deterministic-time limits,
@@ -545,7 +549,7 @@ class _Solver:
         rem = self.clock.remaining()
         if rem is None or rem < 1.0:
             return None
-        k = min(self.n, _FULL_MIP_ARCS)
+        k = self.n if self.n <= EXACT_MAX_N else min(self.n, _FULL_MIP_ARCS)
         near = np.argsort(self.c, axis=1, kind="stable")[:, :k]
         pts = np.repeat(np.arange(self.n), k)
         cen = near.reshape(-1)
@@ -558,7 +562,7 @@ class _Solver:
             p=self.p,
             upper=self.cap,
         )
-        centre, _ = _milp_window(model, seconds=share * rem, nodes=None)
+        centre, _ = _milp(model, seconds=share * rem, nodes=None)
         return centre
 
     def exact(
@@ -637,17 +641,13 @@ class _Solver:
             upper=self.cap[cand],
             hint=hint,
         )
-        rem = self.clock.remaining()
-        if self.deterministic:
-            centre_of_point, optimal = _milp_window(model, seconds=60.0, nodes=200)
-        else:
-            limit = min(seconds, rem if rem is not None else seconds)
-            centre_of_point, optimal = _milp_window(model, seconds=limit, nodes=None)
-        if centre_of_point is None:
+        # CP-SAT keeps the hinted incumbent, which matters on tight windows that do not close.
+        sol = solve_assignment(model, self.sub_settings(seconds, det=0.5))
+        if sol.centre_of_point is None:
             return None, False
         new = assign.copy()
-        new[pts] = cand[centre_of_point]
-        return new, optimal
+        new[pts] = cand[sol.centre_of_point]
+        return new, sol.status == "optimal"
 
     def lns(self, assign: np.ndarray) -> np.ndarray:
         """Window re-optimization until the budget ends or no window of the largest size helps."""
@@ -688,14 +688,14 @@ class _Solver:
         return best
 
 
-def _milp_window(
+def _milp(
     md: AssignmentModel, *, seconds: float, nodes: int | None
 ) -> tuple[np.ndarray | None, bool]:
-    """Solve a window's sparse p-median model with the HiGHS MIP solver (scipy).
+    """Solve a sparse p-median model with the HiGHS MIP solver (scipy).
 
-    On these small windows HiGHS' branch and bound closes the (tight) LP gap about twice as fast
-    as CP-SAT on one core. A node limit instead of a wall limit keeps count-based runs
-    reproducible. Returns the centre index per point (None if no solution) and optimality.
+    Used for whole small and medium instances, where HiGHS' branch and bound on the tight LP
+    finds good plans faster than CP-SAT on one core. Returns the centre index per point (None if
+    no solution was found) and whether it is proved optimal.
     """
     n, m, a = len(md.demand), len(md.centre_point), len(md.arc_point)
     arcs = np.arange(a)
