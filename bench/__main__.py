@@ -16,6 +16,7 @@ SUITES: list[tuple[str, str]] = [
     ("carp", "bench.carp"),
     ("service_load", "bench.service_load"),
     ("frontier", "bench.frontier"),
+    ("prefecture", "bench.prefecture"),
 ]
 
 
