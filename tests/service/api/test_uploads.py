@@ -184,3 +184,23 @@ def test_unsupported_format_and_roles(
     content = json.dumps(BAD_GEOJSON).encode()
     assert _upload(client, scenario_url, gis, "a.geojson", content).status_code == 403
     assert _upload(client, scenario_url, {}, "a.geojson", content).status_code == 401
+
+
+def test_geopackage_layer(
+    client: TestClient, scenario_url: str, planner: dict[str, str], demo_dir: Path
+) -> None:
+    """A GeoPackage layer is read like the loader reads it; a missing layer is a 422 problem."""
+    path = demo_dir / "balzers.gpkg"
+    expected, _ = load_assets_from_file(
+        path, municipality_code="LI-7003", municipality="Balzers", layer="roads", field="road"
+    )
+    content = path.read_bytes()
+    form = {"municipality_code": "LI-7003", "field": "road"}
+    response = _upload(
+        client, scenario_url, planner, "balzers.gpkg", content, layer="roads", **form
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["layer"]["feature_count"] == len(expected) > 0
+    missing = _upload(client, scenario_url, planner, "balzers.gpkg", content, layer="nope", **form)
+    assert missing.status_code == 422
+    assert any(p["field"] == "layer" for p in missing.json()["details"])
