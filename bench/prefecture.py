@@ -61,7 +61,7 @@ def write_prefecture(
     parks: int = 85,
     seed: int = 0,
 ) -> Path:
-    """Write the generated prefecture (see the module docstring) into ``folder``; returns the TOML."""
+    """Write the generated prefecture (module docstring) into ``folder``; returns the TOML."""
     import geopandas as gpd
     from shapely.geometry import LineString, Point, box
 
@@ -132,12 +132,12 @@ def write_prefecture(
     per_town: dict[int, list[dict[str, Any]]] = {t: [] for t in range(towns)}
     by_town: dict[int, list[int]] = {t: [] for t in range(towns)}
     for s, (i, j, a, b, kind) in enumerate(streets):
-        t = town_of((i + a) / 2, (j + b) / 2)
-        assert t is not None
-        by_town[t].append(s)
-        per_town[t].append(
+        home = town_of((i + a) / 2, (j + b) / 2)
+        assert home is not None
+        by_town[home].append(s)
+        per_town[home].append(
             {
-                "asset_id": f"{codes[t]}-R{len(per_town[t])}",
+                "asset_id": f"{codes[home]}-R{len(per_town[home])}",
                 "field": "road",
                 "kind": "road_segment",
                 "road_class": kind,
