@@ -80,6 +80,18 @@ WORKBENCH_LABELS: Final[dict[str, tuple[str, str]]] = {
     "saved": ("保存しました", "Saved"),
     "required": ("必須", "required"),
     "no_frontier": ("まだ計算されていません", "Not computed yet"),
+    "enter_in_page": ("画面で入力", "Enter in the page"),
+    "actual": ("現状", "Actual"),
+    "ideal": ("理想", "Ideal"),
+    "save": ("保存", "Save"),
+    "add_order": ("発注を追加", "Add an order"),
+    "department": ("担当部署", "Department"),
+    "cost_yen": ("年間発注額（円）", "Yearly cost (yen)"),
+    "firms": ("受注者（;区切り）", "Firms (; separated)"),
+    "bundled": ("包括化済み", "Already bundled"),
+    "failed_tenders": ("不調・不落", "Failed tenders"),
+    "tenders": ("入札件数", "Tenders"),
+    "add": ("追加", "Add"),
 }
 
 

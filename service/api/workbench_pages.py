@@ -7,6 +7,7 @@ links and ``<img>`` tags work in a browser. The survey page needs no key: the to
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,6 +18,9 @@ from gis_data.intake import (
     AGE_BANDS,
     AGE_LABELS,
     FIELD_LABELS,
+    FIELDS,
+    METHOD_LABELS,
+    METHODS,
     PROCESS_LABELS,
     PROCESSES,
     TIME_CATEGORIES,
@@ -88,6 +92,10 @@ def workbench_page(
         key=key,
         key_param=f"&key={quote(key)}" if key else "",
         staff=intake.staff,
+        staff_by_code={s.municipality_code: s for s in intake.staff},
+        orders_json=json.dumps([o.to_dict() for o in intake.orders], ensure_ascii=False),
+        field_choices=[(f, FIELD_LABELS[f][idx]) for f in FIELDS],
+        method_choices=[(m, METHOD_LABELS[m][idx]) for m in METHODS],
         ages=[(b, AGE_LABELS[b][idx]) for b in AGE_BANDS],
         times=[(c, TIME_LABELS[c][idx]) for c in TIME_CATEGORIES],
         processes=[(p, PROCESS_LABELS[p][idx], PROCESS_LABELS[p][0]) for p in PROCESSES],

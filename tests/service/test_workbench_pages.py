@@ -79,3 +79,28 @@ def test_survey_page_shows_only_the_recipients_own_answers(
     assert "Your municipality" in page_b.text
     assert page_b.headers["referrer-policy"] == "no-referrer"
     assert client.get(f"/survey/{'x' * 43}").status_code == 404
+
+
+def test_rows_entered_in_the_page_are_checked_and_stored(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """The page's staff form sends strings per column; good rows are stored, bad ones named."""
+    key = planner["X-API-Key"]
+    row = {"municipality_code": "T2", "municipality": "Beetown", "age_under30": "1",
+           "age_30s": "0", "age_40s": "2", "age_50s": "1", "age_60plus": "",
+           "actual_planning": "10", "actual_inspection": "30", "actual_works": "10",
+           "actual_maintenance": "40", "actual_counter": "10", "ideal_planning": "20",
+           "ideal_inspection": "20", "ideal_works": "20", "ideal_maintenance": "20",
+           "ideal_counter": "20"}  # fmt: skip
+    url = f"{api}/scenarios/{grid_id}/workbench/intake"
+    bad = client.put(url, json={"staff": [{**row, "ideal_counter": "35"}]}, headers=planner)
+    assert bad.status_code == 422
+    assert [(d["row"], d["column"], d["message"]) for d in bad.json()["details"]] == [
+        (2, "age_60plus", "required"),
+        (2, "ideal_planning..ideal_counter", "the shares must add up to 100"),
+    ]
+    good = client.put(url, json={"staff": [{**row, "age_60plus": "0"}]}, headers=planner)
+    assert good.status_code == 200
+    page = client.get(f"/workbench?scenario={grid_id}&key={key}").text
+    assert 'name="age_40s" type="number" min="0" step="1" size="3" value="2"' in page
+    assert "Beetown" in page
