@@ -118,6 +118,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "plans": ("計画", "Plans"),
     "contractor_routes": ("受注者の巡回ルート", "Contractor routes"),
     "no_data": ("データがありません", "No data"),
+    "workbench": ("検討ワークベンチ", "Planner's workbench"),
 }
 
 
