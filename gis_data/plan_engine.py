@@ -170,9 +170,15 @@ class PlanSetup:
                 out[str(row.municipality_code)] = str(row.depot_id)
         return out
 
-    def bundle_depot(self) -> str:
-        """All contractor yards ('|'-joined), or every town depot when there is no yard."""
-        yards = self.depots_of_kind("contractor") or self.depots_of_kind("town")
+    def bundle_depot(self, *, with_towns: bool = False) -> str:
+        """All contractor yards ('|'-joined), or every town depot when there is no yard.
+
+        ``with_towns`` adds the town depots: a consortium of local firms working from bases in
+        every town rather than from the yards alone.
+        """
+        yards = self.depots_of_kind("contractor")
+        if with_towns or not yards:
+            yards = yards + self.depots_of_kind("town")
         return "|".join(yards)
 
     def town_names(self) -> dict[str, str]:
@@ -204,21 +210,28 @@ class RegionChoice:
 
 
 def choose_regions(
-    setup: PlanSetup, k: int, *, seed: int = 0, seconds: float = 10.0, balance: float = 0.5
+    setup: PlanSetup,
+    k: int,
+    *,
+    seed: int = 0,
+    seconds: float = 10.0,
+    balance: float = 0.5,
+    with_towns: bool = False,
 ) -> RegionChoice:
     """``k`` contract regions of whole towns by the regions helper, each served from its yard.
 
     ``k == 1`` is one region for everything from all contractor yards (no solve). Whole towns
     keep the cost shares and phases per municipality meaningful; the balance is loose because
-    towns differ in size.
+    towns differ in size. ``with_towns`` adds each region's town depots to its crew bases.
     """
     ids = setup.assets["asset_id"].astype(str)
     if k <= 1:
         return RegionChoice(
             asset_region=dict.fromkeys(ids, "1"),
-            region_depot={"1": setup.bundle_depot()},
+            region_depot={"1": setup.bundle_depot(with_towns=with_towns)},
             frame=None,
-            method="one region for all towns, crews from every contractor yard",
+            method="one region for all towns, crews from every contractor yard"
+            + (" and town depot" if with_towns else ""),
         )
     from gis_data.regions import RegionRequest, plan_regions
 
@@ -231,12 +244,15 @@ def choose_regions(
     )
     by_name = {d.name: d.depot_id for d in setup.depots.values()}
     mapping = asset_regions(plan)
+    town_of = dict(zip(ids, setup.assets["municipality_code"].astype(str), strict=True))
     region_depot = {}
     for region in sorted(set(plan.labels)):
         depot = plan.depots.get(region)
-        region_depot[region] = (
-            by_name.get(str(depot), str(depot)) if depot else setup.bundle_depot()
-        )
+        bases = [by_name.get(str(depot), str(depot))] if depot else setup.bundle_depot().split("|")
+        if with_towns:
+            towns = {town_of[a] for a, r in mapping.items() if r == region and a in town_of}
+            bases += [d for code, d in setup.town_depots().items() if code in towns]
+        region_depot[region] = "|".join(dict.fromkeys(bases))
     missing = [a for a in ids if a not in mapping]
     if missing:
         raise ValueError(f"the region plan leaves {len(missing)} assets without a region")

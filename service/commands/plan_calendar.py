@@ -57,6 +57,13 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="routing iterations per day solve (count-based, reproducible; default 10)",
     )
+    p.add_argument(
+        "--bases",
+        choices=("yards", "yards+towns"),
+        default="yards",
+        help="crew bases of the bundled plan: the contractor yards (default), or the yards and"
+        " the town depots (a consortium of local firms with a base in every town)",
+    )
     p.add_argument("--seed", type=int, help="random seed (default from settings, 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     horizon = parse_horizon(args.horizon or settings.horizon)
     seed = settings.seed if args.seed is None else args.seed
     setup = PlanSetup.load(args.config)
-    regions = choose_regions(setup, args.regions, seed=seed)
+    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
     calendar = build_patrol_calendar(
         setup.assets,
         horizon,

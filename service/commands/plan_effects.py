@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings)
     setup = PlanSetup.load(args.config)
     seed = settings.seed if args.seed is None else args.seed
-    regions = choose_regions(setup, args.regions, seed=seed)
+    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
     effects = compute_effects(setup, settings, regions, args)
     names = setup.town_names()
     data = effects_json(effects, names)

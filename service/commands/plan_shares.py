@@ -91,7 +91,7 @@ def compute_shares(
         setup.assets,
         router,
         parse_horizon(args.horizon or settings.horizon),
-        depot=setup.bundle_depot(),
+        depot=setup.bundle_depot(with_towns=getattr(args, "bases", "yards") == "yards+towns"),
         costs=settings.costs,
         sample_days=args.sample_days or None,
         frequencies=settings.frequencies,
