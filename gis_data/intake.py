@@ -604,6 +604,10 @@ def _xlsx_sheets(data: bytes, source: str) -> dict[str, list[list[Any]]]:
         ) from None
     try:
         return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}
+    except Exception as exc:  # a damaged sheet inside a readable zip
+        raise IntakeError(
+            source, [CellProblem("", 0, "", "", f"a sheet cannot be read ({exc})")]
+        ) from None
     finally:
         book.close()
 
@@ -617,7 +621,12 @@ def _csv_rows(data: bytes, source: str, sheet: str) -> list[list[Any]]:
             continue
     else:
         raise IntakeError(source, [CellProblem(sheet, 0, "", "", "not UTF-8 or Shift-JIS text")])
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    try:
+        return [list(r) for r in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise IntakeError(
+            source, [CellProblem(sheet, 0, "", "", f"not a CSV file ({exc})")]
+        ) from None
 
 
 def read_intake(
