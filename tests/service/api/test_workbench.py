@@ -168,6 +168,10 @@ def test_frontier_job_runs_through_the_plans_api(
     plan_id = job["plan_id"]
     png = client.get(f"{api}/plans/{plan_id}/frontier.png", headers=planner)
     assert png.content[:4] == b"\x89PNG"
+    page = client.get(f"/workbench?scenario={grid_id}&lang=en&key={planner['X-API-Key']}")
+    assert 'id="frontier-table"' in page.text
+    assert f"/workbench/frontier/{plan_id}.png" in page.text
+    assert page.text.count("Cross-border") >= 2
 
 
 def _job(client: TestClient, api: str, headers: dict[str, str], sid: int, kind: str, params: dict):
