@@ -18,6 +18,7 @@ from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.errors import install_error_handlers
 from service.jobs import JobRunner, recover_jobs
+from service.read_cache import ReadCache
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,13 @@ def create_app(
     for module in (scenarios, uploads, plans, patrols, jobs, keys):
         app.include_router(module.router, prefix=prefix)
     app.include_router(ogc.router, prefix=settings.OGC_PREFIX)
+    # Whole responses of the heavy reads, per caller scope and data version (see read_cache).
+    app.add_middleware(
+        ReadCache,
+        engine=get_engine(settings.DATABASE_URL),
+        exact_paths=(f"{prefix}/patrols", f"{prefix}/patrols/routes.geojson"),
+        path_prefixes=(f"{settings.OGC_PREFIX}/collections",),
+    )
     for name, under_prefix in OPTIONAL_ROUTERS:
         module_name = f"{_package}.api.{name}"
         if importlib.util.find_spec(module_name) is None:

@@ -1,0 +1,242 @@
+"""Read cache: whole responses of route lists and OGC reads, per caller scope and data version."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import crud
+
+logger = logging.getLogger(__name__)
+
+_VERSION_SQL = text("SELECT version FROM data_version WHERE id = 1")
+# (role, regions) of a key: the whole of what the cached reads depend on about the caller.
+KeyScope = tuple[str, tuple[int, ...]]
+CacheKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+
+
+@dataclass(frozen=True)
+class _KeyEntry:
+    scope: KeyScope
+    version: int
+    at: float
+
+
+def read_version(engine: Engine) -> int | None:
+    """The data version (bumped by triggers on every write the reads see); None when unknown."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(_VERSION_SQL).scalar()
+    except SQLAlchemyError:
+        logger.warning("data_version is unreadable; the read cache is bypassed", exc_info=True)
+        return None
+    return None if value is None else int(value)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def api_key_of(scope: Scope) -> str | None:
+    """The key from `X-API-Key` or `Authorization: Bearer`, as service.deps reads it."""
+    key = _header(scope, b"x-api-key")
+    if key is None:
+        authorization = _header(scope, b"authorization")
+        if authorization is not None:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() == "bearer":
+                key = value.strip()
+    return key or None
+
+
+def etag_matches(if_none_match: str | None, etag: bytes) -> bool:
+    """True when an `If-None-Match` header names `etag` (weak or strong) or is `*`."""
+    if not if_none_match:
+        return False
+    wanted = etag.decode()
+    for raw in if_none_match.split(","):
+        tag = raw.strip()
+        if tag == "*" or tag.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+class ReadCache:
+    """ASGI middleware serving cached 200 responses of GETs under the given paths.
+
+    An entry is keyed on the path, the query (parameters sorted by name), the headers that
+    shape the body (host, accept), the caller's role and regions, and the data version. Every
+    write to the watched tables bumps the version in its own transaction (migration
+    0003_data_version), so an entry is never served after the data it was built from changed,
+    whichever process wrote. API keys are resolved here too (key hash -> role and regions),
+    reused while the version is unchanged and for at most `key_ttl` seconds. Responses carry an
+    ETag; `If-None-Match` gets a 304.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        engine: Engine,
+        exact_paths: tuple[str, ...],
+        path_prefixes: tuple[str, ...],
+        max_bytes: int = 64 * 2**20,
+        max_entry_bytes: int = 8 * 2**20,
+        key_ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.sessions = sessionmaker(bind=engine)
+        self.exact_paths = frozenset(exact_paths)
+        self.path_prefixes = path_prefixes
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.key_ttl = key_ttl
+        self.clock = clock
+        self.entries: OrderedDict[CacheKey, _Entry] = OrderedDict()
+        self.size = 0
+        self.keys: dict[str, _KeyEntry] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _cacheable(self, scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path: str = scope["path"]
+        return path in self.exact_paths or path.startswith(self.path_prefixes)
+
+    def _key_scope(self, key: str, version: int) -> KeyScope | None:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        cached = self.keys.get(digest)
+        now = self.clock()
+        if cached is not None and cached.version == version and now - cached.at < self.key_ttl:
+            return cached.scope
+        session: Session = self.sessions()
+        try:
+            row = crud.find_api_key(session=session, key=key)
+            found = (
+                None if row is None else (row.role, tuple(sorted(int(r) for r in row.region_ids)))
+            )
+        finally:
+            session.close()
+        if found is None:
+            self.keys.pop(digest, None)
+            return None
+        if len(self.keys) > 10_000:
+            self.keys.clear()
+        self.keys[digest] = _KeyEntry(found, version, now)
+        return found
+
+    def clear(self) -> None:
+        """Forget every response and key."""
+        self.entries.clear()
+        self.keys.clear()
+        self.size = 0
+
+    def _store(self, key: CacheKey, entry: _Entry) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+        self.entries[key] = entry
+        self.size += len(entry.body)
+        while self.size > self.max_bytes and self.entries:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve from the cache, or call the app and keep its 200 response."""
+        if not self._cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        api_key = api_key_of(scope)
+        # Blocking, but one indexed read of a one-row table: cheaper than a thread hop.
+        version = None if api_key is None else read_version(self.engine)
+        caller = None if api_key is None or version is None else self._key_scope(api_key, version)
+        if caller is None or version is None:
+            if api_key is not None and version is None:
+                self.clear()
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        normalized = "&".join(f"{k}={v}" for k, v in sorted(query, key=lambda kv: kv[0]))
+        role, regions = caller
+        key: CacheKey = (
+            scope["path"],
+            normalized,
+            scope.get("scheme", "http"),
+            scope.get("root_path", ""),
+            _header(scope, b"host") or "",
+            _header(scope, b"accept") or "",
+            role,
+            ",".join(map(str, regions)),
+            str(version),
+        )
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            self.entries.move_to_end(key)
+            await self._send(entry, _header(scope, b"if-none-match"), send)
+            return
+        self.misses += 1
+        await self._fill(key, scope, receive, send)
+
+    async def _fill(self, key: CacheKey, scope: Scope, receive: Receive, send: Send) -> None:
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                if message["status"] != 200:
+                    await send(message)
+                return
+            if message["type"] != "http.response.body" or start.get("status") != 200:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                body = b"".join(chunks)
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"etag"]
+                tag = hashlib.blake2b(body, digest_size=16).hexdigest()
+                entry = _Entry(headers, body, f'"{tag}"'.encode())
+                if len(body) <= self.max_entry_bytes:
+                    self._store(key, entry)
+                await self._send(entry, _header(scope, b"if-none-match"), send)
+
+        await self.app(scope, receive, capture)
+
+    @staticmethod
+    async def _send(entry: _Entry, if_none_match: str | None, send: Send) -> None:
+        extra = [
+            (b"etag", entry.etag),
+            (b"cache-control", b"private, no-cache"),
+            (b"vary", b"X-API-Key, Authorization"),
+        ]
+        if etag_matches(if_none_match, entry.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers + extra})
+        await send({"type": "http.response.body", "body": entry.body})
