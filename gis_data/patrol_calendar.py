@@ -248,6 +248,7 @@ def build_patrol_calendar(
     batch: bool = True,
     zone_km: float | None = DEFAULT_ZONE_KM,
     zone_minutes: float = DEFAULT_ZONE_MINUTES,
+    workload_factor: float = 1.0 + DEADHEAD_SHARE,
 ) -> PatrolCalendar:
     """Plan the patrol calendar of ``assets`` over ``horizon``.
 
@@ -302,7 +303,7 @@ def build_patrol_calendar(
         asset_id = str(row["asset_id"])
         cls = patrol_class(row)
         own = _interval_from_asset(row) if frequencies.use_asset_intervals else None
-        workload = asset_patrol_minutes(pd.Series(row), float(length_m)) * (1.0 + DEADHEAD_SHARE)
+        workload = asset_patrol_minutes(pd.Series(row), float(length_m)) * workload_factor
         spans = windows if cls == "park" and own is None else [(0, len(dates), True)]
         for start, end, _ in spans:
             interval = own or frequencies.interval(cls, dates[start])
@@ -384,6 +385,11 @@ class CalendarRoutes:
     def crew_days(self) -> int:
         """Routes driven (one crew, one vehicle, one day each)."""
         return sum(r.num_routes for _, _, r in self.days)
+
+    def routed_over_estimate(self) -> float:
+        """Routed crew minutes over the calendar's workload estimate (1.0: the estimate holds)."""
+        estimate = float(self.calendar.result.load.sum())
+        return self.total_minutes() / estimate if estimate > 0 else 1.0
 
     def vehicles(self) -> int:
         """Vehicles needed: per region the most routes on any day, summed over regions."""

@@ -88,6 +88,7 @@ def _summary(routed: CalendarRoutes) -> dict[str, Any]:
         "crew_hours": round(routed.total_minutes() / 60.0, 1),
         "crew_days": routed.crew_days(),
         "vehicles": routed.vehicles(),
+        "routed_over_estimate": round(routed.routed_over_estimate(), 3) if routed.days else None,
         "routing_solves": routed.solves,
         "days_reused": routed.reused,
     }

@@ -90,3 +90,5 @@ def test_routes_per_day_reuse_identical_days() -> None:
     assert routed.reused == busy - routed.solves
     assert routed.total_km() > 0
     assert routed.vehicles() >= 1
+    estimate = float(cal.result.load.sum())
+    assert routed.routed_over_estimate() == pytest.approx(routed.total_minutes() / estimate)
