@@ -434,9 +434,12 @@ class _Solver:
                 new[members] = best
         return new
 
-    def k_medians(self, medians: np.ndarray, rounds: int = 30) -> np.ndarray:
+    def k_medians(self, medians: np.ndarray, seconds: float | None, rounds: int = 30) -> np.ndarray:
         """Uncapacitated alternate heuristic: assign to the nearest median, move to the 1-median."""
+        started = time.perf_counter()
         for _ in range(rounds):
+            if seconds is not None and time.perf_counter() - started > seconds:
+                break
             near = medians[np.argmin(self.d32[:, medians], axis=1)]
             near[medians] = medians
             new = medians.copy()
@@ -499,7 +502,7 @@ class _Solver:
         if len(medians) < self.p:  # duplicates in seeding: top up with far points
             rest = np.setdiff1d(np.arange(self.n), medians)
             medians = np.sort(np.concatenate([medians, rest[: self.p - len(medians)]]))
-        medians = self.k_medians(medians)
+        medians = self.k_medians(medians, None if limit is None else 0.05 * limit)
         medians = self.swap_search(medians, None if limit is None else 0.15 * limit)
         best: np.ndarray | None = None
         best_cost = math.inf
@@ -507,6 +510,8 @@ class _Solver:
         rounds = 0
         while rounds < 12 or (best is None and rounds < 12 + 2 * self.p):
             rounds += 1
+            if limit is not None and best is not None and self.clock.elapsed() > 0.25 * limit:
+                break
             assign = self.gap_lp(medians)
             if not self.feasible(assign):
                 fixed = self.gap(medians, assign, seconds=gap_seconds)
