@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 import service.db
 import service.jobs
+from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_scope
 from service.jobs import LOST_MESSAGE, JobRunner, recover_jobs, run_job, submit_job
@@ -148,7 +149,7 @@ def _short_busy_timeout(monkeypatch: pytest.MonkeyPatch, delays: tuple[float, ..
 
 def _lock_job(url: str, path: Path, hold: float) -> str:
     with session_scope(get_engine(url)) as session:
-        service.jobs.crud.create_job(
+        crud.create_job(
             session=session,
             job_id="locked1",
             process_id="fault-lock",
@@ -229,9 +230,7 @@ def _lock_free(url: str) -> bool:
 def test_lost_task_after_dismissal_keeps_the_dismissal(db: str) -> None:
     """A job dismissed before its task died stays dismissed (settling only fails live jobs)."""
     with session_scope(get_engine(db)) as session:
-        service.jobs.crud.create_job(
-            session=session, job_id="gone1", process_id="fault-block", inputs={}
-        )
+        crud.create_job(session=session, job_id="gone1", process_id="fault-block", inputs={})
         session.flush()
         session.get_one(Job, "gone1").status = "dismissed"
     assert service.jobs.settle_lost_job("gone1", db) is False
