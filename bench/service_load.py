@@ -10,6 +10,8 @@ PostGIS is measured when `GUNMANE_BENCH_POSTGRES_URL` is set (its tables are emp
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
 import os
 import shutil
 import socket
@@ -93,6 +95,10 @@ def _server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    # The C parser and event loop of uvicorn[standard], when installed.
+    for option, module in (("--http", "httptools"), ("--loop", "uvloop")):
+        if importlib.util.find_spec(module) is not None:
+            command += [option, module]
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -118,6 +124,36 @@ def _wrk(url: str, key: str, *, seconds: int, connections: int, threads: int) ->
     return [float(x) for x in line.split()[1:]]
 
 
+def in_process_ms(url: str, path: str, key: str, *, repeat: int = 300) -> float:
+    """Mean ms per request of the ASGI app called directly (no HTTP, no load tool), warm."""
+    from service.main import create_app
+
+    app = create_app(Settings(DATABASE_URL=url, RECOVER_JOBS_ON_STARTUP=False))
+    raw_path, _, query = path.partition("?")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": raw_path, "raw_path": raw_path.encode(), "root_path": "",
+        "query_string": query.encode(), "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+        "headers": [(b"host", b"127.0.0.1"), (b"x-api-key", key.encode())],
+    }  # fmt: skip
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"{path}: status {message['status']}")
+
+    async def loop() -> float:
+        await app(dict(scope), receive, send)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        for _ in range(repeat):
+            await app(dict(scope), receive, send)  # type: ignore[arg-type]
+        return (time.perf_counter() - start) * 1000 / repeat
+
+    return asyncio.run(loop())
+
+
 def main(argv: list[str]) -> int:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench service_load")
@@ -140,7 +176,10 @@ def main(argv: list[str]) -> int:
         f"{args.connections} clients, {args.seconds} s per run, uvicorn workers {args.workers},"
         f" wrk threads {args.threads}"
     )
-    print(f"{'backend':<8} {'read':<38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+    print(
+        f"{'backend':<8} {'read':<38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}"
+        f" {'in-proc ms':>10}"
+    )
     for backend, url in backends:
         keys = prepare(url)
         port = _free_port()
@@ -159,9 +198,10 @@ def main(argv: list[str]) -> int:
                     connections=args.connections,
                     threads=args.threads,
                 )
+                inproc = in_process_ms(url, path, keys[role])
                 print(
                     f"{backend:<8} {label:<38} {rps:>8.1f} {p50:>8.1f} {p95:>8.1f}"
-                    f" {int(errors):>6}",
+                    f" {int(errors):>6} {inproc:>10.2f}",
                     flush=True,
                 )
         finally:
