@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,15 +40,46 @@ class _KeyEntry:
     at: float
 
 
-def read_version(engine: Engine) -> int | None:
-    """The data version (bumped by triggers on every write the reads see); None when unknown."""
-    try:
-        with engine.connect() as conn:
-            value = conn.execute(_VERSION_SQL).scalar()
-    except SQLAlchemyError:
-        logger.warning("data_version is unreadable; the read cache is bypassed", exc_info=True)
+_VERSION_ENGINES: dict[str, Engine] = {}
+
+
+def _version_engine(engine: Engine) -> Engine:
+    """An engine for the version reads: autocommit, no pre-ping (a round trip per checkout)."""
+    if engine.dialect.name == "sqlite":
+        return engine  # no pre-ping there; each connection is local
+    name = engine.url.render_as_string(hide_password=False)
+    found = _VERSION_ENGINES.get(name)
+    if found is None:
+        found = _VERSION_ENGINES[name] = create_engine(
+            engine.url, pool_size=2, max_overflow=8, isolation_level="AUTOCOMMIT"
+        )
+    return found
+
+
+class VersionReader:
+    """Reads the data version (bumped by triggers on every write the reads see)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = _version_engine(engine)
+        self.warned = False
+
+    def read(self) -> int | None:
+        """The current version; None when unknown (no table yet, or the database is down)."""
+        for attempt in (1, 2):
+            try:
+                # A pooled connection that died is invalidated on the error; retry once.
+                with self.engine.connect() as conn:
+                    value = conn.execute(_VERSION_SQL).scalar()
+            except SQLAlchemyError as error:
+                if attempt == 2:
+                    # Once: an unmigrated database would otherwise log on every read.
+                    if not self.warned:
+                        self.warned = True
+                        logger.warning("data_version unreadable (%s); cache bypassed", error)
+                    return None
+                continue
+            return None if value is None else int(value)
         return None
-    return None if value is None else int(value)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -109,6 +140,7 @@ class ReadCache:
         self.app = app
         self.engine = engine
         self.sessions = sessionmaker(bind=engine)
+        self.version = VersionReader(engine)
         self.exact_paths = frozenset(exact_paths)
         self.path_prefixes = path_prefixes
         self.max_bytes = max_bytes
@@ -172,7 +204,7 @@ class ReadCache:
             return
         api_key = api_key_of(scope)
         # Blocking, but one indexed read of a one-row table: cheaper than a thread hop.
-        version = None if api_key is None else read_version(self.engine)
+        version = None if api_key is None else self.version.read()
         caller = None if api_key is None or version is None else self._key_scope(api_key, version)
         if caller is None or version is None:
             if api_key is not None and version is None:
