@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import crud
@@ -159,6 +160,13 @@ class ReadCache:
         path: str = scope["path"]
         return path in self.exact_paths or path.startswith(self.path_prefixes)
 
+    async def _read_version(self) -> int | None:
+        if self.version.engine.dialect.name == "sqlite":
+            # A local read of a one-row table: cheaper than a thread hop.
+            return self.version.read()
+        # A server round trip: in a thread, so that concurrent requests overlap their waits.
+        return await run_in_threadpool(self.version.read)
+
     def _key_scope(self, key: str, version: int) -> KeyScope | None:
         digest = hashlib.sha256(key.encode()).hexdigest()
         cached = self.keys.get(digest)
@@ -203,8 +211,7 @@ class ReadCache:
             await self.app(scope, receive, send)
             return
         api_key = api_key_of(scope)
-        # Blocking, but one indexed read of a one-row table: cheaper than a thread hop.
-        version = None if api_key is None else self.version.read()
+        version = None if api_key is None else await self._read_version()
         caller = None if api_key is None or version is None else self._key_scope(api_key, version)
         if caller is None or version is None:
             if api_key is not None and version is None:
