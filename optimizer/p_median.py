@@ -65,6 +65,8 @@ FULL_MIP_MAX_N = 250
 
 _FULL_MIP_ARCS = 30  # nearest candidate medians per point in that model
 _CANDIDATES_PER_MEDIAN = 12  # a window offers each median's nearest cluster points as candidates
+_SHIFT_MEDIANS = 8  # nearest medians a point may shift to in the local search
+_SWAP_PARTNERS = 16  # nearest points a point may swap medians with
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ class _Solver:
         self.settings = settings_for(stop, seed)
         self.deterministic = self.clock.limit is None
         self.rng = np.random.default_rng(seed)
+        self._near_pts: np.ndarray | None = None
 
     # -- budget helpers -------------------------------------------------------------------------
     def sub_settings(self, seconds: float, det: float) -> SolveSettings:
@@ -521,6 +524,7 @@ class _Solver:
                 medians = self.open_heavy(medians, assign)
                 continue
             if len(np.unique(assign)) == self.p:
+                assign = self.shift_swap(assign)
                 cost = self.cost_of(assign)
                 if cost < best_cost:
                     best, best_cost = assign, cost
@@ -543,6 +547,101 @@ class _Solver:
 
     def cost_of(self, assign: np.ndarray) -> int:
         return int(self.c[np.arange(self.n), assign].sum())
+
+    # -- fast local search on the assignment ----------------------------------------------------
+    def near_points(self) -> np.ndarray:
+        """Each point's ``_SWAP_PARTNERS`` nearest other points (computed once)."""
+        if self._near_pts is None:
+            k = min(self.n - 1, _SWAP_PARTNERS)
+            if k <= 0:
+                self._near_pts = np.zeros((self.n, 0), dtype=np.int64)
+            else:
+                d = self.d32.copy()
+                np.fill_diagonal(d, np.inf)
+                self._near_pts = np.argpartition(d, k - 1, axis=1)[:, :k].astype(np.int64)
+        return self._near_pts
+
+    def shift_swap(self, assign: np.ndarray, rounds: int = 50) -> np.ndarray:
+        """Shift and swap moves of points between fixed medians, best first, capacity-checked.
+
+        All improving moves are evaluated at once (each point against its nearest medians for a
+        shift, against its nearest points served elsewhere for a swap), then applied greedily in
+        order of gain with a re-check of loads, until no move improves. Deterministic.
+        """
+        a = assign.copy()
+        medians = np.unique(a)
+        if len(medians) < 2:
+            return a
+        n, c, dem, cap = self.n, self.c, self.dem, self.cap
+        rows = np.arange(n)
+        is_med = np.zeros(n, dtype=bool)
+        is_med[medians] = True
+        k = min(len(medians), _SHIFT_MEDIANS)
+        near_m = medians[np.argpartition(c[:, medians], k - 1, axis=1)[:, :k]]
+        partners = self.near_points()
+        load = np.bincount(a, weights=dem, minlength=n).astype(np.int64)
+        for _ in range(rounds):
+            moved = 0
+            cur = c[rows, a]
+            # Shifts: point i to median m with room.
+            delta = c[rows[:, None], near_m] - cur[:, None]
+            ok = (delta < 0) & (cap[near_m] - load[near_m] >= dem[:, None]) & ~is_med[:, None]
+            for flat in np.flatnonzero(ok)[np.argsort(delta[ok], kind="stable")]:
+                i, m = divmod(int(flat), k)
+                dest = int(near_m[i, m])
+                src = int(a[i])
+                if c[i, dest] < c[i, src] and load[dest] + dem[i] <= cap[dest]:
+                    a[i] = dest
+                    load[dest] += dem[i]
+                    load[src] -= dem[i]
+                    moved += 1
+            # Swaps: points i and j exchange medians.
+            cur = c[rows, a]
+            ai = a[:, None]
+            aj = a[partners]
+            delta = c[rows[:, None], aj] + c[partners, ai] - cur[:, None] - cur[partners]
+            di = dem[:, None]
+            dj = dem[partners]
+            ok = (
+                (delta < 0)
+                & (ai != aj)
+                & ~is_med[:, None]
+                & ~is_med[partners]
+                & (load[ai] - di + dj <= cap[ai])
+                & (load[aj] - dj + di <= cap[aj])
+            )
+            width = partners.shape[1]
+            for flat in np.flatnonzero(ok)[np.argsort(delta[ok], kind="stable")]:
+                i, t = divmod(int(flat), width)
+                j = int(partners[i, t])
+                mi, mj = int(a[i]), int(a[j])
+                if mi == mj:
+                    continue
+                gain = c[i, mj] + c[j, mi] - c[i, mi] - c[j, mj]
+                if (
+                    gain < 0
+                    and load[mi] - dem[i] + dem[j] <= cap[mi]
+                    and load[mj] - dem[j] + dem[i] <= cap[mj]
+                ):
+                    a[i], a[j] = mj, mi
+                    load[mi] += dem[j] - dem[i]
+                    load[mj] += dem[i] - dem[j]
+                    moved += 1
+            if moved == 0:
+                break
+        return a
+
+    def polish(self, assign: np.ndarray, rounds: int = 10) -> np.ndarray:
+        """Alternate shift/swap search and median relocation while the cost falls."""
+        best = self.shift_swap(assign)
+        best_cost = self.cost_of(best)
+        for _ in range(rounds):
+            moved = self.shift_swap(self.relocate(best))
+            cost = self.cost_of(moved)
+            if cost >= best_cost:
+                break
+            best, best_cost = moved, cost
+        return best
 
     # -- exact ----------------------------------------------------------------------------------
     def full_mip(self, share: float) -> np.ndarray | None:
@@ -656,7 +755,7 @@ class _Solver:
 
     def lns(self, assign: np.ndarray) -> np.ndarray:
         """Window re-optimization until the budget ends or no window of the largest size helps."""
-        best = assign
+        best = self.polish(assign)
         best_cost = self.cost_of(best)
         q_min, q_max = min(self.p, 3), min(self.p, 10)
         q = min(self.p, 4)
@@ -680,7 +779,9 @@ class _Solver:
             self.clock.iters += 1
             tried.add(seed_median)
             if new is not None and self.cost_of(new) < best_cost:
-                best, best_cost = new, self.cost_of(new)
+                # Cheap moves across the window's border often follow an improved window.
+                best = self.polish(new)
+                best_cost = self.cost_of(best)
                 self.clock.stall = 0
                 tried.clear()
             else:
