@@ -372,6 +372,38 @@ class _Solver:
                     left[dest] -= self.dem[i]
         return medians[choice]
 
+    def repair(self, assign: np.ndarray) -> np.ndarray:
+        """Move points off overloaded medians, cheapest extra cost first, to any median with room.
+
+        Cheap numpy repair tried before the CP-SAT generalized assignment; the result may still
+        overload when no single point fits elsewhere.
+        """
+        a = assign.copy()
+        medians = np.unique(a)
+        is_med = np.zeros(self.n, dtype=bool)
+        is_med[medians] = True
+        load = np.bincount(a, weights=self.dem, minlength=self.n).astype(np.int64)
+        for j in medians[load[medians] > self.cap[medians]]:
+            while load[j] > self.cap[j]:
+                members = np.flatnonzero((a == j) & ~is_med)
+                room = self.cap[medians] - load[medians]
+                if len(members) == 0:
+                    break
+                extra = (self.c[np.ix_(members, medians)] - self.c[members, j][:, None]).astype(
+                    np.float64
+                )
+                extra[room[None, :] < self.dem[members][:, None]] = np.inf
+                extra[:, medians == j] = np.inf
+                flat = int(np.argmin(extra))
+                t, m = divmod(flat, len(medians))
+                if not np.isfinite(extra[t, m]):
+                    break
+                i, dest = int(members[t]), int(medians[m])
+                a[i] = dest
+                load[j] -= self.dem[i]
+                load[dest] += self.dem[i]
+        return a
+
     def open_heavy(self, medians: np.ndarray, assign: np.ndarray) -> np.ndarray:
         """Capacity is fragmented: open the heaviest point of the worst overloaded median and
         close the least loaded other median (heavy points fill a median almost on their own)."""
@@ -516,6 +548,8 @@ class _Solver:
             if limit is not None and best is not None and self.clock.elapsed() > 0.25 * limit:
                 break
             assign = self.gap_lp(medians)
+            if not self.feasible(assign):
+                assign = self.repair(assign)
             if not self.feasible(assign):
                 fixed = self.gap(medians, assign, seconds=gap_seconds)
                 if fixed is not None:
