@@ -67,6 +67,7 @@ _FULL_MIP_ARCS = 30  # nearest candidate medians per point in that model
 _CANDIDATES_PER_MEDIAN = 12  # a window offers each median's nearest cluster points as candidates
 _SHIFT_MEDIANS = 8  # nearest medians a point may shift to in the local search
 _SWAP_PARTNERS = 16  # nearest points a point may swap medians with
+_MAX_RESTARTS = 24  # extra constructions (best kept) within 15 % of a time limit
 
 
 @dataclass(frozen=True)
@@ -934,7 +935,7 @@ def solve_p_median(
         # Constructions are cheap on small and medium instances: keep the best of a few.
         share = 0.15 * solver.clock.limit
         first = solver.clock.elapsed()
-        for _ in range(7):
+        for _ in range(_MAX_RESTARTS):
             if solver.clock.elapsed() + first > share:
                 break
             other = solver.construct()
