@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -142,6 +143,10 @@ class ReadCache:
         self.engine = engine
         self.sessions = sessionmaker(bind=engine)
         self.version = VersionReader(engine)
+        self._next_read: asyncio.Future[int | None] | None = None
+        self._read_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.exact_paths = frozenset(exact_paths)
         self.path_prefixes = path_prefixes
         self.max_bytes = max_bytes
@@ -164,8 +169,28 @@ class ReadCache:
         if self.version.engine.dialect.name == "sqlite":
             # A local read of a one-row table: cheaper than a thread hop.
             return self.version.read()
-        # A server round trip: in a thread, so that concurrent requests overlap their waits.
-        return await run_in_threadpool(self.version.read)
+        # A server round trip: requests that arrive while one read runs share the next one
+        # (it starts after they arrived, so a write they saw committed is seen), one at a time
+        # in a thread. Without this, 50 clients queue 50 reads for a few pooled connections.
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an app served by a new loop (test clients)
+            self._loop, self._next_read, self._read_lock = loop, None, asyncio.Lock()
+        round_ = self._next_read
+        if round_ is None:
+            round_ = self._next_read = loop.create_future()
+            task = loop.create_task(self._run_read(round_))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(round_)
+
+    async def _run_read(self, round_: asyncio.Future[int | None]) -> None:
+        async with self._read_lock:
+            if self._next_read is round_:
+                self._next_read = None  # later arrivals form the next round
+            try:
+                round_.set_result(await run_in_threadpool(self.version.read))
+            except Exception as error:  # handed to the waiting requests
+                round_.set_exception(error)
 
     def _key_scope(self, key: str, version: int) -> KeyScope | None:
         digest = hashlib.sha256(key.encode()).hexdigest()
