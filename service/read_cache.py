@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -158,6 +158,7 @@ class ReadCache:
         self.keys: dict[str, _KeyEntry] = {}
         self.hits = 0
         self.misses = 0
+        self._seen_version: int | None = None
 
     def _cacheable(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -237,14 +238,25 @@ class ReadCache:
             return
         api_key = api_key_of(scope)
         version = None if api_key is None else await self._read_version()
-        caller = None if api_key is None or version is None else self._key_scope(api_key, version)
+        if version is not None and version != self._seen_version:
+            # Entries of earlier versions can never be served again: free them now.
+            self.entries.clear()
+            self.size = 0
+            self._seen_version = version
+        caller = None
+        if api_key is not None and version is not None:
+            try:
+                caller = self._key_scope(api_key, version)
+            except SQLAlchemyError:
+                logger.warning("API key lookup failed; the read cache is bypassed", exc_info=True)
         if caller is None or version is None:
             if api_key is not None and version is None:
                 self.clear()
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        normalized = "&".join(f"{k}={v}" for k, v in sorted(query, key=lambda kv: kv[0]))
+        # Re-encoded: a decoded "&" or "=" in a value cannot pass for another parameter.
+        normalized = urlencode(sorted(query, key=lambda kv: kv[0]))
         role, regions = caller
         key: CacheKey = (
             scope["path"],

@@ -144,3 +144,16 @@ def test_etag_matches() -> None:
     assert etag_matches("*", tag)
     assert not etag_matches('"abd"', tag)
     assert not etag_matches(None, tag)
+
+
+def test_an_encoded_ampersand_is_not_another_parameter(
+    client: TestClient, engine: Engine, scenario_id: int
+) -> None:
+    """`field=park%26limit%3D1` (one odd value) and `field=park&limit=1` are different entries."""
+    gis = make_key(engine, "gis")
+    odd = client.get(f"{ITEMS}?field=park%26limit%3D1", headers=gis)
+    plain = client.get(f"{ITEMS}?field=park&limit=1", headers=gis).json()
+    assert odd.status_code == 200
+    assert odd.json()["numberMatched"] == 0
+    assert plain["numberMatched"] == 2
+    assert plain["numberReturned"] == 1
