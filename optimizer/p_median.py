@@ -954,6 +954,8 @@ def solve_p_median(
             found = solver.full_mip(share=1.0)
             if found is not None and solver.cost_of(found) < solver.cost_of(assign):
                 assign = found
+        if status != "optimal":
+            assign = solver.polish(assign)  # cheap; catches moves the time-limited phases missed
     else:
         if data.n <= FULL_MIP_MAX_N and solver.clock.limit is not None:
             found = solver.full_mip(share=0.6)
