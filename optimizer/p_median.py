@@ -7,8 +7,9 @@ heuristic below, which also gives a lower bound. Larger ones are solved by a mat
    a vectorised vertex-substitution (swap) search on the uncapacitated cost;
 2. capacitated location-allocation: the assignment to fixed medians comes from the
    transportation LP on each point's ``K`` nearest medians (scipy HiGHS), rounded and repaired
-   (CP-SAT generalized assignment if rounding leaves an overload); each median then moves to its
-   cluster's 1-median, until the medians no longer change;
+   (a cheap numpy repair, then CP-SAT generalized assignment if an overload is left) and
+   improved by shift/swap moves; each median then moves to its cluster's 1-median, until the
+   medians no longer change; the best of several randomized constructions is kept;
 3. up to `FULL_MIP_MAX_N` points, the whole instance (each point's 30 nearest candidates) also
    goes to the HiGHS MIP solver (scipy) for part of the time; instances up to `EXACT_MAX_N` run
    CP-SAT (which proves the easy ones) and then HiGHS, keeping the better plan;
@@ -17,7 +18,9 @@ heuristic below, which also gives a lower bound. Larger ones are solved by a mat
    nearest cluster points; arcs: each point's nearest candidates) by CP-SAT hinted with the
    incumbent (on tight windows that do not close in time, the hint keeps it; HiGHS takes no
    hint). ``q`` adapts to how fast windows solve; the search stops at the time or iteration
-   limit or when no window improves.
+   limit or when no window improves. After every improving window a numpy local search
+   ("polish") applies capacity-checked shift and swap moves of points between medians across
+   window borders, alternated with median relocation to the cluster's 1-median.
 
 Costs are scaled to integers (exact for integer matrices); the reported cost is re-evaluated in
 floating point on the original matrix. Count-based stops use node and deterministic-time limits,
