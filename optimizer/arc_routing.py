@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
 
 from optimizer._construct import Routes, best_path_scanning, total_cost
+from optimizer._orientation import orient_routes
 from optimizer._task_graph import TaskGraph, build_task_graph
 from optimizer.carp_data import CarpData
 from optimizer.carp_solution import CarpSolution
@@ -109,6 +113,44 @@ def _run_backend(
     return _routing.solve_routing(tg, fleet, initial, limits)
 
 
+def _workers() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _best_of_two_seeds(
+    backend: str,
+    tg: TaskGraph,
+    fleet: list[int],
+    initial: Routes | None,
+    stop: StoppingCriterion,
+    seed: int,
+    deadline: float,
+) -> tuple[Routes | None, int]:
+    """Run seeds ``seed`` and ``seed + 1`` side by side (a forked worker on the second core) and
+    keep the cheaper result, ``seed``'s on a tie; iterations are summed."""
+    ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    try:
+        other = pool.submit(_run_backend, backend, tg, fleet, initial, stop, seed + 1, deadline)
+        routes, iterations = _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
+        try:
+            # The worker stops at the same deadline; allow for its last iteration and pickling.
+            wait = max(1.0, deadline - time.perf_counter()) + 5.0
+            routes2, iterations2 = other.result(timeout=wait)
+        except Exception:  # a failed or late worker must not lose the main result
+            log.warning("second-seed worker failed or timed out", exc_info=True)
+            return routes, iterations
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if routes2 is not None and (routes is None or total_cost(tg, routes2) < total_cost(tg, routes)):
+        routes = routes2
+    return routes, iterations + iterations2
+
+
 def solve_arc_routing(
     data: CarpData, *, stop: StoppingCriterion, seed: int = 0, backend: Backend = "auto"
 ) -> ArcRoutingResult:
@@ -143,6 +185,7 @@ def solve_arc_routing(
     # Construction gets at most a tenth of a time limit; the rest goes to the search.
     initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
     if initial is not None:
+        initial = orient_routes(tg, initial)
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
     fleet = _fleet(tg, initial)
     if initial is None and not _enough_capacity(data):
@@ -160,7 +203,14 @@ def solve_arc_routing(
     # Keep time for the search's last iteration and the checker, both growing with the size.
     margin = None if limit is None else min(0.05 * limit, 0.2 + tg.num_options / 1000)
     deadline = None if limit is None or margin is None else started + limit - margin
-    routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
+    if chosen == "pyvrp" and deadline is not None and _workers() >= 2:
+        # A time-limited search has a second core to use: a second seed costs no wall time.
+        routes, iterations = _best_of_two_seeds(chosen, tg, fleet, initial, stop, seed, deadline)
+    else:
+        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
+    if routes is not None:
+        # The backends flip one task at a time; the DP finds the best joint directions per route.
+        routes = orient_routes(tg, routes)
     if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
         routes = initial
     if routes is None:
