@@ -1,7 +1,8 @@
 """Capacitated p-median: open p medians among the points, assign every point within capacity.
 
 Method. Small instances (up to `EXACT_MAX_N` points) go to one exact CP-SAT model, hinted by the
-heuristic below, which also gives a lower bound. Larger ones are solved by a matheuristic:
+heuristic below (improved by a short LNS first under a time limit), which also gives a lower
+bound. Larger ones are solved by a matheuristic:
 
 1. medians: demand-weighted k-means++ seeding, uncapacitated alternate (k-medians) rounds, then
    a vectorised vertex-substitution (swap) search on the uncapacitated cost;
@@ -791,8 +792,9 @@ class _Solver:
         new[pts] = cand[sol.centre_of_point]
         return new, sol.status == "optimal"
 
-    def lns(self, assign: np.ndarray) -> np.ndarray:
-        """Window re-optimization until the budget ends or no window of the largest size helps."""
+    def lns(self, assign: np.ndarray, until: float | None = None) -> np.ndarray:
+        """Window re-optimization until the budget (or ``until`` seconds elapsed) ends or no
+        window of the largest size helps."""
         best = self.polish(assign)
         best_cost = self.cost_of(best)
         q_min, q_max = min(self.p, 3), min(self.p, 10)
@@ -800,7 +802,7 @@ class _Solver:
         limit = self.clock.limit
         sub_seconds = 2.0 if limit is None else min(5.0, max(1.0, limit / 30))
         tried: set[int] = set()
-        while not self.clock.done():
+        while not self.clock.done() and (until is None or self.clock.elapsed() < until):
             medians = np.unique(best)
             untried = [int(m) for m in medians if int(m) not in tried]
             if not untried:
@@ -947,7 +949,10 @@ def solve_p_median(
     lower: float | None = None
     status = "feasible"
     if data.n <= EXACT_MAX_N:
-        # CP-SAT on half the time (it proves the easy ones), then HiGHS, then CP-SAT hinted.
+        # A short LNS improves the hint (the exact phases stall under load without a good one);
+        # then CP-SAT on half the time (it proves the easy ones), then HiGHS.
+        if solver.clock.limit is not None:
+            assign = solver.lns(assign, until=0.2 * solver.clock.limit)
         exact, lower, sub_status = solver.exact(assign, share=0.5)
         if exact is not None and solver.cost_of(exact) <= solver.cost_of(assign):
             assign = exact
