@@ -20,6 +20,7 @@ from service.map_data import (
     stored_plan_figures,
 )
 from service.maps import plan_map_html
+from service.models import Route
 
 router = APIRouter(tags=["maps"])
 
@@ -110,14 +111,12 @@ def render_plan_map(session: SessionDep, plan_id: int, lang: str) -> str:
     return plan_map_html(title=title, lang=lang, **plan_layers(session, plan))
 
 
-def _route_download(
-    session: SessionDep, principal: auth.Principal, route_id: int, fmt: str
-) -> Response:
-    route = readable_route(session, principal, route_id)
+def route_download(route: Route, fmt: str, *, missing_code: str = "not-found") -> Response:
+    """A readable route as a GPX or KML attachment; 404 ``missing_code`` when it has no line."""
     name = f"route-{route.id}-{route.service_date or route.day}-crew{route.crew}"
     patrol = patrol_route(route)
     if patrol.geometry.is_empty:
-        raise ServiceError(404, "not-found", f"route {route_id} has no geometry")
+        raise ServiceError(404, missing_code, f"route {route.id} has no geometry")
     if fmt == "gpx":
         text, media = routes_to_gpx([patrol], name=name), "application/gpx+xml"
     else:
@@ -129,10 +128,10 @@ def _route_download(
 @router.get("/routes/{route_id}/gpx", response_class=Response)
 def route_gpx(route_id: int, session: SessionDep, principal: PageKey) -> Response:
     """The route as GPX 1.1: one track (apps follow it, no re-routing) and waypoints for stops."""
-    return _route_download(session, principal, route_id, "gpx")
+    return route_download(readable_route(session, principal, route_id), "gpx")
 
 
 @router.get("/routes/{route_id}/kml", response_class=Response)
 def route_kml(route_id: int, session: SessionDep, principal: PageKey) -> Response:
     """The route as KML 2.2: the line and a placemark per stop."""
-    return _route_download(session, principal, route_id, "kml")
+    return route_download(readable_route(session, principal, route_id), "kml")

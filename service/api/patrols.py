@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from gis_data.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
+from service.api.maps import route_download
 from service.api.plans import feature_collection, route_feature, route_json, route_public
 from service.deps import RouteReaderKey, SessionDep
 from service.errors import ServiceError
@@ -99,29 +99,17 @@ def get_route_geojson(route_id: int, session: SessionDep, principal: RouteReader
     return feature_collection([route_feature(_readable(session, principal, route_id))])
 
 
-def _download(session: SessionDep, principal: auth.Principal, route_id: int, fmt: str) -> Response:
-    from service.map_data import patrol_route
-
-    route = _readable(session, principal, route_id)
-    patrol = patrol_route(route)
-    if patrol.geometry.is_empty:
-        raise ServiceError(404, "no-geometry", f"route {route_id} has no geometry")
-    name = f"route-{route.id}-{route.service_date or route.day}-crew{route.crew}"
-    if fmt == "gpx":
-        text, media = routes_to_gpx([patrol], name=name), "application/gpx+xml"
-    else:
-        text, media = routes_to_kml([patrol], name=name), "application/vnd.google-earth.kml+xml"
-    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
-    return Response(text, media_type=media, headers=headers)
-
-
 @router.get("/{route_id}/gpx", response_class=Response)
 def get_route_gpx(route_id: int, session: SessionDep, principal: RouteReaderKey) -> Response:
     """One route as GPX 1.1: a track (apps follow it without re-routing) plus stop waypoints."""
-    return _download(session, principal, route_id, "gpx")
+    return route_download(
+        _readable(session, principal, route_id), "gpx", missing_code="no-geometry"
+    )
 
 
 @router.get("/{route_id}/kml", response_class=Response)
 def get_route_kml(route_id: int, session: SessionDep, principal: RouteReaderKey) -> Response:
     """One route as KML."""
-    return _download(session, principal, route_id, "kml")
+    return route_download(
+        _readable(session, principal, route_id), "kml", missing_code="no-geometry"
+    )
