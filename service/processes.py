@@ -463,7 +463,7 @@ def _store_plan(
 
 def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The patrol calendar over a horizon, every working day routed (gis_data.patrol_calendar)."""
-    from gis_data.patrol_calendar import build_patrol_calendar, route_calendar
+    from gis_data.patrol_calendar import route_calendar
     from gis_data.plan_engine import choose_regions
     from gis_data.plan_settings import read_settings
     from gis_data.work_calendar import parse_horizon
@@ -477,17 +477,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     horizon = parse_horizon(args.horizon or settings.horizon)
     regions = choose_regions(setup, args.regions, seed=seed)
     ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
-    calendar = build_patrol_calendar(
-        setup.assets,
-        horizon,
-        region_of=regions.asset_region,
-        depot_of=regions.region_depot,
-        shift_minutes=settings.shift_hours * 60.0,
-        frequencies=settings.frequencies,
-        rules=settings.rules,
-        metric_crs=setup.scenario.metric_crs,
-        seed=seed,
-    )
+    calendar = plan_calendar.region_calendar(setup, horizon, regions, settings, seed)
     ctx.progress(50, f"routing {len(calendar.dates)} working days")
     router = setup.router(
         stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours

@@ -10,10 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.patrol_calendar import CalendarRoutes, build_patrol_calendar, route_calendar
-from gis_data.plan_engine import PlanSetup, choose_regions, describe_stop
-from gis_data.plan_settings import read_settings
-from gis_data.work_calendar import parse_horizon
+from gis_data.patrol_calendar import (
+    CalendarRoutes,
+    PatrolCalendar,
+    build_patrol_calendar,
+    route_calendar,
+)
+from gis_data.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
+from gis_data.plan_settings import PlanSettings, read_settings
+from gis_data.work_calendar import Horizon, parse_horizon
 from optimizer.stop import MaxIterations
 
 logger = logging.getLogger(__name__)
@@ -94,15 +99,11 @@ def _summary(routed: CalendarRoutes) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    """Plan, route, print and export the calendar."""
-    started = time.perf_counter()
-    settings = read_settings(args.settings)
-    horizon = parse_horizon(args.horizon or settings.horizon)
-    seed = settings.seed if args.seed is None else args.seed
-    setup = PlanSetup.load(args.config)
-    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
-    calendar = build_patrol_calendar(
+def region_calendar(
+    setup: PlanSetup, horizon: Horizon, regions: RegionChoice, settings: PlanSettings, seed: int
+) -> PatrolCalendar:
+    """The patrol calendar of ``setup``'s assets over ``horizon``, per chosen region and yard."""
+    return build_patrol_calendar(
         setup.assets,
         horizon,
         region_of=regions.asset_region,
@@ -113,6 +114,17 @@ def run(args: argparse.Namespace) -> int:
         metric_crs=setup.scenario.metric_crs,
         seed=seed,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, route, print and export the calendar."""
+    started = time.perf_counter()
+    settings = read_settings(args.settings)
+    horizon = parse_horizon(args.horizon or settings.horizon)
+    seed = settings.seed if args.seed is None else args.seed
+    setup = PlanSetup.load(args.config)
+    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
+    calendar = region_calendar(setup, horizon, regions, settings, seed)
     stop = MaxIterations(args.iterations)
     router = setup.router(
         stop=stop, seed=seed, shift_hours=settings.shift_hours, keep_geometry=bool(args.out)
