@@ -73,6 +73,17 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def load_plan_inputs(
+    args: argparse.Namespace,
+) -> tuple[PlanSettings, PlanSetup, RegionChoice]:
+    """Settings, scenario setup and contract regions (settings' seed unless --seed) of the args."""
+    settings = read_settings(args.settings)
+    setup = PlanSetup.load(args.config)
+    seed = settings.seed if args.seed is None else args.seed
+    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
+    return settings, setup, regions
+
+
 def _summary(routed: CalendarRoutes) -> dict[str, Any]:
     cal = routed.calendar
     res = cal.result

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from gis_data.effects import EffectEstimate, PlanCosting, estimate_effects
-from gis_data.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
-from gis_data.plan_settings import PlanSettings, default_phases, read_settings
+from gis_data.plan_engine import PlanSetup, RegionChoice, describe_stop
+from gis_data.plan_settings import PlanSettings, default_phases
 from gis_data.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
-from service.commands.plan_calendar import add_common_arguments
+from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,10 +111,7 @@ def print_effects(effects: EffectEstimate, names: dict[str, str]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print and optionally write the effect estimate."""
     started = time.perf_counter()
-    settings = read_settings(args.settings)
-    setup = PlanSetup.load(args.config)
-    seed = settings.seed if args.seed is None else args.seed
-    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
+    settings, setup, regions = load_plan_inputs(args)
     effects = compute_effects(setup, settings, regions, args)
     names = setup.town_names()
     data = effects_json(effects, names)

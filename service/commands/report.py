@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gis_data.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
-from gis_data.plan_engine import PlanSetup, choose_regions
-from gis_data.plan_settings import read_settings
 from gis_data.report import ReportInputs, write_report
-from service.commands.plan_calendar import add_common_arguments
+from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
 from service.commands.plan_effects import compute_effects, effects_json
 from service.commands.plan_shares import add_workers_argument, compute_shares, shares_json
 
@@ -50,10 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Compute the figures and write the report."""
     started = time.perf_counter()
-    settings = read_settings(args.settings)
-    setup = PlanSetup.load(args.config)
-    seed = settings.seed if args.seed is None else args.seed
-    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
+    settings, setup, regions = load_plan_inputs(args)
     effects = compute_effects(setup, settings, regions, args)
     shares = None
     if not args.no_shares:
