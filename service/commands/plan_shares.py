@@ -22,7 +22,7 @@ from gis_data.cost_share import (
 from gis_data.plan_engine import PlanSetup
 from gis_data.plan_settings import PlanSettings, read_settings
 from gis_data.work_calendar import parse_horizon
-from optimizer.cost_sharing import Coalition
+from optimizer.cost_sharing import Coalition, MapFn
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments
 
@@ -101,7 +101,8 @@ def compute_shares(
         seed=seed,
     )
     workers = int(getattr(args, "workers", 1) or 1)
-    if workers <= 1:
+
+    def shares(map_fn: MapFn | None = None) -> ShareResult:
         return share_costs(
             cost,
             setup.assets,
@@ -111,7 +112,11 @@ def compute_shares(
             exact_max_towns=args.exact_max,
             permutations=args.permutations,
             seed=seed,
+            map_fn=map_fn,
         )
+
+    if workers <= 1:
+        return shares()
     with ProcessPoolExecutor(max_workers=workers) as pool:
 
         def fan_out(
@@ -120,17 +125,7 @@ def compute_shares(
             chunk = max(1, len(coalitions) // (4 * workers))
             return list(pool.map(fn, coalitions, chunksize=chunk))
 
-        return share_costs(
-            cost,
-            setup.assets,
-            names=setup.town_names(),
-            populations=setup.populations(),
-            metric_crs=setup.scenario.metric_crs,
-            exact_max_towns=args.exact_max,
-            permutations=args.permutations,
-            seed=seed,
-            map_fn=fan_out,
-        )
+        return shares(fan_out)
 
 
 def shares_json(result: ShareResult) -> dict[str, Any]:
