@@ -121,6 +121,14 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
+def _min_fleet(tg: TaskGraph) -> int | None:
+    """The capacity lower bound on the number of vehicles, for one free, capped vehicle type."""
+    types = tg.data.vehicle_types
+    if len(types) != 1 or types[0].count is not None or types[0].capacity is None:
+        return None
+    return max(1, math.ceil(int(tg.data.task_demand.sum()) / max(1, types[0].capacity)))
+
+
 def _best_of_two_seeds(
     backend: str,
     tg: TaskGraph,
@@ -131,11 +139,19 @@ def _best_of_two_seeds(
     deadline: float,
 ) -> tuple[Routes | None, int]:
     """Run seeds ``seed`` and ``seed + 1`` side by side (a forked worker on the second core) and
-    keep the cheaper result, ``seed``'s on a tie; iterations are summed."""
+    keep the cheaper result, ``seed``'s on a tie; iterations are summed.
+
+    When the fleet is free and the capacity bound is tight, the worker searches with the fewest
+    vehicles that can carry the demand: bin-packing-like instances need their routes nearly full,
+    which the penalised search finds more easily without spare vehicles."""
     ctx = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     try:
-        other = pool.submit(_run_backend, backend, tg, fleet, initial, stop, seed + 1, deadline)
+        fleet2, initial2 = fleet, initial
+        tight = _min_fleet(tg)
+        if tight is not None and tight < len(initial or ()):
+            fleet2, initial2 = [tight], None
+        other = pool.submit(_run_backend, backend, tg, fleet2, initial2, stop, seed + 1, deadline)
         routes, iterations = _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
         try:
             # The worker stops at the same deadline; allow for its last iteration and pickling.
