@@ -3,7 +3,9 @@
 Steps: expand tasks into service options with shortest-path deadhead matrices; build a feasible
 first solution by randomised path scanning (it also bounds the fleet when the number of crews is
 free); improve it with a backend (PyVRP's hybrid genetic search with mutually exclusive client
-groups, or OR-Tools guided local search); score the best solution with the independent checker.
+groups, or OR-Tools guided local search; under a time limit a second core runs a second seed);
+re-orient each route's tasks optimally (layered shortest path); score the best solution with the
+independent checker.
 
 Fleet convention: a vehicle type with ``count=None`` has as many crews as the solution needs (as in
 the CARP literature, the objective is the total cost); a fixed ``count`` is a hard upper bound.
