@@ -167,14 +167,26 @@ def attribution_lines(*, n03: bool) -> list[str]:
     return [OSM_ATTRIBUTION] + ([MLIT_N03_ATTRIBUTION] if n03 else [])
 
 
-def _base_map(layers: Sequence[gpd.GeoDataFrame | None], *, n03: bool, lang: Lang) -> folium.Map:
-    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=12, tiles=None, control_scale=True)
+def _osm_map(*, zoom_start: int, n03: bool) -> folium.Map:
+    """An empty map over OpenStreetMap tiles with the attribution the page needs."""
+    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=zoom_start, tiles=None, control_scale=True)
     folium.TileLayer(
         tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         attr=_attribution(n03=n03),
         name="OpenStreetMap",
         max_zoom=19,
     ).add_to(m)
+    return m
+
+
+def _fit_points(m: folium.Map, lats: Sequence[float], lons: Sequence[float]) -> None:
+    """Zoom ``m`` to the points drawn (left at the default view when there are none)."""
+    if lats:
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+
+
+def _base_map(layers: Sequence[gpd.GeoDataFrame | None], *, n03: bool, lang: Lang) -> folium.Map:
+    m = _osm_map(zoom_start=12, n03=n03)
     bounds = [g.total_bounds for g in layers if g is not None and not g.empty]
     if bounds:
         minx = min(b[0] for b in bounds)
@@ -432,13 +444,7 @@ def plan_map_html(*, title: str, lang: str = "ja", **layers: Any) -> str:
 def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
     """A contractor's daily route: serve steps solid, deadhead dashed, depot and waypoints."""
     language = check_lang(lang)
-    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=13, tiles=None, control_scale=True)
-    folium.TileLayer(
-        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        attr=_attribution(n03=False),
-        name="OpenStreetMap",
-        max_zoom=19,
-    ).add_to(m)
+    m = _osm_map(zoom_start=13, n03=False)
     lats: list[float] = []
     lons: list[float] = []
     group = folium.FeatureGroup(name=t("route", language))
@@ -485,8 +491,7 @@ def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
             fill_opacity=1.0,
             tooltip=t("depot", language),
         ).add_to(m)
-    if lats:
-        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    _fit_points(m, lats, lons)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 
@@ -665,13 +670,7 @@ def patrol_log_page_html(
     ``track`` holds (lon, lat) fixes; ``summary`` the stored coverage figures.
     """
     language = check_lang(lang)
-    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=13, tiles=None, control_scale=True)
-    folium.TileLayer(
-        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        attr=_attribution(n03=False),
-        name="OpenStreetMap",
-        max_zoom=19,
-    ).add_to(m)
+    m = _osm_map(zoom_start=13, n03=False)
     lats: list[float] = []
     lons: list[float] = []
     planned = folium.FeatureGroup(name=t("planned_route", language))
@@ -702,8 +701,7 @@ def patrol_log_page_html(
             group
         )
         group.add_to(m)
-    if lats:
-        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    _fit_points(m, lats, lons)
     folium.LayerControl(collapsed=False).add_to(m)
     legend = [
         ("line", COVERED_COLOUR, t("covered", language)),
