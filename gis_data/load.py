@@ -139,6 +139,24 @@ def _to_schema(
     return frame, problems
 
 
+def _read_checked(
+    path: Path, label: str, fmt: str, options: ReadOptions, *, crs: str | None, repair: bool
+) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Read a file, number its rows, project it to EPSG:4326 and check its geometries."""
+    frame, problems = read_source(path, label, fmt, options)
+    if frame is None:
+        return None, problems
+    frame = frame.reset_index(drop=True)
+    frame[ROW] = np.arange(1, len(frame) + 1)
+    frame[SKIP] = False
+    projected, crs_problems = validate.apply_crs(frame, label, crs)
+    problems += crs_problems
+    if projected is None:
+        return None, problems
+    checked, geometry_problems = validate.check_geometries(projected, label, repair=repair)
+    return checked, problems + geometry_problems
+
+
 def _load_one(
     source: SourceConfig,
     *,
@@ -156,18 +174,11 @@ def _load_one(
         lat=source.lat,
         delimiter=source.delimiter,
     )
-    frame, problems = read_source(source.file, source.label, source.format, options)
-    if frame is None:
+    checked, problems = _read_checked(
+        source.file, source.label, source.format, options, crs=source.crs, repair=repair
+    )
+    if checked is None:
         return None, problems
-    frame = frame.reset_index(drop=True)
-    frame[ROW] = np.arange(1, len(frame) + 1)
-    frame[SKIP] = False
-    projected, crs_problems = validate.apply_crs(frame, source.label, source.crs)
-    problems += crs_problems
-    if projected is None:
-        return None, problems
-    checked, geometry_problems = validate.check_geometries(projected, source.label, repair=repair)
-    problems += geometry_problems
     assets, mapping_problems = _to_schema(
         checked, source, municipality_code=municipality_code, municipality=municipality
     )
@@ -266,18 +277,11 @@ def _load_boundaries(
 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     """Read the municipality polygons, one row per code (parts dissolved), in EPSG:4326."""
     options = ReadOptions(layer=config.layer, encoding=config.encoding)
-    frame, problems = read_source(config.file, config.label, config.format, options)
+    frame, problems = _read_checked(
+        config.file, config.label, config.format, options, crs=config.crs, repair=repair
+    )
     if frame is None:
         return None, problems
-    frame = frame.reset_index(drop=True)
-    frame[ROW] = np.arange(1, len(frame) + 1)
-    frame[SKIP] = False
-    frame, more = validate.apply_crs(frame, config.label, config.crs)
-    problems += more
-    if frame is None:
-        return None, problems
-    frame, more = validate.check_geometries(frame, config.label, repair=repair)
-    problems += more
     columns = [c for c in (config.code_column, config.name_column, config.population_column) if c]
     missing = [c for c in columns if c not in frame.columns]
     for column in missing:
