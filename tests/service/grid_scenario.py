@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.gis_data.osm_grid import node_lonlat, write_grid_osm
@@ -19,6 +20,35 @@ STREETS = {
 def _box(west: float, east: float) -> list[list[list[float]]]:
     south, north = 47.135, 47.149
     return [[[west, south], [east, south], [east, north], [west, north], [west, south]]]
+
+
+def scenario_toml(
+    *,
+    header: str,
+    buffer_m: int,
+    towns: Sequence[tuple[str, str, int, str]],
+    depots: Sequence[tuple[str, str, int, str | None]],
+) -> str:
+    """The scenario TOML of grid towns: ``towns`` as (code, depot name, grid node, asset file),
+    ``depots`` as contractor yards (id, name, grid node, municipality code or None)."""
+    parts = [f'\n{header}\n\n[network]\nosm = "grid.osm"\nbuffer_m = {buffer_m}\n']
+    parts.append(
+        '\n[boundaries]\nfile = "towns.geojson"\ncode_column = "code"\nname_column = "name"\n'
+    )
+    for code, depot, node, file in towns:
+        lon, lat = node_lonlat(node)
+        parts.append(
+            f'\n[[municipality]]\ncode = "{code}"\n'
+            f'depot = {{ name = "{depot}", lon = {lon}, lat = {lat} }}\n'
+            f'\n[[municipality.source]]\nfile = "{file}"\n'
+        )
+    for yard_id, name, node, town in depots:
+        lon, lat = node_lonlat(node)
+        parts.append(
+            f'\n[[depot]]\nid = "{yard_id}"\nname = "{name}"\nkind = "contractor"\n'
+            f"lon = {lon}\nlat = {lat}\n" + (f'municipality_code = "{town}"\n' if town else "")
+        )
+    return "".join(parts)
 
 
 def write_grid_scenario(folder: Path) -> Path:
@@ -59,51 +89,12 @@ def write_grid_scenario(folder: Path) -> Path:
         ]
         doc = {"type": "FeatureCollection", "features": features}
         (folder / f"{code.lower()}.geojson").write_text(json.dumps(doc), encoding="utf-8")
-    west_lon, west_lat = node_lonlat(4)
-    east_lon, east_lat = node_lonlat(6)
-    toml = f"""
-name = "Grid towns"
-description = "Two towns on a 3 x 3 street grid"
-
-[network]
-osm = "grid.osm"
-buffer_m = 300
-
-[boundaries]
-file = "towns.geojson"
-code_column = "code"
-name_column = "name"
-
-[[municipality]]
-code = "T1"
-depot = {{ name = "Aville depot", lon = {west_lon}, lat = {west_lat} }}
-
-[[municipality.source]]
-file = "t1.geojson"
-
-[[municipality]]
-code = "T2"
-depot = {{ name = "Beetown depot", lon = {east_lon}, lat = {east_lat} }}
-
-[[municipality.source]]
-file = "t2.geojson"
-
-[[depot]]
-id = "yard-west"
-name = "West yard"
-kind = "contractor"
-lon = {node_lonlat(1)[0]}
-lat = {node_lonlat(1)[1]}
-municipality_code = "T1"
-
-[[depot]]
-id = "yard-east"
-name = "East yard"
-kind = "contractor"
-lon = {node_lonlat(9)[0]}
-lat = {node_lonlat(9)[1]}
-municipality_code = "T2"
-"""
+    toml = scenario_toml(
+        header='name = "Grid towns"\ndescription = "Two towns on a 3 x 3 street grid"',
+        buffer_m=300,
+        towns=[("T1", "Aville depot", 4, "t1.geojson"), ("T2", "Beetown depot", 6, "t2.geojson")],
+        depots=[("yard-west", "West yard", 1, "T1"), ("yard-east", "East yard", 9, "T2")],
+    )
     path = folder / "scenario.toml"
     path.write_text(toml, encoding="utf-8")
     return path

@@ -13,6 +13,7 @@ from shapely.geometry import mapping
 
 from service.cli import main
 from tests.gis_data.osm_grid import DLAT, DLON, LAT0, LON0, node_lonlat, write_grid_osm
+from tests.service.grid_scenario import scenario_toml
 
 
 def _features(rows: list[tuple[str, str, str, object]]) -> dict:
@@ -73,43 +74,15 @@ def tiny_scenario(tmp_path: Path) -> Path:
     ]
     (tmp_path / "west.geojson").write_text(json.dumps(_features(west_assets)), encoding="utf-8")
     (tmp_path / "east.geojson").write_text(json.dumps(_features(east_assets)), encoding="utf-8")
-    x4, y4 = node_lonlat(4)
-    x6, y6 = node_lonlat(6)
-    x5, y5 = node_lonlat(5)
-    toml = f"""
-name = "Tiny grid"
-metric_crs = "EPSG:32632"
-
-[network]
-osm = "grid.osm"
-buffer_m = 200
-
-[boundaries]
-file = "towns.geojson"
-code_column = "code"
-name_column = "name"
-
-[[municipality]]
-code = "T1"
-depot = {{ name = "Westdorf depot", lon = {x4}, lat = {y4} }}
-
-[[municipality.source]]
-file = "west.geojson"
-
-[[municipality]]
-code = "T2"
-depot = {{ name = "Ostdorf depot", lon = {x6}, lat = {y6} }}
-
-[[municipality.source]]
-file = "east.geojson"
-
-[[depot]]
-id = "yard"
-name = "Central yard"
-kind = "contractor"
-lon = {x5}
-lat = {y5}
-"""
+    toml = scenario_toml(
+        header='name = "Tiny grid"\nmetric_crs = "EPSG:32632"',
+        buffer_m=200,
+        towns=[
+            ("T1", "Westdorf depot", 4, "west.geojson"),
+            ("T2", "Ostdorf depot", 6, "east.geojson"),
+        ],
+        depots=[("yard", "Central yard", 5, None)],
+    )
     path = tmp_path / "tiny.toml"
     path.write_text(toml, encoding="utf-8")
     return path
