@@ -17,6 +17,7 @@ import logging
 import math
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
@@ -116,7 +117,14 @@ def _run_backend(
 
 
 def _workers() -> int:
-    """Cores this process may use."""
+    """Cores this process may use for a second search process.
+
+    Returns 1 where a child process is unsafe or impossible: inside a daemonic process (a Dask
+    worker process may not have children) or when other threads run (a web server, a threaded
+    Dask worker), because forking a multi-threaded process can deadlock the child.
+    """
+    if multiprocessing.current_process().daemon or threading.active_count() > 1:
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -153,12 +161,20 @@ def _best_of_two_seeds(
         tight = _min_fleet(tg)
         if tight is not None and tight < len(initial or ()):
             fleet2, initial2 = [tight], None
-        other = pool.submit(_run_backend, backend, tg, fleet2, initial2, stop, seed + 1, deadline)
+        try:
+            other = pool.submit(
+                _run_backend, backend, tg, fleet2, initial2, stop, seed + 1, deadline
+            )
+        except (OSError, RuntimeError, AssertionError):  # no child process possible here
+            log.warning("second-seed worker could not start", exc_info=True)
+            return _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
         routes, iterations = _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
         try:
             # The worker stops at the same deadline; allow for its last iteration and pickling.
             wait = max(1.0, deadline - time.perf_counter()) + 5.0
             routes2, iterations2 = other.result(timeout=wait)
+            # Join the pool's manager thread now, so the next solve sees a single-threaded process.
+            pool.shutdown(wait=True)
         except Exception:  # a failed or late worker must not lose the main result
             log.warning("second-seed worker failed or timed out", exc_info=True)
             return routes, iterations

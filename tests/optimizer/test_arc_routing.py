@@ -231,3 +231,20 @@ def test_unknown_backend_and_empty_problem() -> None:
     assert result.feasible
     assert result.cost == 0
     assert result.num_routes == 0
+
+
+def test_no_second_process_beside_other_threads() -> None:
+    """With other threads running (a web server, a threaded Dask worker) forking is unsafe, so the
+    solver uses one process only."""
+    import threading
+
+    from optimizer.arc_routing import _workers
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert _workers() == 1
+    finally:
+        release.set()
+        thread.join()
