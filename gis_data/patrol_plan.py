@@ -19,6 +19,7 @@ from shapely import Point
 
 from gis_data.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
 from gis_data.network import RoadNetwork, network_for_scenario
+from gis_data.parallel import as_mapper
 from gis_data.patrol_arcs import Matching, PatrolTask, Unmatched, match_assets
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.errors import InfeasibleError
@@ -245,14 +246,46 @@ def _silo_depots(
     return near
 
 
+@dataclass(frozen=True)
+class _PlanJob:
+    """One planning unit to solve: the bundled plan or one town x field."""
+
+    label: str
+    tasks: tuple[PatrolTask, ...]
+    depots: tuple[Depot, ...]
+    bundled: bool
+    municipality_code: str | None = None
+    fld: str | None = None
+
+
+@dataclass(frozen=True)
+class _SolvePlan:
+    """Picklable ``job -> Plan`` on one network (a Dask mapper ships it once per worker)."""
+
+    network: RoadNetwork
+    settings: PlanSettings
+
+    def __call__(self, job: _PlanJob) -> Plan:
+        return solve_plan(
+            self.network, job.tasks, job.depots, label=job.label, settings=self.settings,
+            bundled=job.bundled, municipality_code=job.municipality_code, fld=job.fld,
+        )  # fmt: skip
+
+
 def plan_patrols(
     scenario: Any,
     settings: PlanSettings | None = None,
     *,
     progress: Progress | None = None,
     matching: Matching | None = None,
+    client: Any | None = None,
 ) -> PlanComparison:
-    """Plan the scenario's patrols bundled and siloed (see the module docstring)."""
+    """Plan the scenario's patrols bundled and siloed (see the module docstring).
+
+    ``client`` (a Dask client or a mapper, see `gis_data.parallel.as_mapper`) solves the bundled
+    plan and every silo as one batch of independent tasks; None solves them here one by one.
+    Under count-based stops (``bundled_stop``, ``silo_stop``) the plans are the same either way.
+    """
     settings = settings or PlanSettings()
     say = progress or (lambda message: logger.info("%s", message))
     network = network_for_scenario(scenario)
@@ -267,15 +300,7 @@ def plan_patrols(
     if not town and not contractor:
         raise ValueError(f"scenario {scenario.name!r} has no depot")
     bundle_depots = contractor or town
-    tasks = matching.tasks()
-    say(f"bundled: {len(tasks)} tasks from {len(bundle_depots)} depots ...")
-    bundled = solve_plan(
-        network, tasks, bundle_depots, label="bundled", settings=settings, bundled=True
-    )
-    say(
-        f"bundled: {bundled.crews} crews, {bundled.km:.1f} km, {bundled.hours:.2f} h"
-        f" ({bundled.status}, {bundled.runtime_s:.1f} s)"
-    )
+    jobs = [_PlanJob("bundled", tuple(matching.tasks()), tuple(bundle_depots), bundled=True)]
     groups: dict[tuple[str, str], list[str]] = {}
     names: dict[str, str] = {}
     frame = scenario.assets
@@ -286,21 +311,44 @@ def plan_patrols(
         if str(asset_id) in matching.assets:
             groups.setdefault((str(code), str(fld)), []).append(str(asset_id))
             names[str(code)] = str(muni)
-    siloed: list[Plan] = []
     for (code, fld), ids in sorted(groups.items()):
-        label = f"{names.get(code, code)} {fld}"
-        silo_tasks = matching.tasks(ids)
         depots = _silo_depots(code, town, contractor, settings.crews)
-        say(f"separate: {label}: {len(silo_tasks)} tasks from {depots[0].name} ...")
-        plan = solve_plan(
-            network, silo_tasks, depots, label=label, settings=settings, bundled=False,
-            municipality_code=code, fld=fld,
+        jobs.append(
+            _PlanJob(
+                f"{names.get(code, code)} {fld}", tuple(matching.tasks(ids)), tuple(depots),
+                bundled=False, municipality_code=code, fld=fld,
+            )
         )  # fmt: skip
-        siloed.append(plan)
+    solve = _SolvePlan(network, settings)
+
+    def starting(job: _PlanJob) -> str:
+        if job.bundled:
+            return f"bundled: {len(job.tasks)} tasks from {len(job.depots)} depots ..."
+        return f"separate: {job.label}: {len(job.tasks)} tasks from {job.depots[0].name} ..."
+
+    def solved(plan: Plan) -> str:
+        return (
+            f"bundled: {plan.crews} crews, {plan.km:.1f} km, {plan.hours:.2f} h"
+            f" ({plan.status}, {plan.runtime_s:.1f} s)"
+        )
+
+    plans: list[Plan] = []
+    if client is None:
+        for job in jobs:
+            say(starting(job))
+            plans.append(solve(job))
+            if job.bundled:
+                say(solved(plans[0]))
+    else:
+        for job in jobs:
+            say(starting(job))
+        say(f"solving the {len(jobs)} plans as parallel tasks ...")
+        plans = as_mapper(client)(solve, jobs)
+        say(solved(plans[0]))
     return PlanComparison(
         scenario=str(scenario.name),
         network=network,
-        bundled=bundled,
-        siloed=tuple(siloed),
+        bundled=plans[0],
+        siloed=tuple(plans[1:]),
         unmatched=tuple(matching.unmatched),
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 from gis_data.cost_share import build_coalition_cost, share_costs
+from gis_data.load import load_scenario
 from gis_data.parallel import (
     DaskMapper,
     as_mapper,
@@ -18,11 +21,13 @@ from gis_data.parallel import (
     sweep_regions,
 )
 from gis_data.patrol_calendar import build_patrol_calendar, route_calendar
+from gis_data.patrol_plan import PlanComparison, PlanSettings, plan_patrols
 from gis_data.units import build_units
 from gis_data.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 from tests.gis_data import _synthetic as syn
 from tests.gis_data._grid_router import GridRouter, grid_towns
+from tests.service.grid_scenario import write_grid_scenario
 
 pytestmark = pytest.mark.xdist_group("dask")
 
@@ -66,6 +71,11 @@ def calendar(towns):
         depot_of={"east": "depot:T3", "west": "yard"},
         metric_crs="EPSG:2056",
     )
+
+
+def _solve_tasks(stream: Any) -> list[str]:
+    """Keys of the mapper's tasks among those the scheduler ran (a fan-out leaves them)."""
+    return [str(t["key"]) for t in stream.data if str(t["key"]).startswith("gunmane-solve-")]
 
 
 def _square(x: int) -> int:
@@ -167,3 +177,28 @@ def test_process_workers_give_the_same_calendar_routes(towns, calendar) -> None:
     for client in _client(2, processes=True):
         routed = route_calendar_parallel(calendar, GridRouter(towns), client=client)
         assert routed.days == serial.days
+
+
+def _plan_figures(result: PlanComparison) -> list[Any]:
+    """Everything of the plans but the solve times: totals, crew routes and their geometry."""
+    plans = (result.bundled, *result.siloed)
+    return [result.to_dict()] + [[r.geometry.wkt for r in p.routes] for p in plans]
+
+
+def test_patrol_plans_same_inline_and_on_one_and_two_workers(
+    tmp_path: Path, one_worker, two_workers
+) -> None:
+    """The bundled plan and every town x field silo are Dask tasks; the plans do not change."""
+    scenario = load_scenario(write_grid_scenario(tmp_path / "grid"))
+    settings = PlanSettings(seed=2, bundled_stop=MaxIterations(15), silo_stop=MaxIterations(15))
+    messages: list[str] = []
+    inline = plan_patrols(scenario, settings, progress=messages.append)
+    assert [p.label for p in inline.siloed] == ["Aville road", "Beetown road"]
+    assert inline.bundled.routes
+    assert all(p.routes for p in inline.siloed)
+    for client in (one_worker, two_workers):
+        with get_task_stream(client) as stream:
+            fanned = plan_patrols(scenario, settings, client=client, progress=messages.append)
+        assert len(_solve_tasks(stream)) == 3  # bundled + two silos, one task each
+        assert _plan_figures(fanned) == _plan_figures(inline)
+    assert any(m.startswith("separate: Beetown road") for m in messages)
