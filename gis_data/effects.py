@@ -40,10 +40,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from gis_data.day_routes import CachingRouter, DayRouter
+from gis_data.day_routes import CachingRouter, DayRouter, DayRoutes
+from gis_data.parallel import route_days
 from gis_data.patrol_calendar import (
     DEFAULT_SHIFT_MINUTES,
     Frequencies,
+    PatrolCalendar,
     build_patrol_calendar,
     route_calendar,
 )
@@ -227,6 +229,23 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 
 
 @dataclass
+class _Presolved:
+    """A router answering the days solved ahead in a parallel batch, any other day by ``inner``.
+
+    Behind the costing's `CachingRouter`, which still counts each distinct day as one solve on
+    first sight, so the figures and solve counts do not depend on where the days were solved.
+    """
+
+    inner: DayRouter
+    solved: dict[tuple[frozenset[str], str], DayRoutes] = field(default_factory=dict)
+
+    def route(self, asset_ids: frozenset[str], depot: str) -> DayRoutes:
+        """The presolved routes of the day, else the inner router's."""
+        found = self.solved.get((frozenset(asset_ids), depot))
+        return found if found is not None else self.inner.route(asset_ids, depot)
+
+
+@dataclass
 class PlanCosting:
     """Plans and costs crew units over one horizon; every unit is solved once (cached)."""
 
@@ -239,6 +258,7 @@ class PlanCosting:
     shift_minutes: float = DEFAULT_SHIFT_MINUTES
     seed: int = 0
     _cache: dict[tuple[frozenset[str], str, str], UnitTotals] = field(default_factory=dict)
+    _calendars: dict[tuple[frozenset[str], str, str], PatrolCalendar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.router, CachingRouter):
@@ -251,27 +271,56 @@ class PlanCosting:
         assert isinstance(self.router, CachingRouter)
         return self.router.solves
 
+    def _calendar(self, unit: CrewUnit) -> PatrolCalendar:
+        key = (unit.asset_ids, unit.depot, unit.operator)
+        if key not in self._calendars:
+            missing = unit.asset_ids - set(self._by_id.index)
+            if missing:
+                raise ValueError(f"unit {unit.label!r}: unknown asset ids {sorted(missing)[:5]}")
+            subset = self._by_id.loc[sorted(unit.asset_ids)].reset_index(drop=True)
+            self._calendars[key] = build_patrol_calendar(
+                subset,
+                self.horizon,
+                region_of=lambda row: unit.label,
+                depot_of={unit.label: unit.depot},
+                shift_minutes=self.shift_minutes,
+                frequencies=self.frequencies,
+                rules=self.rules,
+                metric_crs=self.metric_crs,
+                seed=self.seed,
+            )
+        return self._calendars[key]
+
+    def presolve(self, units: Sequence[CrewUnit], client: Any) -> None:
+        """Route the distinct working days of every unit's calendar as one batch over ``client``.
+
+        ``client`` is a Dask client or a mapper (`gis_data.parallel.as_mapper`). The units then
+        cost the same as without it: the day solves are seeded and count-based.
+        """
+        assert isinstance(self.router, CachingRouter)
+        if not isinstance(self.router.inner, _Presolved):
+            self.router.inner = _Presolved(self.router.inner)
+        presolved = self.router.inner
+        todo = []
+        for unit in units:
+            if (unit.asset_ids, unit.depot, unit.operator) in self._cache:
+                continue
+            todo += [
+                (assets, unit.depot)
+                for _, _, assets in self._calendar(unit).day_sets()
+                if assets
+                and (assets, unit.depot) not in self.router.cache
+                and (assets, unit.depot) not in presolved.solved
+            ]
+        presolved.solved.update(route_days(presolved.inner, todo, client=client))
+
     def unit(self, unit: CrewUnit) -> UnitTotals:
         """Calendar and routes of ``unit`` over the horizon, summed."""
         key = (unit.asset_ids, unit.depot, unit.operator)
         if key in self._cache:
             cached = self._cache[key]
             return UnitTotals(**{**cached.__dict__, "label": unit.label, "solves": 0})
-        missing = unit.asset_ids - set(self._by_id.index)
-        if missing:
-            raise ValueError(f"unit {unit.label!r}: unknown asset ids {sorted(missing)[:5]}")
-        subset = self._by_id.loc[sorted(unit.asset_ids)].reset_index(drop=True)
-        calendar = build_patrol_calendar(
-            subset,
-            self.horizon,
-            region_of=lambda row: unit.label,
-            depot_of={unit.label: unit.depot},
-            shift_minutes=self.shift_minutes,
-            frequencies=self.frequencies,
-            rules=self.rules,
-            metric_crs=self.metric_crs,
-            seed=self.seed,
-        )
+        calendar = self._calendar(unit)
         routed = route_calendar(calendar, self.router)
         totals = UnitTotals(
             label=unit.label,
@@ -476,20 +525,19 @@ def estimate_effects(
     region_of: Mapping[str, str] | None = None,
     phases: Sequence[Phase] = (),
     costs: UnitCosts | None = None,
+    client: Any | None = None,
 ) -> EffectEstimate:
-    """Compare the siloed status quo with the bundled scenario (and each phase)."""
+    """Compare the siloed status quo with the bundled scenario (and each phase).
+
+    ``client`` (a Dask client or a mapper) routes the distinct days of every unit of every
+    scenario as one batch of parallel solves first; None routes them here, unit by unit.
+    """
     costs = costs or UnitCosts()
     assets = costing.assets
-    siloed = costing.scenario(
-        "現状（自治体・分野別に個別巡回）", siloed_units(assets, town_depots), costs
-    )
-    bundled = costing.scenario(
-        BUNDLED_LABEL,
-        bundled_units(assets, depots=bundle_depots, region_of=region_of),
-        costs,
-    )
+    siloed_side = siloed_units(assets, town_depots)
+    bundled_side = bundled_units(assets, depots=bundle_depots, region_of=region_of)
     all_towns = set(assets["municipality_code"].astype(str))
-    per_phase = []
+    phase_units = []
     for phase in phases:
         unknown = set(phase.towns) - all_towns
         if unknown:
@@ -498,7 +546,16 @@ def estimate_effects(
         units = bundled_units(
             assets, depots=bundle_depots, region_of=region_of, towns=phase.towns
         ) + siloed_units(assets, town_depots, towns=rest)
-        per_phase.append((phase, costing.scenario(phase.label, units, costs)))
+        phase_units.append((phase, units))
+    if client is not None:
+        costing.presolve(
+            [*siloed_side, *bundled_side, *(u for _, units in phase_units for u in units)], client
+        )
+    siloed = costing.scenario(SILOED_LABEL, siloed_side, costs)
+    bundled = costing.scenario(BUNDLED_LABEL, bundled_side, costs)
+    per_phase = [
+        (phase, costing.scenario(phase.label, units, costs)) for phase, units in phase_units
+    ]
     return EffectEstimate(
         siloed=siloed,
         bundled=bundled,

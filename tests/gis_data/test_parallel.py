@@ -202,3 +202,32 @@ def test_patrol_plans_same_inline_and_on_one_and_two_workers(
         assert len(_solve_tasks(stream)) == 3  # bundled + two silos, one task each
         assert _plan_figures(fanned) == _plan_figures(inline)
     assert any(m.startswith("separate: Beetown road") for m in messages)
+
+
+def test_effect_estimate_same_inline_and_on_two_workers(two_workers) -> None:
+    """Every distinct day of the siloed, bundled and phase units is one Dask task; same figures."""
+    from gis_data.effects import Phase, PlanCosting, estimate_effects
+
+    towns = grid_towns(("T1", "T2"), width=2)
+
+    def estimate(client: Any) -> Any:
+        costing = PlanCosting(
+            towns.assets, GridRouter(towns), parse_horizon("2026-06"), metric_crs="EPSG:2056"
+        )
+        return estimate_effects(
+            costing,
+            town_depots={"T1": "depot:T1", "T2": "depot:T2"},
+            bundle_depots="yard",
+            phases=[Phase("1", "FY2026", ("T1",))],
+            client=client,
+        )
+
+    inline = estimate(None)
+    assert inline.solves > 3
+    with get_task_stream(two_workers) as stream:
+        fanned = estimate(two_workers)
+    assert len(_solve_tasks(stream)) == inline.solves
+    assert fanned.comparison_rows() == inline.comparison_rows()
+    assert fanned.phase_rows() == inline.phase_rows()
+    assert fanned.siloed.units == inline.siloed.units  # solve counts included
+    assert [f.units for _, f in fanned.phases] == [f.units for _, f in inline.phases]
