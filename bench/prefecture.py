@@ -18,27 +18,39 @@ The instance (`write_prefecture`) is synthetic and documented here so anyone can
 
 The pipeline (`run_pipeline`, in a fresh process per run so that time and memory are its own):
 load + network + matching (`gis_data.plan_engine.PlanSetup.load`), contract regions of whole
-towns (`choose_regions`, one region per ~4 towns, ``--region-seconds``), one full sweep of every
-asset per region (`gis_data.parallel.region_routes`) and a month's patrol calendar with every
-working day's routes (`build_patrol_calendar` + `gis_data.parallel.route_calendar_parallel`).
-Solves fan out over a LocalCluster of 1 or 2 worker processes. Peak memory is sampled (psutil,
-every 0.2 s) as the summed resident memory of the driver and all its worker processes.
+towns (`choose_regions`, one region per ~4 towns), one full sweep of every asset per region
+(`gis_data.parallel.region_routes`) and a month's patrol calendar with every working day's routes
+(`build_patrol_calendar` + `gis_data.parallel.route_calendar_parallel`). Solves fan out over a
+LocalCluster of 1 or 2 worker processes. Peak memory is sampled (psutil, every 0.2 s) as the
+summed resident memory of the driver and all its worker processes.
+
+Every solve stops on a count, never on wall time (``--region-iterations`` local search rounds and
+a deterministic single-worker CP-SAT for the regions, ``--iterations`` for each routing solve), so
+a scale and seed give the same plan with 1 or 2 workers and on a loaded machine. The "plan"
+column is a fingerprint of that plan (`plan_fingerprint`); the bench says whether it agrees
+across worker counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from gis_data.day_routes import DayRoutes
 
 LAT0, LON0 = 36.55, 139.88
 M_PER_DEG_LAT = 111_320.0
@@ -247,17 +259,43 @@ class _PeakMemory:
         return self.peak_mb
 
 
+def plan_fingerprint(
+    asset_region: Mapping[str, str],
+    sweep: Mapping[str, DayRoutes],
+    days: Iterable[tuple[int, str, DayRoutes]],
+) -> str:
+    """First 8 hex digits of a sha256 over the region of every asset, each region sweep's route
+    km and each day's route km and minutes (rounded to metres and 0.01 min), and the total km."""
+    day_list = list(days)
+    plan = {
+        "regions": sorted(asset_region.items()),
+        "sweep": [[r, [round(km, 3) for km in sweep[r].route_km]] for r in sorted(sweep)],
+        "days": [
+            [
+                day,
+                region,
+                [round(km, 3) for km in r.route_km],
+                [round(m, 2) for m in r.route_minutes],
+            ]
+            for day, region, r in day_list
+        ],
+        "km": round(sum(r.km for _, _, r in day_list), 3),
+    }
+    return hashlib.sha256(json.dumps(plan).encode()).hexdigest()[:8]
+
+
 def run_pipeline(
     config: Path,
     *,
     workers: int,
     regions: int,
     month: str,
-    region_seconds: float,
+    region_iterations: int,
     iterations: int,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Load, regions, region sweeps and a month's calendar routes; seconds per stage, peak MB."""
+    """Load, regions, region sweeps and a month's calendar routes; seconds per stage, peak MB
+    and the plan's fingerprint."""
     from distributed import Client, LocalCluster
 
     from gis_data.parallel import region_routes, route_calendar_parallel
@@ -282,7 +320,7 @@ def run_pipeline(
         Client(cluster) as client,
     ):
         t = time.perf_counter()
-        choice = choose_regions(setup, regions, seed=seed, seconds=region_seconds)
+        choice = choose_regions(setup, regions, seed=seed, stop=MaxIterations(region_iterations))
         out["regions_s"] = time.perf_counter() - t
         router = setup.router(stop=MaxIterations(iterations), seed=seed)
         t = time.perf_counter()
@@ -304,6 +342,7 @@ def run_pipeline(
         out["day_routes_s"] = time.perf_counter() - t
         out["day_solves"] = routed.solves
         out["month_km"] = routed.total_km()
+        out["plan"] = plan_fingerprint(choice.asset_region, sweep, routed.days)
     out["total_s"] = time.perf_counter() - started
     out["peak_mb"] = memory.stop()
     return out
@@ -315,7 +354,7 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--regions", type=int, required=True)
     parser.add_argument("--month", required=True)
-    parser.add_argument("--region-seconds", type=float, required=True)
+    parser.add_argument("--region-iterations", type=int, required=True)
     parser.add_argument("--iterations", type=int, required=True)
     args = parser.parse_args(argv)
     row = run_pipeline(
@@ -323,7 +362,7 @@ def _child(argv: list[str]) -> int:
         workers=args.workers,
         regions=args.regions,
         month=args.month,
-        region_seconds=args.region_seconds,
+        region_iterations=args.region_iterations,
         iterations=args.iterations,
     )
     print("RESULT " + json.dumps(row))
@@ -338,27 +377,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", nargs="*", type=int, default=[1], choices=sorted(BASE_TOWNS))
     parser.add_argument("--workers", nargs="*", type=int, default=[1, 2])
     parser.add_argument("--month", default="2026-06")
-    parser.add_argument("--region-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--region-iterations", type=int, default=20, help="region local-search rounds"
+    )
     parser.add_argument("--iterations", type=int, default=10, help="arc-routing iterations")
     parser.add_argument("--keep", type=Path, help="write the instances here instead of a tempdir")
     args = parser.parse_args(argv)
     print(
         f"{'scale':>5} {'towns':>5} {'assets':>6} {'km':>6} {'wk':>3} {'load':>6} {'regions':>7}"
         f" {'sweep':>6} {'cal':>5} {'days':>6} {'solves':>6} {'total':>7} {'peak MB':>8}"
+        f" {'plan':>8} {'loadavg':>9}",
+        flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for scale in args.scales:
             towns = BASE_TOWNS[scale]
             config = write_prefecture(base / f"scale{scale}", towns=towns)
+            plans: dict[int, str] = {}
             for workers in args.workers:
                 cmd = [
                     sys.executable, "-m", "bench.prefecture", "--child", str(config),
                     "--workers", str(workers), "--regions", str(max(1, round(towns / 4))),
-                    "--month", args.month, "--region-seconds", str(args.region_seconds),
+                    "--month", args.month, "--region-iterations", str(args.region_iterations),
                     "--iterations", str(args.iterations),
                 ]  # fmt: skip
+                # The machine's 1-minute load average before and after, as context for the times.
+                before = os.getloadavg()[0]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                after = os.getloadavg()[0]
                 found = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
                 if done.returncode or not found:
                     print(f"scale {scale}, {workers} workers failed:\n{done.stderr[-2000:]}")
@@ -368,7 +415,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"{scale:>4}x {r['towns']:>5} {r['assets']:>6} {r['street_km']:>6.0f}"
                     f" {workers:>3} {r['load_s']:>6.1f} {r['regions_s']:>7.1f}"
                     f" {r['sweep_s']:>6.1f} {r['calendar_s']:>5.1f} {r['day_routes_s']:>6.1f}"
-                    f" {r['day_solves']:>6} {r['total_s']:>7.1f} {r['peak_mb']:>8.0f}",
+                    f" {r['day_solves']:>6} {r['total_s']:>7.1f} {r['peak_mb']:>8.0f}"
+                    f" {r['plan']:>8} {f'{before:.1f}-{after:.1f}':>9}",
+                    flush=True,
+                )
+                plans[workers] = r["plan"]
+            if len(plans) > 1:
+                same = len(set(plans.values())) == 1
+                print(
+                    f"scale {scale}x: plans with {', '.join(map(str, plans))} workers "
+                    + ("agree" if same else "DIFFER")
+                    + f" ({', '.join(plans.values())})",
                     flush=True,
                 )
     return 0

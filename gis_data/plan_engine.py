@@ -215,6 +215,7 @@ def choose_regions(
     *,
     seed: int = 0,
     seconds: float = 10.0,
+    stop: StoppingCriterion | None = None,
     balance: float = 0.5,
     with_towns: bool = False,
 ) -> RegionChoice:
@@ -223,6 +224,8 @@ def choose_regions(
     ``k == 1`` is one region for everything from all contractor yards (no solve). Whole towns
     keep the cost shares and phases per municipality meaningful; the balance is loose because
     towns differ in size. ``with_towns`` adds each region's town depots to its crew bases.
+    ``stop`` replaces the ``seconds`` wall-time limit; a count-based one (`MaxIterations`)
+    gives the same regions on every run and machine.
     """
     ids = setup.assets["asset_id"].astype(str)
     if k <= 1:
@@ -239,7 +242,7 @@ def choose_regions(
         setup.scenario,
         RegionRequest(k=k, whole_towns=True, balance_tolerance=balance),
         graph=setup.network.graph,
-        stop=MaxRuntime(seconds),
+        stop=stop or MaxRuntime(seconds),
         seed=seed,
     )
     by_name = {d.name: d.depot_id for d in setup.depots.values()}
@@ -260,7 +263,8 @@ def choose_regions(
         asset_region={a: mapping[a] for a in ids},
         region_depot=region_depot,
         frame=plan.regions,
-        method=f"{k} regions of whole towns (gis_data.regions, {seconds:g} s, seed {seed})",
+        method=f"{k} regions of whole towns (gis_data.regions,"
+        f" {describe_stop(stop or MaxRuntime(seconds))}, seed {seed})",
     )
 
 

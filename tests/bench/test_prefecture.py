@@ -47,3 +47,35 @@ def test_generator_is_seeded(tmp_path: Path) -> None:
     b = write_prefecture(tmp_path / "b", towns=2, block=3, rivers=1, parks=1)
     assert (a.parent / "roads.osm").read_bytes() == (b.parent / "roads.osm").read_bytes()
     assert a.read_text().replace("/a", "/b") == b.read_text()
+
+
+@pytest.mark.slow  # two LocalClusters of worker processes: about 40 s
+def test_plan_is_the_same_with_one_and_two_workers(tmp_path: Path) -> None:
+    """Count-based stops everywhere: 1 and 2 Dask workers give the same regions and routes."""
+    from bench.prefecture import run_pipeline
+
+    config = write_prefecture(tmp_path, towns=4, block=3, rivers=2, parks=2)
+    rows = [
+        run_pipeline(
+            config, workers=w, regions=2, month="2026-06", region_iterations=2, iterations=2
+        )
+        for w in (1, 2)
+    ]
+    assert rows[0]["day_solves"] > 1
+    assert rows[0]["plan"] == rows[1]["plan"]
+    assert rows[0]["month_km"] == rows[1]["month_km"]
+
+
+def test_fingerprint_sees_a_changed_region_or_route() -> None:
+    """Moving one asset to another region or lengthening one route changes the fingerprint."""
+    from bench.prefecture import plan_fingerprint
+    from gis_data.day_routes import DayRoutes
+
+    day = DayRoutes(route_km=(12.5, 3.25), route_minutes=(300.0, 80.0), method="test")
+    longer = DayRoutes(route_km=(12.5, 3.5), route_minutes=(300.0, 80.0), method="test")
+    regions = {"a": "1", "b": "2"}
+    base = plan_fingerprint(regions, {"1": day}, [(0, "1", day)])
+    assert plan_fingerprint(dict(regions), {"1": day}, [(0, "1", day)]) == base
+    assert plan_fingerprint({"a": "2", "b": "2"}, {"1": day}, [(0, "1", day)]) != base
+    assert plan_fingerprint(regions, {"1": day}, [(0, "1", longer)]) != base
+    assert plan_fingerprint(regions, {"1": longer}, [(0, "1", day)]) != base
