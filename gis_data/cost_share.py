@@ -17,9 +17,10 @@ result's ``method``):
 
 Shares: proportional to asset km, to patrol workload (hours over the horizon) and to population,
 and the Shapley value (exact up to `EXACT_MAX_TOWNS` towns, evaluating all ``2^n - 1``
-coalitions, optionally in parallel through a ``map_fn`` such as a Dask client's; sampled by
-seeded permutations beyond), each checked against the core: no group of towns may pay more than
-it would on its own. Each town sees its share and its saving against going alone, ``c({i})``.
+coalitions; sampled by seeded permutations beyond; with a ``client`` the distinct days of every
+coalition needed are routed first as one batch of parallel solves), each checked against the
+core: no group of towns may pay more than it would on its own. Each town sees its share and its
+saving against going alone, ``c({i})``.
 """
 
 from __future__ import annotations
@@ -110,15 +111,25 @@ class CoalitionCost:
         region = self.calendar.regions[0]
         self.day_assets = tuple(self.calendar.day_assets(d, region) for d in self.days)
 
+    def _due(self, coalition: frozenset[int]) -> list[frozenset[str]]:
+        """Per sampled day the assets of the coalition's towns due that day."""
+        members = {self.towns[i] for i in coalition}
+        return [
+            frozenset(a for a in assets if self.town_of_asset[a] in members)
+            for assets in self.day_assets
+        ]
+
     def __call__(self, coalition: frozenset[int]) -> float:
         """Cost over the horizon of the towns ``coalition`` bundling on their own."""
-        members = {self.towns[i] for i in coalition}
         total = 0.0
-        for assets, weight in zip(self.day_assets, self.weights, strict=True):
-            due = frozenset(a for a in assets if self.town_of_asset[a] in members)
+        for due, weight in zip(self._due(coalition), self.weights, strict=True):
             if due:
                 total += weight * day_cost(self.router.route(due, self.depot), self.costs)
         return total
+
+    def day_keys(self, coalition: frozenset[int]) -> list[tuple[frozenset[str], str]]:
+        """The ``(asset ids, depot)`` days routed to cost ``coalition`` (none empty)."""
+        return [(due, self.depot) for due in self._due(coalition) if due]
 
     @property
     def solves(self) -> int:
@@ -265,6 +276,18 @@ def _town_weights(
     return {t: float(km.get(t, 0.0)) for t in towns}, work
 
 
+def _presolving_map(cost: CoalitionCost, client: Any) -> MapFn:
+    """A ``map_fn`` that solves the coalitions' days over ``client``, then costs them here."""
+    from gis_data.parallel import presolve_days
+
+    def map_fn(fn: Any, coalitions: Sequence[frozenset[int]]) -> list[float]:
+        assert isinstance(cost.router, CachingRouter)
+        presolve_days(cost.router, [k for c in coalitions for k in cost.day_keys(c)], client=client)
+        return [fn(c) for c in coalitions]
+
+    return map_fn
+
+
 def share_costs(
     cost: CoalitionCost,
     assets: gpd.GeoDataFrame,
@@ -276,9 +299,20 @@ def share_costs(
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = 0,
     map_fn: MapFn | None = None,
+    client: Any | None = None,
 ) -> ShareResult:
-    """Shares of the grand coalition's cost by Shapley and proportional rules, core-checked."""
+    """Shares of the grand coalition's cost by Shapley and proportional rules, core-checked.
+
+    ``client`` (a Dask client or a mapper, `gis_data.parallel.as_mapper`) routes the distinct
+    days of every coalition the Shapley value needs as one batch of parallel solves, then costs
+    the coalitions here from them: costs and solve counts are those of the serial run.
+    ``map_fn`` instead maps the coalitions themselves (each worker solving its own days).
+    """
     started = time.perf_counter()
+    if client is not None:
+        if map_fn is not None:
+            raise ValueError("share_costs takes a client or a map_fn, not both")
+        map_fn = _presolving_map(cost, client)
     towns = cost.towns
     n = len(towns)
     cache = CoalitionCache(cost)

@@ -4,7 +4,8 @@ A day router turns a set of asset ids due on one day (and the depot the crews st
 routes from the routing engine. `effects`, `cost_share` and `patrol_calendar` only see this
 protocol, so the siloed status quo and the bundled scenario are always costed by the same engine.
 `CachingRouter` reuses the solve of a day whose asset set and depot were already routed (a
-calendar repeats its day sets every few weeks), and counts the real solves.
+calendar repeats its day sets every few weeks), and counts the real solves. `PresolvedRouter`
+answers days solved ahead in a parallel batch (`gis_data.parallel.presolve_days`).
 """
 
 from __future__ import annotations
@@ -96,3 +97,20 @@ class CachingRouter:
         """Solve every distinct day in ``days`` (for progress logs and parallel callers)."""
         for asset_ids, depot in days:
             self.route(asset_ids, depot)
+
+
+@dataclass
+class PresolvedRouter:
+    """Answers the days solved ahead (a parallel batch) from ``solved``, any other by ``inner``.
+
+    Placed behind a `CachingRouter`, which still counts each distinct day as one solve when it
+    first sees it, so figures and solve counts do not depend on where the days were solved.
+    """
+
+    inner: DayRouter
+    solved: dict[tuple[frozenset[str], str], DayRoutes] = field(default_factory=dict)
+
+    def route(self, asset_ids: frozenset[str], depot: str) -> DayRoutes:
+        """The presolved routes of the day, else the inner router's."""
+        found = self.solved.get((frozenset(asset_ids), depot))
+        return found if found is not None else self.inner.route(asset_ids, depot)

@@ -40,8 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from gis_data.day_routes import CachingRouter, DayRouter, DayRoutes
-from gis_data.parallel import route_days
+from gis_data.day_routes import CachingRouter, DayRouter
+from gis_data.parallel import presolve_days
 from gis_data.patrol_calendar import (
     DEFAULT_SHIFT_MINUTES,
     Frequencies,
@@ -229,23 +229,6 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 
 
 @dataclass
-class _Presolved:
-    """A router answering the days solved ahead in a parallel batch, any other day by ``inner``.
-
-    Behind the costing's `CachingRouter`, which still counts each distinct day as one solve on
-    first sight, so the figures and solve counts do not depend on where the days were solved.
-    """
-
-    inner: DayRouter
-    solved: dict[tuple[frozenset[str], str], DayRoutes] = field(default_factory=dict)
-
-    def route(self, asset_ids: frozenset[str], depot: str) -> DayRoutes:
-        """The presolved routes of the day, else the inner router's."""
-        found = self.solved.get((frozenset(asset_ids), depot))
-        return found if found is not None else self.inner.route(asset_ids, depot)
-
-
-@dataclass
 class PlanCosting:
     """Plans and costs crew units over one horizon; every unit is solved once (cached)."""
 
@@ -298,21 +281,13 @@ class PlanCosting:
         cost the same as without it: the day solves are seeded and count-based.
         """
         assert isinstance(self.router, CachingRouter)
-        if not isinstance(self.router.inner, _Presolved):
-            self.router.inner = _Presolved(self.router.inner)
-        presolved = self.router.inner
-        todo = []
-        for unit in units:
-            if (unit.asset_ids, unit.depot, unit.operator) in self._cache:
-                continue
-            todo += [
-                (assets, unit.depot)
-                for _, _, assets in self._calendar(unit).day_sets()
-                if assets
-                and (assets, unit.depot) not in self.router.cache
-                and (assets, unit.depot) not in presolved.solved
-            ]
-        presolved.solved.update(route_days(presolved.inner, todo, client=client))
+        days = [
+            (assets, unit.depot)
+            for unit in units
+            if (unit.asset_ids, unit.depot, unit.operator) not in self._cache
+            for _, _, assets in self._calendar(unit).day_sets()
+        ]
+        presolve_days(self.router, days, client=client)
 
     def unit(self, unit: CrewUnit) -> UnitTotals:
         """Calendar and routes of ``unit`` over the horizon, summed."""

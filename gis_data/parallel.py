@@ -9,20 +9,21 @@ mapper, or None for inline) so that `gis_data` never needs the service's setting
 builds the client (in-process LocalCluster or ``DASK_SCHEDULER_ADDRESS``).
 
 Uses: the distinct days of a patrol calendar (`route_calendar_parallel`), one route set per
-contract region (`region_routes`), contract regions for several ``k`` (`sweep_regions`) and the
-coalition costs of cost sharing (pass ``as_mapper(client)`` as ``map_fn`` to
-`gis_data.cost_share.share_costs`).
+contract region (`region_routes`), contract regions for several ``k`` (`sweep_regions`), the
+bundled plan and each silo of `gis_data.patrol_plan.plan_patrols`, and the days behind the effect
+estimate and the coalition costs of cost sharing (`presolve_days`, through the ``client`` of
+`gis_data.effects.estimate_effects` and `gis_data.cost_share.share_costs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from gis_data.day_routes import EMPTY_DAY, CachingRouter, DayRouter, DayRoutes
+from gis_data.day_routes import EMPTY_DAY, CachingRouter, DayRouter, DayRoutes, PresolvedRouter
 
 if TYPE_CHECKING:
     from gis_data.patrol_calendar import CalendarRoutes, PatrolCalendar
@@ -127,6 +128,28 @@ def route_days(
     distinct = sorted({(frozenset(a), d) for a, d in days if a}, key=_day_order)
     results = as_mapper(client)(_RouteDay(inner), distinct)
     return dict(zip(distinct, results, strict=True))
+
+
+def presolve_days(
+    router: CachingRouter, days: Iterable[DayKey], *, client: Any | None = None
+) -> int:
+    """Route the ``days`` ``router`` has not seen yet as one batch over ``client``, ahead of use.
+
+    The results wait behind the router (a `PresolvedRouter`), so each day still counts as one
+    solve when the caller first asks for it and the solve counts match a serial run. Returns the
+    number of days solved now.
+    """
+    if not isinstance(router.inner, PresolvedRouter):
+        router.inner = PresolvedRouter(router.inner)
+    presolved = router.inner
+    todo = [
+        (frozenset(a), d)
+        for a, d in days
+        if a and (frozenset(a), d) not in router.cache and (frozenset(a), d) not in presolved.solved
+    ]
+    solved = route_days(presolved.inner, todo, client=client)
+    presolved.solved.update(solved)
+    return len(solved)
 
 
 def route_calendar_parallel(

@@ -153,6 +153,31 @@ def test_cost_shares_same_with_one_and_two_workers(towns, one_worker, two_worker
         assert fanned.total_yen == inline.total_yen
 
 
+def test_cost_share_days_fan_out_with_the_serial_solve_count(towns, two_workers) -> None:
+    """share_costs(client=) routes every coalition's days as Dask tasks; result and count same."""
+
+    def shares(client: Any) -> Any:
+        cost = build_coalition_cost(
+            towns.assets,
+            GridRouter(towns),
+            parse_horizon("2026-06"),
+            depot="yard",
+            sample_days=2,
+            metric_crs="EPSG:2056",
+        )
+        return share_costs(cost, towns.assets, metric_crs="EPSG:2056", client=client)
+
+    inline = shares(None)
+    with get_task_stream(two_workers) as stream:
+        fanned = shares(two_workers)
+    assert inline.solves >= 7  # the 7 coalitions of 3 towns, on 2 sampled days
+    assert len(_solve_tasks(stream)) == inline.solves
+    assert fanned.solves == inline.solves
+    assert fanned.towns == inline.towns
+    assert fanned.violations == inline.violations
+    np.testing.assert_array_equal(fanned.shapley.shares, inline.shapley.shares)
+
+
 def test_region_sweep_same_with_one_and_two_workers(one_worker, two_workers) -> None:
     """Regions for k = 2, 3 under a count-based stop are the same inline and on 1 or 2 workers."""
     units = build_units(
