@@ -47,3 +47,22 @@ def solve_client(settings: Settings | None = None) -> Iterator[Any]:
     ):
         logger.info("local Dask cluster with %d worker(s)", settings.DASK_WORKERS)
         yield client
+
+
+@contextmanager
+def workers_client(workers: int) -> Iterator[Any]:
+    """The client of a command's ``--workers N``: None (solve inline) for 0, else a LocalCluster
+    of N single-thread worker processes (processes: the solver's Python parts hold the GIL)."""
+    if workers <= 0:
+        yield None
+        return
+    settings = get_settings().model_copy(
+        update={
+            "DASK_SCHEDULER_ADDRESS": None,
+            "DASK_WORKERS": workers,
+            "DASK_THREADS_PER_WORKER": 1,
+            "DASK_PROCESSES": True,
+        }
+    )
+    with solve_client(settings) as client:
+        yield client

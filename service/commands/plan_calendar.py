@@ -10,16 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.patrol_calendar import (
-    CalendarRoutes,
-    PatrolCalendar,
-    build_patrol_calendar,
-    route_calendar,
-)
+from gis_data.parallel import route_calendar_parallel
+from gis_data.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
 from gis_data.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
 from gis_data.plan_settings import PlanSettings, read_settings
 from gis_data.work_calendar import Horizon, parse_horizon
 from optimizer.stop import MaxIterations
+from service.parallel import workers_client
 
 logger = logging.getLogger(__name__)
 WEEKDAYS_JA = "月火水木金土日"
@@ -70,6 +67,14 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         " the town depots (a consortium of local firms with a base in every town)",
     )
     p.add_argument("--seed", type=int, help="random seed (default from settings, 0)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="solve the independent routing problems on a local Dask cluster of N worker"
+        " processes (default 0: one after the other here; the results are the same)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -143,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     if args.no_routes:
         routed = CalendarRoutes(calendar=calendar, days=(), solves=0, reused=0)
     else:
-        routed = route_calendar(calendar, router)
+        with workers_client(args.workers) as client:
+            routed = route_calendar_parallel(calendar, router, client=client)
     summary = _summary(routed)
     summary["method"] = (
         f"{regions.method}; routes: arc routing, {describe_stop(stop)} per distinct day"

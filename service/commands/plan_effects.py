@@ -14,6 +14,7 @@ from gis_data.plan_settings import PlanSettings, default_phases
 from gis_data.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
+from service.parallel import workers_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,9 +36,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def compute_effects(
-    setup: PlanSetup, settings: PlanSettings, regions: RegionChoice, args: argparse.Namespace
+    setup: PlanSetup,
+    settings: PlanSettings,
+    regions: RegionChoice,
+    args: argparse.Namespace,
+    *,
+    client: Any | None = None,
 ) -> EffectEstimate:
-    """The effect estimate of a loaded scenario under ``settings``."""
+    """The effect estimate of a loaded scenario under ``settings``.
+
+    ``client`` (a Dask client or None) routes the distinct days of all units in parallel.
+    """
     horizon = parse_horizon(args.horizon or settings.horizon)
     seed = settings.seed if args.seed is None else args.seed
     router = setup.router(
@@ -63,6 +72,7 @@ def compute_effects(
         region_of=regions.asset_region,
         phases=phases,
         costs=settings.costs,
+        client=client,
     )
 
 
@@ -112,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     """Compute, print and optionally write the effect estimate."""
     started = time.perf_counter()
     settings, setup, regions = load_plan_inputs(args)
-    effects = compute_effects(setup, settings, regions, args)
+    with workers_client(args.workers) as client:
+        effects = compute_effects(setup, settings, regions, args, client=client)
     names = setup.town_names()
     data = effects_json(effects, names)
     data["regions"] = regions.method

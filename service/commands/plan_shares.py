@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,9 @@ from gis_data.cost_share import (
 from gis_data.plan_engine import PlanSetup
 from gis_data.plan_settings import PlanSettings, read_settings
 from gis_data.work_calendar import parse_horizon
-from optimizer.cost_sharing import Coalition, MapFn
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments
+from service.parallel import workers_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,27 +60,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"permutations for the sampled Shapley value (default {DEFAULT_PERMUTATIONS})",
     )
-    add_workers_argument(p)
     p.add_argument("--out", type=Path, help="write shares.json here")
     p.set_defaults(handler=run, iterations=0)
 
 
-def add_workers_argument(p: argparse.ArgumentParser) -> None:
-    """``--workers N``: cost coalitions in N processes (the service passes a Dask map instead)."""
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="cost the coalitions in N processes (default 1; routing solves are then not"
-        " counted in the parent)",
-    )
-
-
 def compute_shares(
-    setup: PlanSetup, settings: PlanSettings, args: argparse.Namespace
+    setup: PlanSetup, settings: PlanSettings, args: argparse.Namespace, *, client: Any | None = None
 ) -> ShareResult:
-    """Coalition costs and shares of a loaded scenario."""
+    """Coalition costs and shares of a loaded scenario.
+
+    ``client`` (a Dask client or None) routes the days of every coalition in parallel.
+    """
     seed = settings.seed if args.seed is None else args.seed
     router = setup.router(
         stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
@@ -100,32 +88,17 @@ def compute_shares(
         shift_minutes=settings.shift_hours * 60.0,
         seed=seed,
     )
-    workers = int(getattr(args, "workers", 1) or 1)
-
-    def shares(map_fn: MapFn | None = None) -> ShareResult:
-        return share_costs(
-            cost,
-            setup.assets,
-            names=setup.town_names(),
-            populations=setup.populations(),
-            metric_crs=setup.scenario.metric_crs,
-            exact_max_towns=args.exact_max,
-            permutations=args.permutations,
-            seed=seed,
-            map_fn=map_fn,
-        )
-
-    if workers <= 1:
-        return shares()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-
-        def fan_out(
-            fn: Callable[[Coalition], float], coalitions: Sequence[Coalition]
-        ) -> list[float]:
-            chunk = max(1, len(coalitions) // (4 * workers))
-            return list(pool.map(fn, coalitions, chunksize=chunk))
-
-        return shares(fan_out)
+    return share_costs(
+        cost,
+        setup.assets,
+        names=setup.town_names(),
+        populations=setup.populations(),
+        metric_crs=setup.scenario.metric_crs,
+        exact_max_towns=args.exact_max,
+        permutations=args.permutations,
+        seed=seed,
+        client=client,
+    )
 
 
 def shares_json(result: ShareResult) -> dict[str, Any]:
@@ -177,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = read_settings(args.settings)
     setup = PlanSetup.load(args.config)
-    result = compute_shares(setup, settings, args)
+    with workers_client(args.workers) as client:
+        result = compute_shares(setup, settings, args, client=client)
     data = shares_json(result)
     data["total_seconds"] = round(time.perf_counter() - started, 1)
     if args.out:

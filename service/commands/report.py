@@ -13,7 +13,8 @@ from gis_data.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT
 from gis_data.report import ReportInputs, write_report
 from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
 from service.commands.plan_effects import compute_effects, effects_json
-from service.commands.plan_shares import add_workers_argument, compute_shares, shares_json
+from service.commands.plan_shares import compute_shares, shares_json
+from service.parallel import workers_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +35,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--sample-days", type=int, default=DEFAULT_SAMPLE_DAYS, metavar="N")
     p.add_argument("--exact-max", type=int, default=EXACT_MAX_TOWNS, metavar="N")
     p.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N")
-    add_workers_argument(p)
     p.add_argument(
         "--intake",
         type=Path,
@@ -49,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
     """Compute the figures and write the report."""
     started = time.perf_counter()
     settings, setup, regions = load_plan_inputs(args)
-    effects = compute_effects(setup, settings, regions, args)
-    shares = None
-    if not args.no_shares:
-        share_args = argparse.Namespace(**{**vars(args), "iterations": 0})
-        shares = compute_shares(setup, settings, share_args)
+    with workers_client(args.workers) as client:
+        effects = compute_effects(setup, settings, regions, args, client=client)
+        shares = None
+        if not args.no_shares:
+            share_args = argparse.Namespace(**{**vars(args), "iterations": 0})
+            shares = compute_shares(setup, settings, share_args, client=client)
     inputs = ReportInputs(
         scenario_name=setup.scenario.name,
         town_names=setup.town_names(),
