@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_data.errors import AssetValidationError
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client is told to wait after a 503 for an unreachable or locked database.
+DATABASE_RETRY_AFTER = 5
 
 
 class ServiceError(Exception):
@@ -81,6 +86,37 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(body, status_code=422)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """True when a database error means "unreachable or busy now", not a bug in a query.
+
+    PostgreSQL stopped or restarting, a dropped connection, a locked SQLite file; a SQLite
+    OperationalError about SQL itself (no such table, syntax) is not one.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        text = str(exc.orig).lower()
+        return "locked" in text or "busy" in text
+    return True
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    # One line in the log: an outage gives many of these, and the cause is not in our code.
+    first_line = str(getattr(exc, "orig", exc)).strip().split("\n", 1)[0]
+    logger.warning("%s %s: database unavailable (%s)", request.method, request.url.path, first_line)
+    error = ServiceError(
+        503, "database-unavailable", "the database is unavailable or busy; retry shortly"
+    )
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    return JSONResponse(error.body(), status_code=503, headers=headers)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the log only; the client gets no paths, SQL or stack.
     logger.exception("unexpected error", exc_info=exc)
@@ -94,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AssetValidationError, _asset_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
