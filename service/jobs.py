@@ -107,6 +107,8 @@ class JobContext:
         self._factory = session_factory(get_engine(database_url))
         self._last_write = 0.0
         self._last_percent = -1
+        # True while the database is unreachable (logged once per outage, not per report).
+        self._outage = False
 
     def session(self) -> Session:
         """A new session on the job's database (close it, or use it in `with`)."""
@@ -119,22 +121,49 @@ class JobContext:
         if now - self._last_write < self.MIN_INTERVAL and pct - self._last_percent < 10:
             return
         self._last_write, self._last_percent = now, pct
-        with self._factory() as session, session.begin():
-            changed = session.execute(
-                update(Job)
-                .where(Job.id == self.job_id, Job.status == "running")
-                .values(progress=pct, message=message[:2000], updated_at=utcnow())
-            )
+        try:
+            with self._factory() as session, session.begin():
+                changed = session.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id, Job.status == "running")
+                    .values(progress=pct, message=message[:2000], updated_at=utcnow())
+                )
+        except OperationalError as exc:
+            # Progress is advisory: a database restart or lock must not fail the job. The
+            # failed connection is invalidated, so a later report reconnects.
+            self._unreachable("progress not recorded", exc)
+            return
+        self._reachable()
         if not getattr(changed, "rowcount", 0):
             raise JobDismissedError(self.job_id)
         logger.debug("job %s: %d%% %s", self.job_id, pct, message)
 
     def check_cancelled(self) -> None:
-        """Raise JobDismissedError when the job is no longer running."""
-        with self._factory() as session:
-            job = session.get(Job, self.job_id)
-            if job is None or job.status != "running":
-                raise JobDismissedError(self.job_id)
+        """Raise JobDismissedError when the job is no longer running.
+
+        An unreachable database counts as "not dismissed": the next check will tell.
+        """
+        try:
+            with self._factory() as session:
+                job = session.get(Job, self.job_id)
+                status = None if job is None else job.status
+        except OperationalError as exc:
+            self._unreachable("status not readable", exc)
+            return
+        self._reachable()
+        if status != "running":
+            raise JobDismissedError(self.job_id)
+
+    def _unreachable(self, what: str, exc: OperationalError) -> None:
+        if not self._outage:
+            self._outage = True
+            first_line = str(exc.orig).strip().split("\n", 1)[0]
+            logger.warning("job %s: %s; database unreachable (%s)", self.job_id, what, first_line)
+
+    def _reachable(self) -> None:
+        if self._outage:
+            self._outage = False
+            logger.info("job %s: database reachable again", self.job_id)
 
 
 def _user_message(exc: BaseException) -> str:
@@ -180,6 +209,11 @@ def run_job(job_id: str, database_url: str) -> str:
         def finish() -> None:
             with factory() as session, session.begin():
                 job = session.get(Job, job_id, with_for_update=True)
+                if job is not None and job.status == "successful":
+                    # A retry after a COMMIT whose reply was lost (the connection dropped):
+                    # the result is stored already and must not be stored twice.
+                    logger.warning("job %s: the result was stored by an earlier attempt", job_id)
+                    return
                 if job is None or job.status != "running":
                     raise JobDismissedError(job_id)
                 plan_id = outcome.store(session) if outcome.store is not None else None

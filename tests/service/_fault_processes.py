@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from service import crud
 from service.jobs import JobContext, JobOutcome, Process, register_process
 
 
@@ -42,5 +45,51 @@ def lock_then_finish(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     return JobOutcome(result={"rows": 3})
 
 
-for _id, _fn in (("fault-block", "block_until_released"), ("fault-lock", "lock_then_finish")):
+def _wait_for_file(path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def report_then_store_plan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """Report progress every 50 ms until released, then store a plan with its routes.
+
+    Progress messages count up ("step N") so a test can see writes land after an outage.
+    With ``pause_in_store``, the first attempt of the result transaction stops after the
+    plan row (before its routes) until the ``go`` file exists: a test stops the database
+    there. Every attempt is logged to the ``attempts`` file.
+    """
+    release, attempts = Path(inputs["release"]), Path(inputs["attempts"])
+    step = 0
+    while not release.exists():
+        step += 1
+        ctx.progress(min(90, step), f"step {step}")
+        ctx.check_cancelled()
+        if step == 1:
+            Path(inputs["marker"]).touch()
+        time.sleep(0.05)
+    routes = int(inputs.get("routes", 3))
+
+    def store(session: Session) -> int:
+        with attempts.open("a") as out:
+            out.write("store\n")
+        assert ctx.scenario_id is not None
+        plan = crud.create_plan(
+            session=session, scenario_id=ctx.scenario_id, kind="routes", job_id=ctx.job_id
+        )
+        if inputs.get("pause_in_store") and attempts.read_text().count("store") == 1:
+            Path(inputs["in_store"]).touch()
+            _wait_for_file(Path(inputs["go"]))
+        for day in range(routes):
+            crud.add_route(session=session, plan=plan, region_id=None, crew="1", day=day, geom=None)
+        return plan.id
+
+    return JobOutcome(result={"steps": step, "routes": routes}, store=store)
+
+
+for _id, _fn in (
+    ("fault-block", "block_until_released"),
+    ("fault-lock", "lock_then_finish"),
+    ("fault-store-plan", "report_then_store_plan"),
+):
     register_process(Process(_id, _id, "fault test", f"{__name__}:{_fn}", needs_scenario=False))

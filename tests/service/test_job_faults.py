@@ -15,8 +15,9 @@ import dask
 import pytest
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 import service.db
 import service.jobs
@@ -24,7 +25,8 @@ from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_scope
 from service.jobs import LOST_MESSAGE, JobRunner, recover_jobs, run_job, submit_job
-from service.models import Job, Plan
+from service.models import Job, Plan, Route
+from service.schemas import ScenarioCreate
 from tests.service import _fault_processes  # noqa: F401  (registers the fault processes here)
 
 pytestmark = pytest.mark.xdist_group("dask")
@@ -225,6 +227,42 @@ def _lock_free(url: str) -> bool:
     except OperationalError:
         return False
     return True
+
+
+def test_result_committed_but_its_reply_lost_is_stored_once(db: str, tmp_path: Path) -> None:
+    """The connection drops after the result's COMMIT went through: the retry stores nothing."""
+    files = {k: tmp_path / k for k in ("marker", "release", "attempts", "in_store", "go")}
+    files["release"].touch()
+    files["attempts"].touch()
+    with session_scope(get_engine(db)) as session:
+        scenario = crud.create_scenario(session=session, scenario_in=ScenarioCreate(name="s"))
+        crud.create_job(
+            session=session,
+            job_id="reply1",
+            process_id="fault-store-plan",
+            inputs={k: str(v) for k, v in files.items()},
+            scenario_id=scenario.id,
+        )
+    lost: list[str] = []
+
+    def lose_the_reply(session: Session) -> None:
+        stored = [o for o in session.identity_map.values() if isinstance(o, Job)]
+        if not lost and stored and stored[0].status == "successful":
+            lost.append(stored[0].id)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    event.listen(Session, "after_commit", lose_the_reply)
+    try:
+        assert run_job("reply1", db) == "successful"
+    finally:
+        event.remove(Session, "after_commit", lose_the_reply)
+    assert lost == ["reply1"]
+    assert files["attempts"].read_text().count("store") == 1
+    job = _job(db, "reply1")
+    assert (job.status, job.result) == ("successful", {"steps": 0, "routes": 3})
+    with session_scope(get_engine(db)) as session:
+        assert session.scalars(select(Plan.id)).all() == [job.plan_id]
+        assert session.scalar(select(func.count()).select_from(Route)) == 3
 
 
 def test_lost_task_after_dismissal_keeps_the_dismissal(db: str) -> None:
