@@ -182,23 +182,31 @@ def _user_message(exc: BaseException) -> str:
 def run_job(job_id: str, database_url: str) -> str:
     """Run one job to its end on a Dask worker (or any thread); returns the final status."""
     factory = session_factory(get_engine(database_url))
-    with factory() as session, session.begin():
-        # "running" here means an earlier attempt's worker died (Dask runs the task again).
-        previous = session.scalar(select(Job.status).where(Job.id == job_id))
-        started = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(("accepted", "running")))
-            .values(
-                status="running",
-                started_at=utcnow(),
-                message="running" if previous == "accepted" else "restarted: a worker was lost",
-                updated_at=utcnow(),
+
+    def start() -> tuple[str, dict[str, Any], int | None] | str:
+        with factory() as session, session.begin():
+            # "running" here means an earlier attempt's worker died (Dask runs the task again).
+            previous = session.scalar(select(Job.status).where(Job.id == job_id))
+            started = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(("accepted", "running")))
+                .values(
+                    status="running",
+                    started_at=utcnow(),
+                    message="running" if previous == "accepted" else "restarted: a worker was lost",
+                    updated_at=utcnow(),
+                )
             )
-        )
-        job = session.get(Job, job_id)
-        if job is None or not getattr(started, "rowcount", 0):
-            return job.status if job is not None else "missing"
-        process_id, inputs, scenario_id = job.process_id, dict(job.inputs), job.scenario_id
+            job = session.get(Job, job_id)
+            if job is None or not getattr(started, "rowcount", 0):
+                return job.status if job is not None else "missing"
+            return job.process_id, dict(job.inputs), job.scenario_id
+
+    # A database restarting just as the job starts is waited for like at the result write.
+    begun = _with_retry(start, f"job {job_id}: starting")
+    if isinstance(begun, str):
+        return begun
+    process_id, inputs, scenario_id = begun
     ctx = JobContext(job_id=job_id, database_url=database_url, scenario_id=scenario_id)
     try:
         # Registers the processes in worker processes that only imported this module.

@@ -97,7 +97,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 class _JobThread:
     """`run_job` on a thread, as a threaded Dask worker runs it; `status` once it returned."""
 
-    def __init__(self, url: str, tmp_path: Path, **extra: Any) -> None:
+    def __init__(self, url: str, tmp_path: Path, *, start: bool = True, **extra: Any) -> None:
         self.files = {k: tmp_path / k for k in ("marker", "release", "attempts", "in_store", "go")}
         self.files["attempts"].touch()
         with session_scope(get_engine(url)) as session:
@@ -113,6 +113,10 @@ class _JobThread:
         self.status: str | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> None:
         self._thread.start()
 
     def _run(self, url: str) -> None:
@@ -187,6 +191,25 @@ def test_restart_while_the_job_runs(
     job.files["release"].touch()
     assert job.join() == "successful"
     assert job.store_attempts() == 1
+    _assert_one_complete_plan(url, _job(url, job.job_id))
+
+
+def test_down_as_the_job_starts(
+    pg: PrivatePostgres,
+    url: str,
+    tmp_path: Path,
+    fast_retries: tuple[float, ...],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Down when the worker picks the job up: starting it waits for the database, then runs."""
+    job = _JobThread(url, tmp_path, start=False)
+    pg.stop()
+    job.start()
+    _wait_for(lambda: _logged(caplog, f"job {job.job_id}: starting: database busy or unreachable"))
+    pg.start()
+    _wait_for(job.files["marker"].exists)
+    job.files["release"].touch()
+    assert job.join() == "successful"
     _assert_one_complete_plan(url, _job(url, job.job_id))
 
 
