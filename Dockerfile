@@ -1,10 +1,14 @@
-# syntax=docker/dockerfile:1
 # gunmane: API, pages and OGC API - Features with the demo (four Liechtenstein towns) by default.
 #   docker build -t gunmane .
 #   docker run --rm -p 8000:8000 -v gunmane-data:/data gunmane
 # Scaled setup (PostGIS, Dask scheduler and worker): see compose.yaml and README "Docker".
+# Without Docker Hub, any Debian-based image whose `python` is 3.11+ with venv can be the base
+# (e.g. a debootstrap bookworm with python3-venv and python-is-python3, `docker import`ed):
+#   docker build --build-arg BASE_IMAGE=local/bookworm-python:3.11 -t gunmane .
 
-FROM python:3.11-slim AS build
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 # Compilers only in this stage, for any dependency without a wheel for the platform.
@@ -27,11 +31,12 @@ COPY bench bench
 RUN pip install --no-deps . \
     && python -c "import service.main, gis_data.load, optimizer.arc_routing"
 
-FROM python:3.11-slim AS runtime
-# libexpat1: XML parsing for the OSM reader; everything else ships inside the wheels.
+FROM ${BASE_IMAGE} AS runtime
+# libexpat1: XML parsing for the OSM reader; everything else ships inside the wheels. The apt
+# caches go too: python:3.11-slim drops them itself, a plain Debian base (BASE_IMAGE) does not.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libexpat1 \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin gunmane \
     && mkdir -p /data \
     && chown gunmane:gunmane /data
