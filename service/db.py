@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 
 _ENGINES: dict[str, Engine] = {}
+# Seconds a new PostgreSQL connection may take: a database host that vanishes without refusing
+# connections then gives an OperationalError (retried, or a 503) instead of a request that hangs.
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +59,12 @@ def make_engine(url: str) -> Engine:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
 
 
 def get_engine(url: str) -> Engine:

@@ -78,3 +78,43 @@ def test_backend_specifics(engine: Engine) -> None:
         ).all()
         assert {t for t, _ in indexes} == {"assets", "depots", "regions", "routes"}
         assert all("USING gist" in d for _, d in indexes)
+
+
+def test_postgres_host_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that accepts TCP but never speaks gives an OperationalError, not a hang."""
+    import socket
+    import threading
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from service import db
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        try:
+            while True:
+                accepted.append(listener.accept()[0])
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    monkeypatch.setattr(db, "PG_CONNECT_TIMEOUT_S", 2)
+    port = listener.getsockname()[1]
+    engine = db.get_engine(f"postgresql+psycopg://u:p@127.0.0.1:{port}/silent")
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError), engine.connect():
+            pass
+    finally:
+        elapsed = time.monotonic() - started
+        listener.close()
+        for conn in accepted:
+            conn.close()
+        engine.dispose()
+    assert accepted, "the client never reached the silent server"
+    assert elapsed < 30
