@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 RECOVERY_MESSAGE = "interrupted: the server stopped while this job was running; submit it again"
 LOST_MESSAGE = (
-    "failed: the worker running this job was lost (stopped or out of memory); submit it again"
+    "failed: the job's task ended without recording an outcome (its worker was lost, or the"
+    " database stayed unreachable); submit it again"
 )
 # Waits (s) before retrying a job's final write that met a locked SQLite file or a dropped
 # PostgreSQL connection. The write is one transaction, so a retry never stores half a result.
