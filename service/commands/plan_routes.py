@@ -17,6 +17,7 @@ from gis_data.load import load_scenario
 from gis_data.network import NetworkError
 from gis_data.patrol_plan import Plan, PlanComparison, PlanSettings, plan_patrols
 from optimizer.stop import MaxIterations
+from service.parallel import workers_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--crews", type=int, default=None, help="crews per depot at most (default: as needed)"
     )
     p.add_argument("--shift-hours", type=float, default=8.0, help="shift length in hours (8)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="solve the bundled plan and the separate plans on a local Dask cluster of N worker"
+        " processes (default 0: one after the other here)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write GeoJSON/GPX/KML into DIR")
     p.add_argument(
         "--steps", action="store_true", help="print each bundled crew's streets in order"
@@ -145,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         silo_stop=None if args.iterations is None else MaxIterations(args.iterations),
     )
     try:
-        result = plan_patrols(scenario, settings, progress=progress)
+        with workers_client(args.workers) as client:
+            result = plan_patrols(scenario, settings, progress=progress, client=client)
     except (NetworkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

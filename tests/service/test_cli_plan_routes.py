@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import gpxpy
 import pytest
@@ -148,3 +149,22 @@ def test_plan_routes_json(tiny_scenario: Path, capsys: pytest.CaptureFixture[str
     }
     assert doc["separate_totals"]["crews"] == sum(p["crews"] for p in doc["separate"])
     assert doc["unmatched"] == []
+
+
+def _plans(doc: dict[str, Any]) -> dict[str, Any]:
+    """The solved plans of a `--json` document (routes, totals), nothing about the run."""
+    return {k: doc[k] for k in ("bundled", "separate", "separate_totals", "unmatched")}
+
+
+@pytest.mark.slow
+def test_plan_routes_on_two_workers_matches_inline(
+    tiny_scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--workers 2` solves the bundled and separate plans on a Dask cluster: same plans."""
+    argv = ["plan", "routes", str(tiny_scenario), "--iterations", "10", "--json"]
+    assert main(argv) == 0
+    inline = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "parallel tasks" in captured.err
+    assert _plans(json.loads(captured.out)) == _plans(inline)
