@@ -18,12 +18,14 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first: this layer is reused while only the code changes.
-COPY pyproject.toml README.md ./
+# Dependencies first: this layer is reused while only the code changes (and the README: an empty
+# one stands in, pyproject.toml names it as the readme).
+COPY pyproject.toml ./
 RUN mkdir -p service gis_data optimizer bench \
-    && touch service/__init__.py gis_data/__init__.py optimizer/__init__.py bench/__init__.py \
+    && touch README.md service/__init__.py gis_data/__init__.py optimizer/__init__.py bench/__init__.py \
     && pip install . \
     && pip uninstall -y gunmane
+COPY README.md README.md
 COPY service service
 COPY gis_data gis_data
 COPY optimizer optimizer
