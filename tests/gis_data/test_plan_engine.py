@@ -56,3 +56,18 @@ def test_one_region_and_stop_words(setup: PlanSetup) -> None:
     assert choice.region_depot == {"1": "yard-west|yard-east"}
     stop = MultipleCriteria((MaxIterations(3), MaxRuntime(2.0)))
     assert describe_stop(stop) == "3 iterations or 2 s"
+
+
+def test_two_regions_by_default_are_reproducible(setup: PlanSetup) -> None:
+    """k = 2 splits the two towns; the default count-based stop gives the same plan twice."""
+    first = choose_regions(setup, 2, seed=3)
+    again = choose_regions(setup, 2, seed=3)
+    assert first.asset_region == again.asset_region
+    assert first.region_depot == again.region_depot
+    ids, codes = setup.assets["asset_id"].astype(str), setup.assets["municipality_code"]
+    towns = dict(zip(ids, codes, strict=True))
+    by_region: dict[str, set[str]] = {}
+    for asset, region in first.asset_region.items():
+        by_region.setdefault(region, set()).add(str(towns[asset]))
+    assert sorted(map(sorted, by_region.values())) == [["T1"], ["T2"]]
+    assert "iterations" in first.method
