@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     DASK_WORKERS: int = 1
     DASK_THREADS_PER_WORKER: int = 2
     DASK_PROCESSES: bool = False
+    # Nice value of the threads that run jobs and their solves (Linux: per thread; 0 = as is).
+    # On shared cores it keeps the API answering while planning runs.
+    JOB_NICE: int = 10
     # Where uploads are unpacked before validation and where the demo keeps its files.
     DATA_DIR: Path = Path("./var/data")
     MAX_UPLOAD_MB: float = 50.0

@@ -16,9 +16,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import crud
-from service.config import Settings
+from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.models import Job, utcnow
+from service.parallel import lowered_priority
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,9 @@ def run_job(job_id: str, database_url: str) -> str:
         # Registers the processes in worker processes that only imported this module.
         importlib.import_module("service.processes")
         process = PROCESSES[process_id]
-        outcome = _resolve(process.function)(ctx, inputs)
+        # Below the API's priority: on shared cores, reads stay fast while a job computes.
+        with lowered_priority(get_settings().JOB_NICE):
+            outcome = _resolve(process.function)(ctx, inputs)
 
         def finish() -> None:
             with factory() as session, session.begin():

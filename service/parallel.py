@@ -1,12 +1,21 @@
-"""The Dask client that `gis_data.parallel` fans solves out over, chosen from the settings."""
+"""The Dask client that `gis_data.parallel` fans solves out over, and the priority of job work.
+
+Jobs and their solves run at a lower CPU priority (`Settings.JOB_NICE`) than the API: on a
+machine whose cores serve both, requests keep their latency while planning runs, and planning
+still gets every cycle the API leaves idle.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
+from gis_data.parallel import DaskMapper
 from service.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -66,3 +75,64 @@ def workers_client(workers: int) -> Iterator[Any]:
     )
     with solve_client(settings) as client:
         yield client
+
+
+@contextmanager
+def lowered_priority(nice: int) -> Iterator[None]:
+    """Run the block with this thread's nice value raised to at least ``nice``, then restore it.
+
+    Linux keeps a nice value per thread, so only the calling thread (and processes it forks)
+    slows down, never the server's request threads. Restoring a lower value needs privileges;
+    without them the thread keeps the raised value, which only a job's worker thread ever has.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        yield
+        return
+    tid = threading.get_native_id()
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        if before < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except OSError:
+        logger.debug("could not lower the priority of thread %d", tid, exc_info=True)
+        yield
+        return
+    try:
+        yield
+    finally:
+        if before < nice:
+            with suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, tid, before)
+
+
+@dataclass(frozen=True)
+class _AtPriority:
+    """``fn`` run at a lowered priority on whichever worker thread gets the task."""
+
+    fn: Callable[[Any], Any]
+    nice: int
+
+    def __call__(self, item: Any) -> Any:
+        with lowered_priority(self.nice):
+            return self.fn(item)
+
+
+@dataclass
+class JobMapper:
+    """A `gis_data.parallel` mapper over ``client`` whose tasks run at nice ``nice``."""
+
+    client: Any
+    nice: int
+
+    def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any], /) -> list[Any]:
+        """Map ``fn`` over ``items`` as Dask tasks (see `gis_data.parallel.DaskMapper`)."""
+        task = _AtPriority(fn, self.nice) if self.nice > 0 else fn
+        return DaskMapper(self.client)(task, items)
+
+
+@contextmanager
+def solve_mapper(settings: Settings | None = None) -> Iterator[JobMapper]:
+    """What a job passes as ``client`` to `gis_data`: `solve_client` at ``JOB_NICE``."""
+    settings = settings or get_settings()
+    with solve_client(settings) as client:
+        yield JobMapper(client, settings.JOB_NICE)

@@ -272,7 +272,7 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """
     from gis_data.patrol_plan import PlanSettings, plan_patrols
     from optimizer.stop import MaxIterations
-    from service.parallel import solve_client
+    from service.parallel import solve_mapper
 
     scenario_id = _scenario_id(ctx)
     time_limit = _number(inputs, "time_limit", 10.0, 0.5, 600.0)
@@ -314,7 +314,7 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     )
     try:
         # The bundled plan and every town x field silo are independent Dask tasks.
-        with solve_client() as client:
+        with solve_mapper() as client:
             comparison = plan_patrols(scenario, settings, progress=progress, client=client)
     except ValueError as exc:
         raise JobInputError(str(exc)) from exc
@@ -472,7 +472,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     from gis_data.work_calendar import parse_horizon
     from optimizer.stop import MaxIterations
     from service.commands import plan_calendar
-    from service.parallel import solve_client
+    from service.parallel import solve_mapper
 
     setup, source = _plan_setup(ctx)
     args = _command_args(plan_calendar, source, inputs)
@@ -486,7 +486,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     router = setup.router(
         stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
     )
-    with solve_client() as client:
+    with solve_mapper() as client:
         routed = route_calendar_parallel(calendar, router, client=client)
     res = calendar.result
     summary = {
@@ -526,7 +526,7 @@ def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     from gis_data.plan_engine import choose_regions
     from gis_data.plan_settings import read_settings
     from service.commands import plan_effects
-    from service.parallel import solve_client
+    from service.parallel import solve_mapper
 
     setup, source = _plan_setup(ctx)
     args = _command_args(plan_effects, source, inputs)
@@ -534,7 +534,7 @@ def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     seed = settings.seed if args.seed is None else args.seed
     regions = choose_regions(setup, args.regions, seed=seed)
     ctx.progress(20, "planning and routing the siloed and bundled calendars")
-    with solve_client() as client:
+    with solve_mapper() as client:
         effects = plan_effects.compute_effects(setup, settings, regions, args, client=client)
     data = plain(plan_effects.effects_json(effects, setup.town_names()))
     summary = {
@@ -553,12 +553,12 @@ def run_cost_shares(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """Cost shares among towns: Shapley value of routed coalition costs, with the core check."""
     from gis_data.plan_settings import read_settings
     from service.commands import plan_shares
-    from service.parallel import solve_client
+    from service.parallel import solve_mapper
 
     setup, source = _plan_setup(ctx)
     args = _command_args(plan_shares, source, inputs)
     ctx.progress(20, "costing the coalitions of towns")
-    with solve_client() as client:
+    with solve_mapper() as client:
         result = plan_shares.compute_shares(setup, read_settings(None), args, client=client)
     data = plain(plan_shares.shares_json(result))
     summary = {

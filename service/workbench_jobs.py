@@ -2,7 +2,7 @@
 
 Registered as a process, so ``POST /api/v1/scenarios/{id}/plans/frontier`` (or the OGC
 Processes execution) runs it on Dask; the k tasks fan out over the worker's client
-(`service.parallel.solve_client`). Firms come from the scenario's answered contractor surveys.
+(`service.parallel.solve_mapper`). Firms come from the scenario's answered contractor surveys.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _variants(raw: Any) -> tuple[bool, ...]:
 def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The k frontier of the scenario, stored as a plan of kind ``frontier``."""
     from gis_data.frontier import FrontierRequest, frontier_for_setup
-    from service.parallel import solve_client
+    from service.parallel import solve_mapper
     from service.processes import _plan_setup, _scenario_id, _store_plan, plain
     from service.workbench import scenario_firms
 
@@ -52,7 +52,7 @@ def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     )
     with ctx.session() as session:
         firms = scenario_firms(session, _scenario_id(ctx))
-    with solve_client() as client:
+    with solve_mapper() as client:
         frontier = frontier_for_setup(
             setup,
             request,

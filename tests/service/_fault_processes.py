@@ -87,7 +87,15 @@ def report_then_store_plan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcom
     return JobOutcome(result={"steps": step, "routes": routes}, store=store)
 
 
+def report_priority(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
+    """The nice value of the thread running the job."""
+    import os
+
+    return JobOutcome(result={"nice": os.getpriority(os.PRIO_PROCESS, threading.get_native_id())})
+
+
 for _id, _fn in (
+    ("probe-priority", "report_priority"),
     ("fault-block", "block_until_released"),
     ("fault-lock", "lock_then_finish"),
     ("fault-store-plan", "report_then_store_plan"),
