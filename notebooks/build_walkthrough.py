@@ -59,7 +59,7 @@ Two regions of whole towns, each served from its contractor yard.""",
     ),
     (
         "code",
-        """regions = choose_regions(setup, 2, seed=SEED, seconds=3)
+        """regions = choose_regions(setup, 2, seed=SEED)
 print(regions.method)
 pd.Series(regions.asset_region).value_counts().rename("assets").to_frame().assign(
     depot=lambda f: [regions.region_depot[r] for r in f.index]
@@ -199,6 +199,8 @@ def build() -> nbformat.NotebookNode:
         "language": "python",
     }
     nb.cells = [new_markdown_cell(s) if k == "md" else new_code_cell(s) for k, s in CELLS]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:02d}"  # stable ids: a rebuild changes only the cells that changed
     return nb
 
 
