@@ -213,6 +213,15 @@ def test_down_as_the_job_starts(
     _assert_one_complete_plan(url, _job(url, job.job_id))
 
 
+def _stop_inside_the_result_write(pg: PrivatePostgres, job: _JobThread) -> None:
+    """Let ``job`` solve, hold it between its plan row and its routes, stop the server, go on."""
+    _wait_for(job.files["marker"].exists)
+    job.files["release"].touch()
+    _wait_for(job.files["in_store"].exists)
+    pg.stop()
+    job.files["go"].touch()
+
+
 def test_stopped_inside_the_result_write_is_retried(
     pg: PrivatePostgres,
     url: str,
@@ -222,11 +231,7 @@ def test_stopped_inside_the_result_write_is_retried(
 ) -> None:
     """Stopped between the plan row and its routes, back within the retries: stored once."""
     job = _JobThread(url, tmp_path, pause_in_store=True)
-    _wait_for(job.files["marker"].exists)
-    job.files["release"].touch()
-    _wait_for(job.files["in_store"].exists)
-    pg.stop()
-    job.files["go"].touch()
+    _stop_inside_the_result_write(pg, job)
     _wait_for(lambda: _logged(caplog, "storing the result: database busy or unreachable"))
     pg.start()
     assert job.join() == "successful"
@@ -243,11 +248,7 @@ def test_down_past_the_retries_fails_the_job_cleanly(
 ) -> None:
     """Down through every result write retry: the job is failed with a clear message, no rows."""
     job = _JobThread(url, tmp_path, pause_in_store=True)
-    _wait_for(job.files["marker"].exists)
-    job.files["release"].touch()
-    _wait_for(job.files["in_store"].exists)
-    pg.stop()
-    job.files["go"].touch()
+    _stop_inside_the_result_write(pg, job)
     # The result write gave up; the server is back while the job is being marked failed.
     _wait_for(lambda: _logged(caplog, f"job {job.job_id} (fault-store-plan) failed"))
     pg.start()
