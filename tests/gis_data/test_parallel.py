@@ -136,9 +136,9 @@ def test_route_days_solves_each_distinct_day_once(towns) -> None:
     assert router.calls == [2]
 
 
-def test_cost_shares_same_with_one_and_two_workers(towns, one_worker, two_workers) -> None:
-    """Exact Shapley with the coalition costs mapped on Dask equals the inline result."""
-    cost = build_coalition_cost(
+def _coalition_cost(towns: Any) -> Any:
+    """Coalition costs of the grid towns over June 2026 from two sample days."""
+    return build_coalition_cost(
         towns.assets,
         GridRouter(towns),
         parse_horizon("2026-06"),
@@ -146,6 +146,11 @@ def test_cost_shares_same_with_one_and_two_workers(towns, one_worker, two_worker
         sample_days=2,
         metric_crs="EPSG:2056",
     )
+
+
+def test_cost_shares_same_with_one_and_two_workers(towns, one_worker, two_workers) -> None:
+    """Exact Shapley with the coalition costs mapped on Dask equals the inline result."""
+    cost = _coalition_cost(towns)
     inline = share_costs(cost, towns.assets, metric_crs="EPSG:2056")
     for client in (one_worker, two_workers):
         fanned = share_costs(cost, towns.assets, metric_crs="EPSG:2056", map_fn=as_mapper(client))
@@ -157,15 +162,9 @@ def test_cost_share_days_fan_out_with_the_serial_solve_count(towns, two_workers)
     """share_costs(client=) routes every coalition's days as Dask tasks; result and count same."""
 
     def shares(client: Any) -> Any:
-        cost = build_coalition_cost(
-            towns.assets,
-            GridRouter(towns),
-            parse_horizon("2026-06"),
-            depot="yard",
-            sample_days=2,
-            metric_crs="EPSG:2056",
+        return share_costs(
+            _coalition_cost(towns), towns.assets, metric_crs="EPSG:2056", client=client
         )
-        return share_costs(cost, towns.assets, metric_crs="EPSG:2056", client=client)
 
     inline = shares(None)
     with get_task_stream(two_workers) as stream:
