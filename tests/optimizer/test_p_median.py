@@ -117,3 +117,28 @@ def test_decimal_demands_respect_capacity() -> None:
     result = solve_p_median(data, stop=MaxIterations(1), seed=0)
     assert data.violations(result.assignment) == []
     assert result.cost == pytest.approx(brute_force(data))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_median_swap_search_ends_in_a_swap_local_optimum(seed: int) -> None:
+    """Several swaps are applied per round; the end point must still admit no improving swap."""
+    from optimizer.p_median import _Solver
+
+    data = random_instance(120, 12, seed)
+    solver = _Solver(data, MaxIterations(1), seed)
+    start = solver.initial_medians()
+    medians = solver.swap_search(start, None)
+    d = data.matrix()
+
+    def cost(meds: np.ndarray) -> float:
+        return float(d[:, meds].min(axis=1).sum())
+
+    assert len(set(medians.tolist())) == data.p
+    assert cost(medians) <= cost(start)
+    base = cost(medians)
+    tolerance = 1e-6 * base + 1e-9  # the search's own threshold for a worthwhile swap
+    for j in range(data.p):
+        for c in np.setdiff1d(np.arange(data.n), medians):
+            swapped = medians.copy()
+            swapped[j] = c
+            assert cost(swapped) >= base - tolerance - 1e-6
