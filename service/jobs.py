@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -330,7 +332,7 @@ class JobRunner:
             settle_lost_job(job_id, database_url)
 
     def cancel(self, job_id: str) -> None:
-        """Cancel a queued task; a running one stops at its next progress report."""
+        """Cancel a queued task (a running one stops itself at its next progress report)."""
         with self._lock:
             future = self._futures.get(job_id)
         if future is not None and not future.done():
@@ -343,7 +345,9 @@ class JobRunner:
         if future is not None:
             from distributed import wait
 
-            wait([future], timeout=timeout)
+            # A cancelled task is finished as far as its job goes.
+            with suppress(CancelledError):
+                wait([future], timeout=timeout)
 
     def close(self) -> None:
         """Close the client and any local cluster."""
@@ -400,6 +404,7 @@ def submit_job(
 def dismiss_job(*, session: Session, runner: JobRunner, job: Job) -> Job:
     """Dismiss a job: stop it if it is queued or running, drop its result if it finished."""
     if job.status in ("accepted", "running"):
+        queued = job.status == "accepted"
         session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status.in_(("accepted", "running")))
@@ -412,7 +417,10 @@ def dismiss_job(*, session: Session, runner: JobRunner, job: Job) -> Job:
         )
         session.commit()
         session.refresh(job)
-        runner.cancel(job.id)
+        # Cancelling a running Dask task only detaches its future (the task runs on), so
+        # `wait` could no longer see it end: a running job stops itself at its next report.
+        if queued:
+            runner.cancel(job.id)
     elif job.status != "dismissed":
         job.status = "dismissed"
         job.message = "dismissed; its result was removed"

@@ -159,6 +159,31 @@ def test_results_not_ready_then_cancel(
     assert gone.json()["code"] == "job-dismissed"
 
 
+def test_dismissed_queued_job_never_starts(
+    settings: Settings, engine: Engine, planner: dict[str, str]
+) -> None:
+    """With the only worker thread busy, a queued job that is dismissed never runs."""
+    one_slot = JobRunner(Settings(DASK_WORKERS=1, DASK_THREADS_PER_WORKER=1, DASK_PROCESSES=False))
+    try:
+        with TestClient(create_app(settings, jobs_runner=one_slot)) as client:
+            url = f"{settings.API_PREFIX}/processes/test-slow/execution"
+            busy = client.post(url, json={"inputs": {"steps": 500}}, headers=planner)
+            _wait(client, busy.headers["Location"], planner, {"running"})
+            queued = client.post(url, json={"inputs": {"steps": 5}}, headers=planner)
+            queued_url = queued.headers["Location"]
+            assert client.get(queued_url, headers=planner).json()["status"] == "accepted"
+            assert client.delete(queued_url, headers=planner).json()["status"] == "dismissed"
+            assert client.delete(busy.headers["Location"], headers=planner).status_code == 200
+            for response in (busy, queued):
+                one_slot.wait(response.json()["jobID"], timeout=10)
+        with session_scope(engine) as session:
+            job = session.get(Job, queued.json()["jobID"])
+            assert job is not None
+            assert (job.status, job.started_at, job.progress) == ("dismissed", None, 0)
+    finally:
+        one_slot.close()
+
+
 def test_failed_job_reports_input_error(
     client: TestClient, api: str, planner: dict[str, str]
 ) -> None:
