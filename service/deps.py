@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from service import auth, crud
+from service.browser_keys import cookie_key
 from service.config import Settings
 from service.errors import ServiceError
 from service.jobs import JobRunner
@@ -40,17 +41,19 @@ SessionDep = Annotated[Session, Depends(get_session)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 
 
-def current_key(
-    session: SessionDep,
-    x_api_key: Annotated[str | None, Header(description="API key")] = None,
-    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
-) -> auth.Principal:
-    """The caller, from `X-API-Key` or `Authorization: Bearer`; 401 when missing or unknown."""
-    key = x_api_key
-    if key is None and authorization is not None:
+def header_key(x_api_key: str | None, authorization: str | None) -> str | None:
+    """The key of an `X-API-Key` or `Authorization: Bearer` header, if any."""
+    if x_api_key:
+        return x_api_key
+    if authorization is not None:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer":
-            key = value.strip()
+            return value.strip() or None
+    return None
+
+
+def principal_of(session: Session, key: str | None) -> auth.Principal:
+    """The caller holding ``key``; 401 when it is missing or unknown."""
     if not key:
         raise ServiceError(401, "unauthorized", "an API key is required (header X-API-Key)")
     row = crud.find_api_key(session=session, key=key)
@@ -59,6 +62,17 @@ def current_key(
     return auth.Principal(
         key_id=row.id, role=row.role, region_ids=frozenset(int(r) for r in row.region_ids)
     )
+
+
+def current_key(
+    request: Request,
+    session: SessionDep,
+    x_api_key: Annotated[str | None, Header(description="API key")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> auth.Principal:
+    """The caller, from `X-API-Key`, `Authorization: Bearer` or a page's session cookie."""
+    key = header_key(x_api_key, authorization) or cookie_key(request)
+    return principal_of(session, key)
 
 
 CurrentKey = Annotated[auth.Principal, Depends(current_key)]

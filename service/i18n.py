@@ -119,6 +119,9 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "contractor_routes": ("受注者の巡回ルート", "Contractor routes"),
     "no_data": ("データがありません", "No data"),
     "workbench": ("検討ワークベンチ", "Planner's workbench"),
+    "sign_in": ("ログイン", "Sign in"),
+    "sign_out": ("ログアウト", "Sign out"),
+    "sign_in_failed": ("API キーが正しくありません", "The API key is not valid"),
 }
 
 

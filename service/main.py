@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from service import __name__ as _package
 from service import processes as _processes  # noqa: F401 - registers the processes
 from service.api import jobs, keys, ogc, patrols, plans, scenarios, uploads
+from service.browser_keys import KeyLinkExchange, redact_access_log
 from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.errors import install_error_handlers
@@ -89,6 +90,9 @@ def create_app(
         exact_paths=(f"{prefix}/patrols", f"{prefix}/patrols/routes.geojson"),
         path_prefixes=(f"{settings.OGC_PREFIX}/collections",),
     )
+    # Outermost: a browser's `?key=` link becomes the session cookie before anything else runs.
+    app.add_middleware(KeyLinkExchange)
+    redact_access_log()
     for name, under_prefix in OPTIONAL_ROUTERS:
         module_name = f"{_package}.api.{name}"
         if importlib.util.find_spec(module_name) is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from gis_data.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
-from service.deps import SessionDep, current_key
+from service.browser_keys import cookie_key
+from service.deps import SessionDep, header_key, principal_of
 from service.errors import ServiceError
 from service.map_data import (
     evaluate_drawn,
@@ -26,13 +27,15 @@ router = APIRouter(tags=["maps"])
 
 
 def page_key(
+    request: Request,
     session: SessionDep,
-    key: Annotated[str | None, Query(description="API key (for links opened in a browser)")] = None,
+    key: Annotated[str | None, Query(description="API key (download links, scripts)")] = None,
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
 ) -> auth.Principal:
-    """The caller from `X-API-Key`, `Authorization: Bearer` or, for browser links, `?key=`."""
-    return current_key(session, x_api_key=x_api_key or key, authorization=authorization)
+    """The caller from a header, `?key=` (browsers exchange it for the cookie) or the cookie."""
+    found = header_key(x_api_key, authorization) or key or cookie_key(request)
+    return principal_of(session, found)
 
 
 PageKey = Annotated[auth.Principal, Depends(page_key)]

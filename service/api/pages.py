@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from shapely.geometry import LineString
 
 from gis_data.patrol_log import read_gpx
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, render_plan_map, require
 from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_log
-from service.deps import SessionDep, current_key
+from service.browser_keys import KEY_COOKIE, set_key_cookie
+from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
 from service.i18n import check_lang, labels, other_lang
 from service.map_data import (
@@ -45,21 +45,55 @@ MAX_INDEX_ROUTES = 200
 MAX_COMPARED = 6  # regions plans side by side on the planner page
 
 
-def _key_param(request: Request) -> str:
+def _visitor(request: Request, session: SessionDep) -> auth.Principal | None:
+    """The start page's caller: a `?key=` (strict) or the session cookie (ignored if stale)."""
     key = request.query_params.get("key")
-    return f"&key={quote(key)}" if key else ""
+    if key:
+        return principal_of(session, key)
+    cookie = request.cookies.get(KEY_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return principal_of(session, cookie)
+    except ServiceError:
+        return None  # a revoked key: show the sign-in form again
+
+
+@router.post("/session", response_class=RedirectResponse)
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    key: Annotated[str, Form(max_length=200)],
+    lang: Annotated[str, Form(pattern="^(ja|en)$")] = "ja",
+) -> RedirectResponse:
+    """The start page's form: a valid key goes to the session cookie; back to the start page."""
+    key = key.strip()
+    try:
+        principal_of(session, key)
+    except ServiceError:
+        return RedirectResponse(f"/?lang={lang}&signin=failed", status_code=303)
+    response = RedirectResponse(f"/?lang={lang}", status_code=303)
+    set_key_cookie(response, key, secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/logout", response_class=RedirectResponse)
+def sign_out(lang: Lang = "ja") -> RedirectResponse:
+    """Forget the session cookie."""
+    response = RedirectResponse(f"/?lang={check_lang(lang)}", status_code=303)
+    response.delete_cookie(KEY_COOKIE, path="/")
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLResponse:
     """Start page: scenarios with their planner and plan maps, or a contractor's routes."""
     language = check_lang(lang)
-    key = request.query_params.get("key")
     scenarios: list[dict[str, Any]] = []
     routes: list[dict[str, Any]] = []
     regions_plans: list[int] = []
-    if key:
-        principal = current_key(session, x_api_key=key, authorization=None)
+    principal = _visitor(request, session)
+    if principal is not None:
         if principal.role in auth.READ_PLANS:
             rows, _count = crud.list_scenarios(session=session)
             for s in rows:
@@ -83,7 +117,8 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
         scenarios=scenarios,
         routes=routes,
         compare_ids=",".join(str(i) for i in regions_plans),
-        key_param=_key_param(request),
+        signed_in=principal is not None,
+        signin_failed=request.query_params.get("signin") == "failed",
         docs_url=request.app.docs_url or "/docs",
         ogc_url=f"{settings.OGC_PREFIX}/",
         attributions=attribution_lines(n03=False),
@@ -190,13 +225,11 @@ def contractor_route(
     if route.region_id is not None:
         region_code = crud.get_region(session=session, region_id=route.region_id).code
     prefix = request.app.state.settings.API_PREFIX
-    key = request.query_params.get("key")
-    suffix = f"?key={quote(key)}" if key else ""
     logs = [
         {
             "created_at": plan.created_at.strftime("%Y-%m-%d %H:%M"),
             "file": plan.parameters.get("file", ""),
-            "url": f"/patrol-logs/{plan.id}?lang={lang}{suffix.replace('?', '&')}",
+            "url": f"/patrol-logs/{plan.id}?lang={lang}",
             **plan.summary,
         }
         for plan in crud.list_plans(
@@ -207,8 +240,8 @@ def contractor_route(
     html = route_page_html(
         daily_route(route, region_code=region_code),
         lang=lang,
-        gpx_url=f"{prefix}/routes/{route.id}/gpx{suffix}",
-        kml_url=f"{prefix}/routes/{route.id}/kml{suffix}",
+        gpx_url=f"{prefix}/routes/{route.id}/gpx",
+        kml_url=f"{prefix}/routes/{route.id}/kml",
         upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
         logs=logs,
     )
@@ -293,7 +326,6 @@ def region_logs_page(
         logs=logs,
         coverage=coverage,
         overdue=overdue,
-        key_param=_key_param(request),
         attributions=attribution_lines(n03=False),
         map=None,
     )

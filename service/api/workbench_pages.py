@@ -1,15 +1,15 @@
 """Workbench pages: ``/workbench?scenario=ID`` for planners and ``/survey/{token}`` for recipients.
 
-The planner page takes its key from ``?key=`` (like the other pages) and its scripts call the
-API with it; the template, charts and the frontier plot have page-side routes so that plain
-links and ``<img>`` tags work in a browser. The survey page needs no key: the token is the link.
+The planner page is authenticated like the other pages (the session cookie a ``?key=`` link
+leaves, see service.browser_keys) and its scripts call the API with that cookie; the template,
+charts and the frontier plot have page-side routes so that plain links and ``<img>`` tags work
+in a browser. The survey page needs no key: the token is the link.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -79,7 +79,6 @@ def workbench_page(
     scope = matrix.scope()
     firms = scenario_firms(session, scenario)
     frontier_id, frontier = _frontier_rows(session, scenario)
-    key = request.query_params.get("key") or ""
     html = render_template(
         "workbench.html",
         lang=language,
@@ -89,8 +88,6 @@ def workbench_page(
         map=None,
         scenario=row,
         towns=towns,
-        key=key,
-        key_param=f"&key={quote(key)}" if key else "",
         staff=intake.staff,
         staff_by_code={s.municipality_code: s for s in intake.staff},
         orders_json=json.dumps([o.to_dict() for o in intake.orders], ensure_ascii=False),

@@ -163,6 +163,14 @@ def test_planner_click_towns_then_draw_a_region(server, page):
     scenario = loaded(toml)
     page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=en&key={data.keys['planner']}")
     page.wait_for_selector(".folium-map path.leaflet-interactive")
+    # The key went from the address bar into an HttpOnly cookie the page's script cannot read.
+    assert page.url == f"{base}/planner?scenario={data.scenario_id}&lang=en"
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "gunmane_key"]
+    assert cookie["httpOnly"]
+    assert cookie["value"] == data.keys["planner"]
+    assert page.evaluate("document.cookie") == ""
+    switch = page.locator("a.lang-switch").get_attribute("href")
+    assert switch == f"?scenario={data.scenario_id}&lang=ja"
     page.wait_for_selector("a.leaflet-draw-draw-rectangle")
     towns = scenario.municipalities.set_index("municipality_code").geometry
     codes = list(towns.index)
@@ -208,6 +216,7 @@ def test_contractor_route_page(server, page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/contractor/routes/{data.route_id}?lang=ja&key={data.keys['contractor']}")
     page.wait_for_selector(".folium-map path.leaflet-interactive")
+    assert "key=" not in page.url
     drawn = page.locator(".folium-map path.leaflet-interactive").count()
     assert drawn >= 2  # serve and deadhead stretches
     rows = page.locator("table.steps tbody tr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -45,6 +46,98 @@ def test_index_lists_scenarios_for_planners(seeded_app):
     anonymous = client.get("/")
     assert anonymous.status_code == 200
     assert "/planner?" not in anonymous.text
+
+
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def _browser(seeded_app: tuple[TestClient, Seeded]) -> TestClient:
+    """A client with an empty cookie jar on the seeded app (the module's client stays keyless)."""
+    return TestClient(seeded_app[0].app)
+
+
+def test_key_link_becomes_a_session_cookie(seeded_app):
+    """A browser opening a `?key=` link gets the key as a cookie and the URL without it."""
+    browser, data = _browser(seeded_app), seeded_app[1]
+    key = data.keys["planner"]
+    link = f"/planner?scenario={data.scenario_id}&key={key}&lang=en"
+    first = browser.get(link, headers=HTML, follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == f"/planner?scenario={data.scenario_id}&lang=en"
+    assert first.headers["cache-control"] == "no-store"
+    cookie = first.headers["set-cookie"].lower()
+    assert cookie.startswith(f"gunmane_key={key}".lower())
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "path=/" in cookie
+    page = browser.get(first.headers["location"], headers=HTML)
+    assert page.status_code == 200
+    assert key not in page.text
+    # The cookie alone now opens other pages and reads the API, in either language.
+    assert browser.get(f"/plans/{data.plan_id}/map?lang=ja", headers=HTML).status_code == 200
+    assert browser.get("/api/v1/scenarios").status_code == 200
+    index = browser.get("/", params={"lang": "en"}, headers=HTML)
+    assert f"/planner?scenario={data.scenario_id}" in index.text
+    assert 'class="sign-out"' in index.text
+    # Non-browser clients keep `?key=` without a redirect (download links, scripts).
+    gpx = browser.get(f"/api/v1/routes/{data.route_id}/gpx", params={"key": key})
+    assert gpx.status_code == 200
+
+
+def test_cookie_writes_need_the_pages_header(seeded_app):
+    """With the cookie alone a write is refused unless the page's own header is present (CSRF)."""
+    browser, data = _browser(seeded_app), seeded_app[1]
+    browser.get("/", params={"key": data.keys["planner"]}, headers=HTML)
+    body = {"scenario": data.scenario_id, "towns": {"LI-7007": 1, "LI-7009": 2, "LI-7011": 2}}
+    forged = browser.post("/api/v1/plans/evaluate", json=body)
+    assert forged.status_code == 403
+    assert "X-Requested-With" in forged.json()["detail"]
+    own = browser.post("/api/v1/plans/evaluate", json=body, headers={"X-Requested-With": "gunmane"})
+    assert own.status_code == 200, own.text
+    assert own.json()["figures"]["n_regions"] == 2
+
+
+def test_sign_in_form_and_sign_out(seeded_app):
+    """The start page's form checks the key; a wrong one says so; sign-out forgets the cookie."""
+    browser, data = _browser(seeded_app), seeded_app[1]
+    wrong = browser.post("/session", data={"key": "gm_wrong", "lang": "en"})
+    assert wrong.status_code == 200
+    assert "The API key is not valid" in wrong.text
+    assert "gunmane_key" not in browser.cookies
+    signed = browser.post("/session", data={"key": data.keys["contractor"], "lang": "en"})
+    assert f"/contractor/routes/{data.route_id}?" in signed.text
+    assert browser.cookies["gunmane_key"] == data.keys["contractor"]
+    out = browser.get("/logout", params={"lang": "en"})
+    assert 'id="sign-in"' in out.text
+    assert "gunmane_key" not in browser.cookies
+    assert browser.get(f"/contractor/routes/{data.route_id}").status_code == 401
+
+
+def test_stale_cookie_shows_the_sign_in_form(seeded_app):
+    """A cookie with a revoked or unknown key does not lock the start page."""
+    browser = _browser(seeded_app)
+    browser.cookies.set("gunmane_key", "gm_revoked")
+    page = browser.get("/", headers=HTML)
+    assert page.status_code == 200
+    assert 'id="sign-in"' in page.text
+
+
+def test_keys_in_query_strings_are_masked_in_the_access_log(seeded_app):
+    """uvicorn's access log line for a `?key=` download shows *** instead of the key."""
+    access = logging.getLogger("uvicorn.access")
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/v1/routes/7/gpx?lang=ja&key=gm_secret&x=1", "1.1", 200),
+        None,
+    )
+    assert all(f.filter(record) for f in access.filters)  # installed by create_app
+    line = record.getMessage()
+    assert "gm_secret" not in line
+    assert "/api/v1/routes/7/gpx?lang=ja&key=***&x=1" in line
 
 
 def test_index_lists_a_contractors_own_routes(seeded_app):
@@ -93,7 +186,8 @@ def test_contractor_route_page_and_downloads(seeded_app):
     rows = re.findall(r'<tr class="(serve|deadhead)">', page.text)
     assert "serve" in rows
     assert "deadhead" in rows
-    assert f"/api/v1/routes/{data.route_id}/gpx?key=" in page.text
+    assert f'href="/api/v1/routes/{data.route_id}/gpx"' in page.text
+    assert key not in page.text  # links rely on the session cookie, never carry the key
     gpx_text = client.get(f"/api/v1/routes/{data.route_id}/gpx", params={"key": key})
     assert gpx_text.status_code == 200
     gpx = gpxpy.parse(gpx_text.text)

@@ -24,7 +24,10 @@ def grid_id(engine: Engine, tmp_path: Path) -> int:
 def test_workbench_page_shows_intake_matrix_and_surveys(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int
 ) -> None:
-    """The page lists staff, the ordering matrix with flags, surveys; charts load by ?key=."""
+    """The page lists staff, the ordering matrix with flags, surveys; charts load by ?key=.
+
+    (TestClient sends no `Accept: text/html`, so `?key=` is not exchanged for the cookie.)
+    """
     key = planner["X-API-Key"]
     files = [("files", ("workbench.xlsx", template_xlsx(), "application/octet-stream"))]
     assert (
