@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import Request
 from starlette.responses import RedirectResponse, Response
@@ -35,9 +34,7 @@ _KEY_IN_QUERY = re.compile(r"([?&]key=)[^&#\s]*", re.IGNORECASE)
 
 def set_key_cookie(response: Response, key: str, *, secure: bool) -> None:
     """Keep ``key`` in the browser's HttpOnly session cookie."""
-    response.set_cookie(
-        KEY_COOKIE, key, httponly=True, samesite="lax", secure=secure, path="/", max_age=None
-    )
+    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="lax", secure=secure, path="/")
 
 
 def cookie_key(request: Request) -> str | None:
@@ -72,20 +69,15 @@ class KeyLinkExchange:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and _wants_html(scope):
-            raw = scope.get("query_string", b"").decode("latin-1")
-            query = parse_qsl(raw, keep_blank_values=True)
-            key = next((value for name, value in query if name == "key"), "")
+            request = Request(scope)
+            key = request.query_params.get("key")
             if key:
-                rest = urlencode([(name, value) for name, value in query if name != "key"])
-                location = quote(scope.get("root_path", "") + scope["path"]) + (
-                    f"?{rest}" if rest else ""
-                )
                 response = RedirectResponse(
-                    location,
+                    str(request.url.remove_query_params("key")),
                     status_code=303,
                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
                 )
-                set_key_cookie(response, key, secure=scope.get("scheme") == "https")
+                set_key_cookie(response, key, secure=request.url.scheme == "https")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
