@@ -20,6 +20,17 @@ KEY_PREFIX: Final = "gm"
 _PREFIX_LEN: Final = 8
 
 
+def key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
+    """The key of an `X-API-Key` or `Authorization: Bearer` header, if any."""
+    if x_api_key:
+        return x_api_key
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip() or None
+    return None
+
+
 @dataclass(frozen=True)
 class Principal:
     """The caller behind a key: its key id, role and (contractors) the regions it may read."""

@@ -41,17 +41,6 @@ SessionDep = Annotated[Session, Depends(get_session)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 
 
-def header_key(x_api_key: str | None, authorization: str | None) -> str | None:
-    """The key of an `X-API-Key` or `Authorization: Bearer` header, if any."""
-    if x_api_key:
-        return x_api_key
-    if authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            return value.strip() or None
-    return None
-
-
 def principal_of(session: Session, key: str | None) -> auth.Principal:
     """The caller holding ``key``; 401 when it is missing or unknown."""
     if not key:
@@ -71,7 +60,7 @@ def current_key(
     authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
 ) -> auth.Principal:
     """The caller, from `X-API-Key`, `Authorization: Bearer` or a page's session cookie."""
-    key = header_key(x_api_key, authorization) or cookie_key(request)
+    key = auth.key_from_headers(x_api_key, authorization) or cookie_key(request)
     return principal_of(session, key)
 
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import crud
+from service.auth import key_from_headers
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +94,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def api_key_of(scope: Scope) -> str | None:
     """The key from `X-API-Key` or `Authorization: Bearer`, as service.deps reads it."""
-    key = _header(scope, b"x-api-key")
-    if key is None:
-        authorization = _header(scope, b"authorization")
-        if authorization is not None:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() == "bearer":
-                key = value.strip()
-    return key or None
+    return key_from_headers(_header(scope, b"x-api-key"), _header(scope, b"authorization"))
 
 
 def etag_matches(if_none_match: str | None, etag: bytes) -> bool:

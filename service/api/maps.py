@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from gis_data.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
 from service.browser_keys import cookie_key
-from service.deps import SessionDep, header_key, principal_of
+from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
 from service.map_data import (
     evaluate_drawn,
@@ -34,7 +34,7 @@ def page_key(
     authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
 ) -> auth.Principal:
     """The caller from a header, `?key=` (browsers exchange it for the cookie) or the cookie."""
-    found = header_key(x_api_key, authorization) or key or cookie_key(request)
+    found = auth.key_from_headers(x_api_key, authorization) or key or cookie_key(request)
     return principal_of(session, found)
 
 
