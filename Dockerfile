@@ -31,7 +31,7 @@ COPY gis_data gis_data
 COPY optimizer optimizer
 COPY bench bench
 RUN pip install --no-deps . \
-    && python -c "import service.main, gis_data.load, optimizer.arc_routing"
+    && python -c "import service.main, gis_data.loading.load, optimizer.arc_routing"
 
 FROM ${BASE_IMAGE} AS runtime
 # libexpat1: XML parsing for the OSM reader; everything else ships inside the wheels. The apt

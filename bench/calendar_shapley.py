@@ -8,7 +8,7 @@ coverage (required visits made, must be 100 %), the largest gap over the require
 and, for the three regions, the time to route every distinct day with the engine.
 
 Shapley: the cost of a coalition of towns is its bundled patrol cost over FY2026 from the routing
-engine on 5 representative working days (`gis_data.cost_share`); exact over all coalitions on the
+engine on 5 representative working days (`planning.cost_share`); exact over all coalitions on the
 four-town demo, sampled (seeded permutations) on the 11 towns. Measured: time, routing solves and
 coalitions costed, and whether the Shapley shares lie in the (checked part of the) core.
 """
@@ -21,10 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from gis_data.cost_share import build_coalition_cost, share_costs
-from gis_data.patrol_calendar import PatrolCalendar, build_patrol_calendar, route_calendar
-from gis_data.plan_engine import PlanSetup, choose_regions
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.cost_share import build_coalition_cost, share_costs
+from gis_data.planning.patrol_calendar import PatrolCalendar, build_patrol_calendar, route_calendar
+from gis_data.planning.plan_engine import PlanSetup, choose_regions
+from gis_data.planning.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 
 DEMO = Path(__file__).resolve().parents[1] / "gis_data" / "demo"

@@ -19,8 +19,8 @@ def main(argv: list[str]) -> int:
     """Run the sweep inline and on Dask; print the table and the timings."""
     from distributed import Client, LocalCluster
 
-    from gis_data.frontier import FrontierRequest, frontier_for_setup
-    from gis_data.plan_engine import PlanSetup
+    from gis_data.planning.plan_engine import PlanSetup
+    from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup
 
     parser = argparse.ArgumentParser(prog="python -m bench frontier")
     parser.add_argument("config", nargs="?", type=Path, default=DEMO)

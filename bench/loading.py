@@ -2,7 +2,7 @@
 
 Each scenario is loaded (read, validated, summarised) in a fresh Python process so that its
 peak resident memory is its own; the peak includes the interpreter and the geodata libraries.
-When ``gis_data.network.build_network`` exists, the road network of scenarios with an OSM
+When ``gis_data.network.graph.build_network`` exists, the road network of scenarios with an OSM
 file is built too and timed in its own column. Target (issue 3): all 11 Liechtenstein towns
 loaded, validated and networked in under 15 s and 1 GB.
 """
@@ -136,8 +136,8 @@ def write_synthetic(folder: Path, n_assets: int, *, seed: int = 0) -> Path:
 
 def measure(config: Path) -> dict[str, Any]:
     """Load (and network, when available) one scenario in this process; seconds and peak MB."""
-    from gis_data.load import load_scenario
-    from gis_data.summary import summarize
+    from gis_data.loading.load import load_scenario
+    from gis_data.loading.summary import summarize
 
     start = time.perf_counter()
     scenario = load_scenario(config)
@@ -146,7 +146,7 @@ def measure(config: Path) -> dict[str, Any]:
     network_s: float | None = None
     if scenario.network_path is not None:
         try:
-            from gis_data import network
+            from gis_data.network import graph as network
         except ImportError:
             network = None  # type: ignore[assignment]
         if network is not None and hasattr(network, "build_network"):

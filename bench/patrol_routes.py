@@ -14,10 +14,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from gis_data.load import load_scenario
-from gis_data.network import network_for_scenario
-from gis_data.patrol_arcs import match_assets
-from gis_data.patrol_plan import PlanSettings, plan_patrols
+from gis_data.loading.load import load_scenario
+from gis_data.network.graph import network_for_scenario
+from gis_data.network.patrol_arcs import match_assets
+from gis_data.planning.patrol_plan import PlanSettings, plan_patrols
 
 DEMO = Path(__file__).resolve().parents[1] / "gis_data" / "demo"
 SCENARIOS = {"four": DEMO / "four_towns.toml", "li11": DEMO / "liechtenstein.toml"}

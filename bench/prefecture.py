@@ -17,10 +17,10 @@ The instance (`write_prefecture`) is synthetic and documented here so anyone can
 - **Depots**: a town depot at each town's centre crossing; one contractor yard per four towns.
 
 The pipeline (`run_pipeline`, in a fresh process per run so that time and memory are its own):
-load + network + matching (`gis_data.plan_engine.PlanSetup.load`), contract regions of whole
+load + network + matching (`planning.plan_engine.PlanSetup.load`), contract regions of whole
 towns (`choose_regions`, one region per ~4 towns), one full sweep of every asset per region
-(`gis_data.parallel.region_routes`) and a month's patrol calendar with every working day's routes
-(`build_patrol_calendar` + `gis_data.parallel.route_calendar_parallel`). Solves fan out over a
+(`planning.parallel.region_routes`) and a month's patrol calendar with every working day's routes
+(`build_patrol_calendar` + `planning.parallel.route_calendar_parallel`). Solves fan out over a
 LocalCluster of 1 or 2 worker processes. Peak memory is sampled (psutil, every 0.2 s) as the
 summed resident memory of the driver and all its worker processes.
 
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from gis_data.day_routes import DayRoutes
+    from gis_data.planning.day_routes import DayRoutes
 
 LAT0, LON0 = 36.55, 139.88
 M_PER_DEG_LAT = 111_320.0
@@ -298,10 +298,10 @@ def run_pipeline(
     and the plan's fingerprint."""
     from distributed import Client, LocalCluster
 
-    from gis_data.parallel import region_routes, route_calendar_parallel
-    from gis_data.patrol_calendar import build_patrol_calendar
-    from gis_data.plan_engine import PlanSetup, choose_regions
-    from gis_data.work_calendar import parse_horizon
+    from gis_data.planning.parallel import region_routes, route_calendar_parallel
+    from gis_data.planning.patrol_calendar import build_patrol_calendar
+    from gis_data.planning.plan_engine import PlanSetup, choose_regions
+    from gis_data.planning.work_calendar import parse_horizon
     from optimizer.stop import MaxIterations
 
     memory = _PeakMemory()

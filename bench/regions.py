@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gis_data.evaluate import PlanEvaluation, evaluate_plan
-from gis_data.units import PlanningUnits
+from gis_data.planning.evaluate import PlanEvaluation, evaluate_plan
+from gis_data.planning.units import PlanningUnits
 
 DEMO = Path(__file__).resolve().parents[1] / "gis_data" / "demo" / "liechtenstein.toml"
 TARGET_BALANCE = 1.05
@@ -123,9 +123,9 @@ def _timed(fn: Callable[[], list[int]]) -> tuple[list[int], float]:
 
 def run(config: Path, *, k: int, time_limit: float, seed: int, unit_km: float) -> list[Row]:
     """Build units for ``config`` and compare our regions with the spopt baselines."""
-    from gis_data.load import load_scenario
-    from gis_data.network import network_for_scenario
-    from gis_data.regions import RegionRequest, scenario_units, solve_regions
+    from gis_data.loading.load import load_scenario
+    from gis_data.network.graph import network_for_scenario
+    from gis_data.planning.regions import RegionRequest, scenario_units, solve_regions
     from optimizer.errors import InfeasibleError
     from optimizer.stop import MaxRuntime
 

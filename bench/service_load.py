@@ -163,7 +163,7 @@ def dask_commands(address: str, workers: int, threads: int, folder: Path) -> lis
 
 def _warm_worker() -> int:
     """Import what a routes job needs (run on each Dask worker); returns the worker's pid."""
-    for module in ("service.processes", "gis_data.patrol_plan", "gis_data.network"):
+    for module in ("service.processes", "gis_data.planning.patrol_plan", "gis_data.network.graph"):
         importlib.import_module(module)
     return os.getpid()
 

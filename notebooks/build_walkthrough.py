@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 import gis_data.demo
-from gis_data.plan_engine import PlanSetup, choose_regions
+from gis_data.planning.plan_engine import PlanSetup, choose_regions
 from optimizer.stop import MaxIterations
 
 logging.basicConfig(level=logging.WARNING)
@@ -70,12 +70,12 @@ pd.Series(regions.asset_region).value_counts().rename("assets").to_frame().assig
         """## 3. Routes
 
 One full pass over every asset of each region, routed by the arc-routing engine on the real
-streets (`gis_data.parallel.region_routes`; pass a Dask client as `client=` to solve the regions
+streets (`gis_data.planning.parallel.region_routes`; pass a Dask client as `client=` to solve the regions
 in parallel).""",
     ),
     (
         "code",
-        """from gis_data.parallel import region_routes
+        """from gis_data.planning.parallel import region_routes
 
 router = setup.router(stop=MaxIterations(5), seed=SEED, keep_geometry=True)
 sweep = region_routes(setup, regions, router)
@@ -94,9 +94,9 @@ is routed (identical days reuse the solve).""",
     ),
     (
         "code",
-        """from gis_data.parallel import route_calendar_parallel
-from gis_data.patrol_calendar import build_patrol_calendar
-from gis_data.work_calendar import parse_horizon
+        """from gis_data.planning.parallel import route_calendar_parallel
+from gis_data.planning.patrol_calendar import build_patrol_calendar
+from gis_data.planning.work_calendar import parse_horizon
 
 day_router = setup.router(stop=MaxIterations(5), seed=SEED)
 calendar = build_patrol_calendar(
@@ -127,7 +127,7 @@ bundled cost by the Shapley value and by simple proportional rules, checked agai
     ),
     (
         "code",
-        """from gis_data.effects import PlanCosting, estimate_effects
+        """from gis_data.planning.effects import PlanCosting, estimate_effects
 
 costing = PlanCosting(
     assets, day_router, parse_horizon("2026-06"),
@@ -143,7 +143,7 @@ pd.DataFrame(effects.comparison_rows())""",
     ),
     (
         "code",
-        """from gis_data.cost_share import build_coalition_cost, share_costs
+        """from gis_data.planning.cost_share import build_coalition_cost, share_costs
 
 cost = build_coalition_cost(
     assets, day_router, parse_horizon("2026-06"),

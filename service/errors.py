@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis_data.errors import AssetValidationError
+from gis_data.loading.errors import AssetValidationError
 
 logger = logging.getLogger(__name__)
 

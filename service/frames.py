@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from gis_data.schema import ASSET_COLUMNS, ASSET_CRS
+from gis_data.loading.schema import ASSET_COLUMNS, ASSET_CRS
 from service import crud
 
 # Asset columns kept in their own table columns; every other column goes to `properties`.

@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 
 from sqlalchemy.orm import Session
 
-from gis_data.load import load_scenario
+from gis_data.loading.load import load_scenario
 from service import crud
 from service.frames import asset_features, depot_rows, json_value
 from service.models import Scenario

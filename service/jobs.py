@@ -172,7 +172,7 @@ class JobContext:
 
 def _user_message(exc: BaseException) -> str:
     """A failure message safe to show: input errors verbatim, anything else generic."""
-    from gis_data.errors import AssetValidationError, ConfigError
+    from gis_data.loading.errors import AssetValidationError, ConfigError
 
     if isinstance(exc, AssetValidationError | ConfigError | JobInputError):
         text = str(exc)

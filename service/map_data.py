@@ -15,12 +15,12 @@ from shapely.geometry import LineString, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gis_data.adapters import PatrolRoute, Traversal
-from gis_data.evaluate import PlanError, evaluate_plan
-from gis_data.load import Scenario as LoadedScenario
-from gis_data.load import load_scenario
-from gis_data.network import network_for_scenario
-from gis_data.units import PlanningUnits, build_units
+from gis_data.loading.load import Scenario as LoadedScenario
+from gis_data.loading.load import load_scenario
+from gis_data.network.adapters import PatrolRoute, Traversal
+from gis_data.network.graph import network_for_scenario
+from gis_data.planning.evaluate import PlanError, evaluate_plan
+from gis_data.planning.units import PlanningUnits, build_units
 from service import crud
 from service.errors import ServiceError
 from service.frames import assets_frame
@@ -375,7 +375,7 @@ def plan_layers(session: Session, plan: Plan) -> dict[str, Any]:
 
 
 def patrol_route(route: Route, *, depot_name: str = "") -> PatrolRoute:
-    """A stored route as a `gis_data.adapters.PatrolRoute` (steps stored as traversal dicts)."""
+    """A stored route as a `network.adapters.PatrolRoute` (steps stored as traversal dicts)."""
     traversals: list[Traversal] = []
     for step in route.steps or []:
         if isinstance(step, dict) and set(step) >= _TRAVERSAL_KEYS:
@@ -467,8 +467,8 @@ def daily_route(route: Route, *, region_code: str) -> DailyRoute:
 
 
 def planned_tasks(route: Route) -> list[Any]:
-    """The tasks a stored route serves, as `gis_data.patrol_arcs.PatrolTask` (for patrol logs)."""
-    from gis_data.patrol_arcs import PatrolTask
+    """The tasks a stored route serves, as `network.patrol_arcs.PatrolTask` (for patrol logs)."""
+    from gis_data.network.patrol_arcs import PatrolTask
 
     tasks: dict[str, PatrolTask] = {}
     for t in patrol_route(route).traversals:

@@ -1,4 +1,4 @@
-"""The Dask client that `gis_data.parallel` fans solves out over, and the priority of job work.
+"""The Dask client that `planning.parallel` fans solves out over, and the priority of job work.
 
 Jobs and their solves run at a lower CPU priority (`Settings.JOB_NICE`) than the API: on a
 machine whose cores serve both, requests keep their latency while planning runs, and planning
@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from gis_data.parallel import DaskMapper
+from gis_data.planning.parallel import DaskMapper
 from service.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -119,13 +119,13 @@ class _AtPriority:
 
 @dataclass
 class JobMapper:
-    """A `gis_data.parallel` mapper over ``client`` whose tasks run at nice ``nice``."""
+    """A `gis_data.planning.parallel` mapper over ``client`` whose tasks run at nice ``nice``."""
 
     client: Any
     nice: int
 
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any], /) -> list[Any]:
-        """Map ``fn`` over ``items`` as Dask tasks (see `gis_data.parallel.DaskMapper`)."""
+        """Map ``fn`` over ``items`` as Dask tasks (see `gis_data.planning.parallel.DaskMapper`)."""
         task = _AtPriority(fn, self.nice) if self.nice > 0 else fn
         return DaskMapper(self.client)(task, items)
 

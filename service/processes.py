@@ -14,9 +14,9 @@ from typing import Any
 import geopandas as gpd
 from sqlalchemy.orm import Session
 
-from gis_data.crs import metric_crs_for
-from gis_data.schema import ASSET_CRS
-from gis_data.summary import summarize
+from gis_data.loading.crs import metric_crs_for
+from gis_data.loading.schema import ASSET_CRS
+from gis_data.loading.summary import summarize
 from service import crud
 from service.frames import assets_frame, json_value
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
@@ -59,7 +59,7 @@ def load_job_scenario(ctx: JobContext, *, need_network: bool) -> Any:
 
     From its TOML (towns, depots, road network) when it has one, else from stored rows only.
     """
-    from gis_data.load import load_scenario
+    from gis_data.loading.load import load_scenario
 
     scenario_id = _scenario_id(ctx)
     with ctx.session() as session:
@@ -135,9 +135,9 @@ def run_summary(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
 
 
 def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
-    """Balanced, contiguous contract regions (gis_data.regions) stored as a regions plan."""
-    from gis_data.plan_engine import asset_regions
-    from gis_data.regions import RegionRequest, plan_regions
+    """Balanced, contiguous contract regions (planning.regions) stored as a regions plan."""
+    from gis_data.planning.plan_engine import asset_regions
+    from gis_data.planning.regions import RegionRequest, plan_regions
     from optimizer.errors import InfeasibleError
     from optimizer.stop import MaxRuntime
 
@@ -153,7 +153,7 @@ def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     scenario = load_job_scenario(ctx, need_network=False)
     graph = None
     if not straight_line and scenario.network_path is not None:
-        from gis_data.network import network_for_scenario
+        from gis_data.network.graph import network_for_scenario
 
         ctx.progress(10, "building the road network")
         graph = network_for_scenario(scenario).graph
@@ -265,12 +265,12 @@ def _regions_plan(session: Session, scenario_id: int, plan_id: Any) -> Any:
 
 
 def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
-    """One day's patrol routes, bundled against each town x field alone (gis_data.patrol_plan).
+    """One day's patrol routes, bundled against each town x field alone (planning.patrol_plan).
 
     Each bundled crew route is stored with its ordered steps and assigned to the region of a
     regions plan (the given one or the latest) that holds most of the assets it serves.
     """
-    from gis_data.patrol_plan import PlanSettings, plan_patrols
+    from gis_data.planning.patrol_plan import PlanSettings, plan_patrols
     from optimizer.stop import MaxIterations
     from service.parallel import solve_mapper
 
@@ -428,7 +428,7 @@ def _command_args(module: Any, config: str, inputs: dict[str, Any]) -> argparse.
 
 
 def _plan_setup(ctx: JobContext) -> tuple[Any, str]:
-    from gis_data.plan_engine import PlanSetup
+    from gis_data.planning.plan_engine import PlanSetup
 
     scenario_id = _scenario_id(ctx)
     with ctx.session() as session:
@@ -465,11 +465,11 @@ def _store_plan(
 
 
 def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
-    """The patrol calendar over a horizon, every working day routed (gis_data.patrol_calendar)."""
-    from gis_data.parallel import route_calendar_parallel
-    from gis_data.plan_engine import choose_regions
-    from gis_data.plan_settings import read_settings
-    from gis_data.work_calendar import parse_horizon
+    """The patrol calendar over a horizon, every working day routed (planning.patrol_calendar)."""
+    from gis_data.planning.parallel import route_calendar_parallel
+    from gis_data.planning.plan_engine import choose_regions
+    from gis_data.planning.plan_settings import read_settings
+    from gis_data.planning.work_calendar import parse_horizon
     from optimizer.stop import MaxIterations
     from service.commands import plan_calendar
     from service.parallel import solve_mapper
@@ -523,8 +523,8 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
 
 def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The effect estimate (導入効果試算): siloed status quo against bundled patrols."""
-    from gis_data.plan_engine import choose_regions
-    from gis_data.plan_settings import read_settings
+    from gis_data.planning.plan_engine import choose_regions
+    from gis_data.planning.plan_settings import read_settings
     from service.commands import plan_effects
     from service.parallel import solve_mapper
 
@@ -551,7 +551,7 @@ def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
 
 def run_cost_shares(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """Cost shares among towns: Shapley value of routed coalition costs, with the core check."""
-    from gis_data.plan_settings import read_settings
+    from gis_data.planning.plan_settings import read_settings
     from service.commands import plan_shares
     from service.parallel import solve_mapper
 

@@ -14,9 +14,9 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis_data.config import detect_format
-from gis_data.errors import AssetValidationError, Problem
-from gis_data.load import load_assets_from_file
+from gis_data.loading.config import detect_format
+from gis_data.loading.errors import AssetValidationError, Problem
+from gis_data.loading.load import load_assets_from_file
 from service import crud
 from service.config import Settings
 from service.errors import ServiceError

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis_data.intake import Intake
-from gis_data.survey import FirmCapacity, Questionnaire, firm_capacities, questionnaire
+from gis_data.workbench.intake import Intake
+from gis_data.workbench.survey import FirmCapacity, Questionnaire, firm_capacities, questionnaire
 from service import crud
 from service.errors import ServiceError, not_found
 from service.models import utcnow

@@ -36,7 +36,7 @@ def _variants(raw: Any) -> tuple[bool, ...]:
 
 def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The k frontier of the scenario, stored as a plan of kind ``frontier``."""
-    from gis_data.frontier import FrontierRequest, frontier_for_setup
+    from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup
     from service.parallel import solve_mapper
     from service.processes import _plan_setup, _scenario_id, _store_plan, plain
     from service.workbench import scenario_firms
@@ -99,10 +99,10 @@ def survey_limits(ctx: JobContext, inputs: dict[str, Any]) -> Any:
     """The region size limit from the scenario's contractor surveys (input ``size_limit``).
 
     ``largest`` (the biggest surveyed firm's crews), ``median`` or ``jv`` (see
-    `gis_data.survey.size_limits`); absent: no limit.
+    `gis_data.workbench.survey.size_limits`); absent: no limit.
     """
-    from gis_data.evaluate import SizeLimits
-    from gis_data.survey import size_limits
+    from gis_data.planning.evaluate import SizeLimits
+    from gis_data.workbench.survey import size_limits
     from service.processes import _scenario_id
     from service.workbench import scenario_firms
 

@@ -22,7 +22,7 @@ def token_hash(token: str) -> str:
 
 
 class WorkbenchIntake(Base):
-    """Tools 1 and 2 of a scenario (`gis_data.intake.Intake.to_dict`), replaced as a whole."""
+    """Tools 1 and 2 of a scenario (`workbench.intake.Intake.to_dict`), replaced as a whole."""
 
     __tablename__ = "workbench_intake"
 

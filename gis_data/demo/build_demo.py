@@ -35,8 +35,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gis_data.errors import Problem
-from gis_data.sources import ReadOptions, osm
+from gis_data.loading.errors import Problem
+from gis_data.loading.sources import ReadOptions, osm
 
 DEMO = Path(__file__).resolve().parent
 SHARED_DEFAULT = DEMO.parents[2] / "shared" / "data" / "liechtenstein"

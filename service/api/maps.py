@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from gis_data.export import routes_to_gpx, routes_to_kml
+from gis_data.network.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
 from service.browser_keys import cookie_key
 from service.deps import SessionDep, principal_of

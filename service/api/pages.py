@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from shapely.geometry import LineString
 
-from gis_data.patrol_log import read_gpx
+from gis_data.network.patrol_log import read_gpx
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, render_plan_map, require
 from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_log

@@ -18,15 +18,15 @@ from typing import Annotated, Any
 import networkx as nx
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from gis_data.network import RoadNetwork, network_for_scenario
-from gis_data.patrol_calendar import Frequencies, patrol_class
-from gis_data.patrol_log import (
+from gis_data.network.graph import RoadNetwork, network_for_scenario
+from gis_data.network.patrol_log import (
     PatrolLogError,
     coverage_report,
     frequency_status,
     project_network,
     read_gpx,
 )
+from gis_data.planning.patrol_calendar import Frequencies, patrol_class
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, require
 from service.deps import SessionDep, SettingsDep

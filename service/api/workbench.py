@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from gis_data.intake import (
+from gis_data.workbench.intake import (
     SHEETS,
     Intake,
     IntakeError,
@@ -27,7 +27,14 @@ from gis_data.intake import (
     template_xlsx,
     time_split_png,
 )
-from gis_data.survey import SurveyError, check_answers, export_csv, export_xlsx, size_limits, tally
+from gis_data.workbench.survey import (
+    SurveyError,
+    check_answers,
+    export_csv,
+    export_xlsx,
+    size_limits,
+    tally,
+)
 from service import crud
 from service.deps import PlannerKey, SessionDep
 from service.errors import ServiceError
@@ -196,7 +203,7 @@ def frontier_chart(
     plan_id: int, session: SessionDep, _principal: PlannerKey, lang: Lang = "ja"
 ) -> Response:
     """The plot of a stored frontier plan (cost and largest region's crews against k)."""
-    from gis_data.frontier import frontier_png
+    from gis_data.workbench.frontier import frontier_png
 
     plan = crud.get_plan(session=session, plan_id=plan_id)
     if plan.kind != "frontier" or "frontier" not in plan.result:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from gis_data.intake import (
+from gis_data.workbench.intake import (
     AGE_BANDS,
     AGE_LABELS,
     FIELD_LABELS,
@@ -30,7 +30,7 @@ from gis_data.intake import (
     template_xlsx,
     time_split_png,
 )
-from gis_data.survey import size_limits
+from gis_data.workbench.survey import size_limits
 from service import auth, crud
 from service.api.maps import PageKey, require
 from service.api.workbench import XLSX, survey_summary
@@ -140,7 +140,7 @@ def page_frontier(
     plan_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
 ) -> Response:
     """The frontier plot of a stored plan for an ``<img>`` of the page."""
-    from gis_data.frontier import frontier_png
+    from gis_data.workbench.frontier import frontier_png
 
     require(principal, auth.WRITE_PLANS)
     plan = crud.get_plan(session=session, plan_id=plan_id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import gis_data.demo
-from gis_data.load import load_scenario
+from gis_data.loading.load import load_scenario
 from service import crud
 from service.commands.load import print_scenario
 from service.commands.serve import add_server_arguments, serve

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from gis_data.errors import AssetValidationError, ConfigError
-from gis_data.load import Scenario, load_scenario
-from gis_data.summary import render_problems, render_table, summarize
+from gis_data.loading.errors import AssetValidationError, ConfigError
+from gis_data.loading.load import Scenario, load_scenario
+from gis_data.loading.summary import render_problems, render_table, summarize
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.parallel import route_calendar_parallel
-from gis_data.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
-from gis_data.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
-from gis_data.plan_settings import PlanSettings, read_settings
-from gis_data.work_calendar import Horizon, parse_horizon
+from gis_data.planning.parallel import route_calendar_parallel
+from gis_data.planning.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
+from gis_data.planning.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
+from gis_data.planning.plan_settings import PlanSettings, read_settings
+from gis_data.planning.work_calendar import Horizon, parse_horizon
 from optimizer.stop import MaxIterations
 from service.parallel import workers_client
 
@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by the plan calendar/effects/shares and report commands."""
     p.add_argument("config", type=Path, help="scenario config (TOML)")
-    p.add_argument("--settings", type=Path, help="plan settings TOML (see gis_data.plan_settings)")
+    p.add_argument(
+        "--settings", type=Path, help="plan settings TOML (see gis_data.planning.plan_settings)"
+    )
     p.add_argument("--horizon", help="a month YYYY-MM or a fiscal year FYYYYY (default FY2026)")
     p.add_argument(
         "--regions",
@@ -201,7 +203,7 @@ def _day_rows(routed: CalendarRoutes) -> list[dict[str, Any]]:
 def _write(
     out: Path, routed: CalendarRoutes, rows: list[dict[str, Any]], summary: dict[str, Any]
 ) -> None:
-    from gis_data.export import export_routes
+    from gis_data.network.export import export_routes
 
     out.mkdir(parents=True, exist_ok=True)
     with (out / "calendar.csv").open("w", newline="", encoding="utf-8") as fh:

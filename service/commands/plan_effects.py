@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.effects import EffectEstimate, PlanCosting, estimate_effects
-from gis_data.plan_engine import PlanSetup, RegionChoice, describe_stop
-from gis_data.plan_settings import PlanSettings, default_phases
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.effects import EffectEstimate, PlanCosting, estimate_effects
+from gis_data.planning.plan_engine import PlanSetup, RegionChoice, describe_stop
+from gis_data.planning.plan_settings import PlanSettings, default_phases
+from gis_data.planning.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
 from service.parallel import workers_client
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     data["routing"] = describe_stop(MaxIterations(args.iterations)) + " per day solve"
     data["seconds"] = round(time.perf_counter() - started, 1)
     if args.out:
-        from gis_data.report import ReportInputs, write_xlsx
+        from gis_data.workbench.report import ReportInputs, write_xlsx
 
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "effects.json").write_text(

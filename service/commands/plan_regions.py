@@ -12,8 +12,9 @@ from typing import Any
 
 import geopandas as gpd
 
-from gis_data.errors import AssetValidationError, ConfigError
-from gis_data.evaluate import (
+from gis_data.loading.errors import AssetValidationError, ConfigError
+from gis_data.network.graph import NetworkError
+from gis_data.planning.evaluate import (
     PatrolTimeFn,
     PlanError,
     PlanEvaluation,
@@ -21,9 +22,8 @@ from gis_data.evaluate import (
     engine_patrol_time,
     evaluate_plan,
 )
-from gis_data.network import NetworkError
-from gis_data.regions import ATTRIBUTION, RegionRequest, scenario_units, solve_regions
-from gis_data.units import PlanningUnits
+from gis_data.planning.regions import ATTRIBUTION, RegionRequest, scenario_units, solve_regions
+from gis_data.planning.units import PlanningUnits
 from optimizer.errors import InfeasibleError
 from optimizer.stop import MaxRuntime
 
@@ -149,11 +149,11 @@ def _prepare(
     args: argparse.Namespace,
 ) -> tuple[Any, PlanningUnits, PatrolTimeFn | None]:
     """Load the scenario (and the routing engine with --route), build the planning units."""
-    from gis_data.load import load_scenario
+    from gis_data.loading.load import load_scenario
 
     patrol_time_for: Callable[[PlanningUnits], PatrolTimeFn] | None = None
     if args.route:
-        from gis_data.plan_engine import PlanSetup
+        from gis_data.planning.plan_engine import PlanSetup
 
         setup = PlanSetup.load(args.config)
         scenario = setup.scenario
@@ -166,7 +166,7 @@ def _prepare(
         scenario = load_scenario(args.config)
     graph = None
     if not args.straight_line and scenario.network_path is not None:
-        from gis_data.network import network_for_scenario
+        from gis_data.network.graph import network_for_scenario
 
         graph = network_for_scenario(scenario).graph
     units = scenario_units(scenario, graph=graph, target_km=args.unit_km)

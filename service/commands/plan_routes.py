@@ -10,12 +10,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from gis_data.adapters import summarize_route
-from gis_data.errors import AssetValidationError, ConfigError
-from gis_data.export import export_routes
-from gis_data.load import load_scenario
-from gis_data.network import NetworkError
-from gis_data.patrol_plan import Plan, PlanComparison, PlanSettings, plan_patrols
+from gis_data.loading.errors import AssetValidationError, ConfigError
+from gis_data.loading.load import load_scenario
+from gis_data.network.adapters import summarize_route
+from gis_data.network.export import export_routes
+from gis_data.network.graph import NetworkError
+from gis_data.planning.patrol_plan import Plan, PlanComparison, PlanSettings, plan_patrols
 from optimizer.stop import MaxIterations
 from service.parallel import workers_client
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.cost_share import (
+from gis_data.planning.cost_share import (
     DEFAULT_PERMUTATIONS,
     DEFAULT_SAMPLE_DAYS,
     EXACT_MAX_TOWNS,
@@ -17,9 +17,9 @@ from gis_data.cost_share import (
     build_coalition_cost,
     share_costs,
 )
-from gis_data.plan_engine import PlanSetup
-from gis_data.plan_settings import PlanSettings, read_settings
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.plan_engine import PlanSetup
+from gis_data.planning.plan_settings import PlanSettings, read_settings
+from gis_data.planning.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 from service.commands.plan_calendar import add_common_arguments
 from service.parallel import workers_client

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
-from gis_data.report import ReportInputs, write_report
+from gis_data.planning.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
+from gis_data.workbench.report import ReportInputs, write_report
 from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
 from service.commands.plan_effects import compute_effects, effects_json
 from service.commands.plan_shares import compute_shares, shares_json
@@ -91,9 +91,9 @@ def _workbench(args: argparse.Namespace, effects: Any, names: dict[str, str]) ->
     """The workbench section from ``--intake`` and ``--frontier`` (None when neither is given)."""
     if not args.intake and not args.frontier:
         return None
-    from gis_data.frontier import frontier_png
-    from gis_data.intake import IntakeError, read_intake
-    from gis_data.workbench_report import workbench_section
+    from gis_data.workbench.frontier import frontier_png
+    from gis_data.workbench.intake import IntakeError, read_intake
+    from gis_data.workbench.workbench_report import workbench_section
 
     try:
         intake = read_intake(list(args.intake), known_towns=names) if args.intake else None

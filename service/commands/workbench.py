@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gis_data.intake import (
+from gis_data.workbench.intake import (
     IntakeError,
     age_pyramid_png,
     ordering_matrix,
@@ -21,7 +21,7 @@ from gis_data.intake import (
     time_split_png,
     write_template,
 )
-from gis_data.survey import FirmCapacity, firm_capacities, size_limits
+from gis_data.workbench.survey import FirmCapacity, firm_capacities, size_limits
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,8 +180,8 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 def run_frontier(args: argparse.Namespace) -> int:
     """Compute and print (and write) the frontier."""
-    from gis_data.frontier import FrontierRequest, frontier_for_setup, frontier_png
-    from gis_data.plan_engine import PlanSetup
+    from gis_data.planning.plan_engine import PlanSetup
+    from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup, frontier_png
 
     started = time.perf_counter()
     firms = read_firms(args.firms) if args.firms else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.loading import measure, render, write_synthetic
-from gis_data.load import load_scenario
+from gis_data.loading.load import load_scenario
 
 
 def test_synthetic_scenario_has_the_requested_assets(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from bench.prefecture import write_prefecture
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory):
-    from gis_data.plan_engine import PlanSetup
+    from gis_data.planning.plan_engine import PlanSetup
 
     folder = tmp_path_factory.mktemp("prefecture")
     return PlanSetup.load(
@@ -69,7 +69,7 @@ def test_plan_is_the_same_with_one_and_two_workers(tmp_path: Path) -> None:
 def test_fingerprint_sees_a_changed_region_or_route() -> None:
     """Moving one asset to another region or lengthening one route changes the fingerprint."""
     from bench.prefecture import plan_fingerprint
-    from gis_data.day_routes import DayRoutes
+    from gis_data.planning.day_routes import DayRoutes
 
     day = DayRoutes(route_km=(12.5, 3.25), route_minutes=(300.0, 80.0), method="test")
     longer = DayRoutes(route_km=(12.5, 3.5), route_minutes=(300.0, 80.0), method="test")

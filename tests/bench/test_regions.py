@@ -6,8 +6,8 @@ import networkx as nx
 import pytest
 
 from bench.regions import HEADER, Row, region_kmeans, skater
-from gis_data.evaluate import evaluate_plan
-from gis_data.units import build_units
+from gis_data.planning.evaluate import evaluate_plan
+from gis_data.planning.units import build_units
 from tests.gis_data import _synthetic as syn
 
 

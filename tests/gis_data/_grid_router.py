@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 from shapely.geometry import LineString, Point
 
-from gis_data.day_routes import DayRoutes
+from gis_data.planning.day_routes import DayRoutes
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.carp_data import CarpModel
 from optimizer.stop import MaxIterations

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pytest
 from shapely import LineString, Point, box
 
-from gis_data.adapters import (
+from gis_data.network.adapters import (
     AdapterError,
     CarpInstance,
     Depot,
@@ -17,8 +17,8 @@ from gis_data.adapters import (
     to_carp_data,
     trace_routes,
 )
-from gis_data.network import RoadNetwork, build_network
-from gis_data.patrol_arcs import PatrolTask, match_assets
+from gis_data.network.graph import RoadNetwork, build_network
+from gis_data.network.patrol_arcs import PatrolTask, match_assets
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.carp_data import TaskKind
 from optimizer.carp_solution import CarpSolution, Route, Service

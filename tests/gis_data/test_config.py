@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gis_data.config import read_config
-from gis_data.errors import ConfigError
+from gis_data.loading.config import read_config
+from gis_data.loading.errors import ConfigError
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gis_data.cost_share import (
+from gis_data.planning.cost_share import (
     build_coalition_cost,
     day_cost,
     sample_day_indices,
     share_costs,
 )
-from gis_data.day_routes import DayRoutes
-from gis_data.effects import UnitCosts
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.day_routes import DayRoutes
+from gis_data.planning.effects import UnitCosts
+from gis_data.planning.work_calendar import parse_horizon
 from tests.gis_data._grid_router import GridRouter, grid_towns
 
 

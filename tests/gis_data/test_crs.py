@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from gis_data.crs import areas_m2, jgd2011_zone, lengths_m, metric_crs_for, to_metric
+from gis_data.loading.crs import areas_m2, jgd2011_zone, lengths_m, metric_crs_for, to_metric
 
 GEOD = Geod(ellps="WGS84")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gis_data.demo import build_demo
-from gis_data.load import load_scenario
-from gis_data.schema import FIELDS
-from gis_data.summary import summarize
+from gis_data.loading.load import load_scenario
+from gis_data.loading.schema import FIELDS
+from gis_data.loading.summary import summarize
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gis_data.effects import (
+from gis_data.planning.effects import (
     Phase,
     PlanCosting,
     UnitCosts,
@@ -12,7 +12,7 @@ from gis_data.effects import (
     estimate_effects,
     siloed_units,
 )
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.work_calendar import parse_horizon
 from tests.gis_data._grid_router import GridRouter, grid_towns
 
 TOWN_DEPOTS = {f"T{i}": f"depot:T{i}" for i in (1, 2, 3)}

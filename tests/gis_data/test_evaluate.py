@@ -9,8 +9,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from gis_data.evaluate import PlanError, SizeLimits, evaluate_plan, polsby_popper
-from gis_data.units import build_units
+from gis_data.planning.evaluate import PlanError, SizeLimits, evaluate_plan, polsby_popper
+from gis_data.planning.units import build_units
 from tests.gis_data import _synthetic as syn
 
 
@@ -182,8 +182,8 @@ def test_unassigned_labels_and_bad_plans(units):
 
 def test_engine_patrol_time_scales_one_pass_to_the_period(units):
     """The engine's one-pass crew hours are scaled by the region's visits per period."""
-    from gis_data.day_routes import DayRoutes
-    from gis_data.evaluate import engine_patrol_time
+    from gis_data.planning.day_routes import DayRoutes
+    from gis_data.planning.evaluate import engine_patrol_time
 
     calls = []
 

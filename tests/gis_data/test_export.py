@@ -10,8 +10,8 @@ import gpxpy
 import pytest
 from shapely import LineString
 
-from gis_data.adapters import PatrolRoute, Traversal
-from gis_data.export import (
+from gis_data.network.adapters import PatrolRoute, Traversal
+from gis_data.network.export import (
     ATTRIBUTION,
     KML_NS,
     export_routes,

@@ -6,17 +6,17 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from gis_data.effects import UnitCosts
-from gis_data.frontier import (
+from gis_data.planning.effects import UnitCosts
+from gis_data.planning.regions import RegionRequest, solve_regions
+from gis_data.planning.units import build_units
+from gis_data.workbench.frontier import (
     FrontierRequest,
     frontier_png,
     frontier_point,
     siloed_round,
     sweep_frontier,
 )
-from gis_data.regions import RegionRequest, solve_regions
-from gis_data.survey import FirmCapacity
-from gis_data.units import build_units
+from gis_data.workbench.survey import FirmCapacity
 from optimizer.stop import MaxIterations
 from tests.gis_data._grid_router import CRS, GridRouter, grid_towns
 

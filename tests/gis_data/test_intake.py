@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from gis_data.effects import EffectEstimate, ScenarioFigures, UnitCosts, UnitTotals
-from gis_data.intake import (
+from gis_data.planning.effects import EffectEstimate, ScenarioFigures, UnitCosts, UnitTotals
+from gis_data.workbench.intake import (
     Intake,
     IntakeError,
     OrderRecord,

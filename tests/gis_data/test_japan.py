@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gis_data.crs import areas_m2
-from gis_data.load import load_scenario
+from gis_data.loading.crs import areas_m2
+from gis_data.loading.load import load_scenario
 
 N03 = "izu_kamo_municipalities_n03_2021_s1pct.geojson"
 

@@ -20,8 +20,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gis_data.errors import AssetValidationError, Problem
-from gis_data.load import load_assets_from_file
+from gis_data.loading.errors import AssetValidationError, Problem
+from gis_data.loading.load import load_assets_from_file
 
 SETTINGS = settings(
     max_examples=25,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from shapely import box
 
-from gis_data.network import NetworkError, buffered_area, build_network, network_summary
+from gis_data.network.graph import NetworkError, buffered_area, build_network, network_summary
 from tests.gis_data.osm_grid import DLAT, DLON, LAT0, LON0, METRIC_CRS, write_grid_osm
 
 
@@ -87,7 +87,7 @@ def test_merged_tag_order_does_not_change_speeds() -> None:
     import networkx as nx
     import osmnx as ox
 
-    from gis_data.network import HIGHWAY_SPEEDS_KMH, _sort_merged_tags
+    from gis_data.network.graph import HIGHWAY_SPEEDS_KMH, _sort_merged_tags
 
     speeds = []
     for tags in (["primary", "residential"], ["residential", "primary"]):

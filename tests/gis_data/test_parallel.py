@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
 
-from gis_data.cost_share import build_coalition_cost, share_costs
-from gis_data.load import load_scenario
-from gis_data.parallel import (
+from gis_data.loading.load import load_scenario
+from gis_data.planning.cost_share import build_coalition_cost, share_costs
+from gis_data.planning.parallel import (
     DaskMapper,
     as_mapper,
     inline_map,
@@ -20,10 +20,10 @@ from gis_data.parallel import (
     route_days,
     sweep_regions,
 )
-from gis_data.patrol_calendar import build_patrol_calendar, route_calendar
-from gis_data.patrol_plan import PlanComparison, PlanSettings, plan_patrols
-from gis_data.units import build_units
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.patrol_calendar import build_patrol_calendar, route_calendar
+from gis_data.planning.patrol_plan import PlanComparison, PlanSettings, plan_patrols
+from gis_data.planning.units import build_units
+from gis_data.planning.work_calendar import parse_horizon
 from optimizer.stop import MaxIterations
 from tests.gis_data import _synthetic as syn
 from tests.gis_data._grid_router import GridRouter, grid_towns
@@ -230,7 +230,7 @@ def test_patrol_plans_same_inline_and_on_one_and_two_workers(
 
 def test_effect_estimate_same_inline_and_on_two_workers(two_workers) -> None:
     """Every distinct day of the siloed, bundled and phase units is one Dask task; same figures."""
-    from gis_data.effects import Phase, PlanCosting, estimate_effects
+    from gis_data.planning.effects import Phase, PlanCosting, estimate_effects
 
     towns = grid_towns(("T1", "T2"), width=2)
 

@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from shapely import LineString, Point, box
 
-from gis_data.network import RoadNetwork, build_network
-from gis_data.patrol_arcs import WALK_SPEED_KMH, Matching, match_assets, streets_of
+from gis_data.network.graph import RoadNetwork, build_network
+from gis_data.network.patrol_arcs import WALK_SPEED_KMH, Matching, match_assets, streets_of
 from tests.gis_data.osm_grid import DLAT, DLON, LAT0, LON0, METRIC_CRS, node_lonlat, write_grid_osm
 
 

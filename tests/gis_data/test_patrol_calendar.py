@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from gis_data.patrol_calendar import (
+from gis_data.planning.patrol_calendar import (
     Frequencies,
     build_patrol_calendar,
     patrol_class,
     route_calendar,
 )
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.work_calendar import parse_horizon
 from tests.gis_data._grid_router import GridRouter, grid_towns
 
 

@@ -1,4 +1,4 @@
-"""Tests of gis_data.patrol_log: GPX tracks matched to a small known road grid, coverage, errors."""
+"""Tests of network.patrol_log: GPX tracks matched to a small known road grid, coverage, errors."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from pyproj import CRS
 from shapely.geometry import LineString, Point
 
-from gis_data.network import NetworkSummary, RoadNetwork
-from gis_data.patrol_arcs import PatrolTask
-from gis_data.patrol_log import (
+from gis_data.network.graph import NetworkSummary, RoadNetwork
+from gis_data.network.patrol_arcs import PatrolTask
+from gis_data.network.patrol_log import (
     PatrolLogError,
     TrackPoint,
     coverage_report,

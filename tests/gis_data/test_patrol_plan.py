@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gis_data.load import load_scenario
-from gis_data.patrol_plan import PlanSettings, plan_patrols
+from gis_data.loading.load import load_scenario
+from gis_data.planning.patrol_plan import PlanSettings, plan_patrols
 from optimizer.stop import MaxIterations
 
 

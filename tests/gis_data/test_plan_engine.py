@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gis_data.day_routes import CachingRouter
-from gis_data.plan_engine import PlanSetup, choose_regions, describe_stop
+from gis_data.planning.day_routes import CachingRouter
+from gis_data.planning.plan_engine import PlanSetup, choose_regions, describe_stop
 from optimizer.stop import MaxIterations, MaxRuntime, MultipleCriteria
 from tests.service.grid_scenario import write_grid_scenario
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gis_data.plan_settings import PlanSettings, read_settings
+from gis_data.planning.plan_settings import PlanSettings, read_settings
 
 
 def test_defaults_without_a_file() -> None:

@@ -8,9 +8,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import Point, Polygon
 
-from gis_data.evaluate import SizeLimits
-from gis_data.regions import RegionRequest, districting_data, solve_regions
-from gis_data.units import build_units
+from gis_data.planning.evaluate import SizeLimits
+from gis_data.planning.regions import RegionRequest, districting_data, solve_regions
+from gis_data.planning.units import build_units
 from optimizer.errors import InfeasibleError
 from optimizer.stop import MaxIterations, MaxRuntime
 from tests.gis_data import _synthetic as syn

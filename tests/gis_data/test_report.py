@@ -7,11 +7,11 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
-from gis_data.cost_share import build_coalition_cost, share_costs
-from gis_data.effects import Phase, PlanCosting, estimate_effects
-from gis_data.plan_settings import PlanSettings, ReportOptions, default_phases
-from gis_data.report import ReportInputs, write_report
-from gis_data.work_calendar import parse_horizon
+from gis_data.planning.cost_share import build_coalition_cost, share_costs
+from gis_data.planning.effects import Phase, PlanCosting, estimate_effects
+from gis_data.planning.plan_settings import PlanSettings, ReportOptions, default_phases
+from gis_data.planning.work_calendar import parse_horizon
+from gis_data.workbench.report import ReportInputs, write_report
 from tests.gis_data._grid_router import STEP, X0, Y0, GridRouter, grid_towns
 
 CODES = ("T1", "T2")

@@ -10,9 +10,9 @@ import osmium
 import pytest
 import shapely
 
-from gis_data.load import load_assets_from_file
-from gis_data.schema import ASSET_COLUMNS
-from gis_data.sources.osm import is_drivable
+from gis_data.loading.load import load_assets_from_file
+from gis_data.loading.schema import ASSET_COLUMNS
+from gis_data.loading.sources.osm import is_drivable
 from tests.gis_data._scenario import TOWN_A, road_lines
 
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from gis_data.summary import render_table, summarize
+from gis_data.loading.summary import render_table, summarize
 
 
 def _assets() -> gpd.GeoDataFrame:

@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from gis_data.survey import (
+from gis_data.workbench.survey import (
     FirmCapacity,
     SurveyError,
     check_answers,

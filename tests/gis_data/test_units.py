@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from gis_data.units import asset_patrol_minutes, build_units
+from gis_data.planning.units import asset_patrol_minutes, build_units
 from tests.gis_data import _synthetic as syn
 
 

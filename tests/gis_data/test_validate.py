@@ -9,9 +9,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from gis_data.errors import AssetValidationError, Problem
-from gis_data.load import load_assets_from_file, load_scenario
-from gis_data.validate import MAX_LISTED
+from gis_data.loading.errors import AssetValidationError, Problem
+from gis_data.loading.load import load_assets_from_file, load_scenario
+from gis_data.loading.validate import MAX_LISTED
 from tests.gis_data._scenario import TOWN_A, road_lines, write_scenario
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from gis_data.work_calendar import WorkRules, parse_horizon, working_days
+from gis_data.planning.work_calendar import WorkRules, parse_horizon, working_days
 
 
 def test_fiscal_year_runs_april_to_march() -> None:

@@ -8,15 +8,15 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from gis_data.effects import PlanCosting, estimate_effects
-from gis_data.frontier import FrontierRequest, frontier_png, sweep_frontier
-from gis_data.intake import Intake, OrderRecord, StaffRecord
-from gis_data.plan_settings import PlanSettings
-from gis_data.report import ReportInputs, build_context, write_report
-from gis_data.survey import FirmCapacity
-from gis_data.units import build_units
-from gis_data.work_calendar import parse_horizon
-from gis_data.workbench_report import workbench_section
+from gis_data.planning.effects import PlanCosting, estimate_effects
+from gis_data.planning.plan_settings import PlanSettings
+from gis_data.planning.units import build_units
+from gis_data.planning.work_calendar import parse_horizon
+from gis_data.workbench.frontier import FrontierRequest, frontier_png, sweep_frontier
+from gis_data.workbench.intake import Intake, OrderRecord, StaffRecord
+from gis_data.workbench.report import ReportInputs, build_context, write_report
+from gis_data.workbench.survey import FirmCapacity
+from gis_data.workbench.workbench_report import workbench_section
 from optimizer.stop import MaxIterations
 from tests.gis_data._grid_router import CRS, STEP, X0, Y0, GridRouter, grid_towns
 
@@ -94,7 +94,7 @@ def test_ordering_status_prefills_the_scope_matrix(inputs) -> None:
     with_wb = {r["field"]: r["cells"] for r in build_context(inputs, map_src="x")["scope"]}
     plain = dataclasses.replace(inputs, workbench=None)
     without = {r["field"]: r["cells"] for r in build_context(plain, map_src="x")["scope"]}
-    works, inspection = 3, 1  # column of 工事 and 点検 in gis_data.report.PROCESSES
+    works, inspection = 3, 1  # column of 工事 and 点検 in gis_data.workbench.report.PROCESSES
     assert with_wb["道路"][works] == "○"
     assert without["道路"][works] == "－"
     assert with_wb["河川"][inspection] == "○"

@@ -16,10 +16,10 @@ from shapely.geometry import LineString
 from shapely.ops import transform
 from sqlalchemy.orm import Session
 
-from gis_data.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
-from gis_data.load import load_scenario
-from gis_data.network import network_for_scenario
-from gis_data.patrol_arcs import match_assets
+from gis_data.loading.load import load_scenario
+from gis_data.network.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
+from gis_data.network.graph import network_for_scenario
+from gis_data.network.patrol_arcs import match_assets
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.stop import MaxIterations
 from service import crud

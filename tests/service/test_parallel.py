@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 from distributed import Client, LocalCluster
 
-from gis_data.parallel import as_mapper
+from gis_data.planning.parallel import as_mapper
 from service import crud
 from service.config import Settings, get_settings
 from service.db import get_engine, migrate, session_scope

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gis_data.intake import template_xlsx
+from gis_data.workbench.intake import template_xlsx
 from service.db import session_scope
 from service.importer import import_scenario
 from tests.service.grid_scenario import write_grid_scenario

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gis_data.load import load_assets_from_file
+from gis_data.loading.load import load_assets_from_file
 
 BAD_GEOJSON = {
     "type": "FeatureCollection",

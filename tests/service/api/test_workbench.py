@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
-from gis_data.intake import template_xlsx
+from gis_data.workbench.intake import template_xlsx
 from service.db import session_scope
 from service.importer import import_scenario
 from service.workbench_models import SurveyRecipient, WorkbenchIntake, token_hash

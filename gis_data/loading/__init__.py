@@ -1,0 +1,1 @@
+"""Reading and validating scenario files: asset schema, scenario TOML, readers, validation, CRS."""

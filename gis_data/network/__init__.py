@@ -1,0 +1,2 @@
+"""The road network and matching: graphs, assets matched to streets, CarpData adapters, GPS logs,
+route exports."""

@@ -1,0 +1,1 @@
+"""Planning workflows: units, regions, evaluation, routes, calendar, effects, cost shares."""
