@@ -9,6 +9,7 @@ MCGRP files bound it by their ``#Vehicles`` field (-1: unlimited), as their opti
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -21,6 +22,7 @@ from optimizer.arc_routing import solve_arc_routing
 from optimizer.carp_data import CarpData, CarpModel, TaskKind
 from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
+from optimizer.lower_bound import carp_lower_bound
 from optimizer.shortest_paths import service_nodes
 from optimizer.stop import MaxRuntime
 
@@ -309,13 +311,15 @@ def solution_from_json(instance: CarpInstance, payload: dict[str, object]) -> Ca
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One line of the benchmark table."""
+    """One line of the benchmark table (``bound``: the project's own lower bound, same units)."""
 
     instance: str
     cost: int | None
     bks: int | None
     feasible: bool
     seconds: float
+    bound: int | None = None
+    peak_mb: float | None = None
 
     @property
     def gap(self) -> float | None:
@@ -323,6 +327,30 @@ class BenchRow:
         if self.cost is None or not self.bks:
             return None
         return 100.0 * (self.cost - self.bks) / self.bks
+
+    @property
+    def bound_gap(self) -> float | None:
+        """Gap to the project's lower bound in percent (None when either is missing)."""
+        if self.cost is None or not self.bound:
+            return None
+        return 100.0 * (self.cost - self.bound) / self.bound
+
+
+def _reset_peak_memory() -> None:
+    """Restart the kernel's peak resident size count of this process (Linux; elsewhere a no-op)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident size of this process since the last reset, in MiB (None off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
 
 
 def run_instance(
@@ -334,7 +362,12 @@ def run_instance(
     bks: int | None = None,
     solutions: Path | None = None,
 ) -> BenchRow:
-    """Solve one instance and score it through the checker."""
+    """Solve one instance, score it through the checker and bound it from below.
+
+    ``seconds`` covers the solve only; the lower bound is computed after it (not timed). Peak
+    memory is this process's (a second-seed worker process is not counted).
+    """
+    _reset_peak_memory()
     started = time.perf_counter()
     result = solve_arc_routing(
         instance.data,
@@ -343,39 +376,74 @@ def run_instance(
         backend=backend,  # type: ignore[arg-type]
     )
     elapsed = time.perf_counter() - started
+    peak = peak_memory_mb()
+    bound = instance.reported_cost(carp_lower_bound(instance.data).value)
     if result.solution is None:
-        return BenchRow(instance.name, None, bks, False, elapsed)
+        return BenchRow(instance.name, None, bks, False, elapsed, bound, peak)
     report = check_solution(instance.data, result.solution)
     cost = instance.reported_cost(report.cost)
     if solutions is not None:
         solutions.mkdir(parents=True, exist_ok=True)
         payload = solution_json(instance, result.solution, cost)
         (solutions / f"{instance.name}.json").write_text(json.dumps(payload), encoding="utf-8")
-    return BenchRow(instance.name, cost, bks, report.feasible, elapsed)
+    return BenchRow(instance.name, cost, bks, report.feasible, elapsed, bound, peak)
 
 
 def format_table(rows: list[BenchRow]) -> str:
     """A Markdown table with a closing line of means."""
     lines = [
-        "| instance | cost | best known | gap % | seconds | feasible |",
-        "|---|---:|---:|---:|---:|---|",
+        "| instance | cost | best known | lower bound | gap % | gap to bound % | seconds "
+        "| peak MiB | feasible |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+
+    def num(value: float | None, fmt: str) -> str:
+        return "" if value is None else format(value, fmt)
+
     for r in rows:
-        gap = "" if r.gap is None else f"{r.gap:.2f}"
         lines.append(
-            f"| {r.instance} | {'' if r.cost is None else r.cost} | "
-            f"{'' if r.bks is None else r.bks} | {gap} | {r.seconds:.1f} | "
-            f"{'yes' if r.feasible else 'NO'} |"
+            f"| {r.instance} | {num(r.cost, 'd')} | {num(r.bks, 'd')} | {num(r.bound, 'd')} | "
+            f"{num(r.gap, '.2f')} | {num(r.bound_gap, '.2f')} | {r.seconds:.1f} | "
+            f"{num(r.peak_mb, '.0f')} | {'yes' if r.feasible else 'NO'} |"
         )
     gaps = [r.gap for r in rows if r.gap is not None]
+    bound_gaps = [r.bound_gap for r in rows if r.bound_gap is not None]
     mean_gap = f"{sum(gaps) / len(gaps):.2f}" if gaps else ""
+    mean_bound_gap = f"{sum(bound_gaps) / len(bound_gaps):.2f}" if bound_gaps else ""
     mean_s = sum(r.seconds for r in rows) / len(rows) if rows else 0.0
     feasible = sum(r.feasible for r in rows)
     lines.append(
-        f"| mean ({len(rows)} instances, {len(gaps)} with best known) | | | {mean_gap} | "
-        f"{mean_s:.1f} | {feasible}/{len(rows)} |"
+        f"| mean ({len(rows)} instances, {len(gaps)} with best known) | | | | {mean_gap} | "
+        f"{mean_bound_gap} | {mean_s:.1f} | | {feasible}/{len(rows)} |"
     )
     return "\n".join(lines)
+
+
+def select_instances(
+    paths: list[Path],
+    *,
+    names: list[str] | None = None,
+    every: int | None = None,
+    limit: int | None = None,
+) -> list[Path]:
+    """The instance files to run: those named (file stem, in the given order), then every N-th
+    of the rest (the first, the (N+1)-th, ...), then the first ``limit``.
+
+    Raises ValueError naming the instances that are not found, all at once.
+    """
+    if names:
+        by_stem = {p.stem: p for p in paths}
+        missing = [n for n in names if n not in by_stem]
+        if missing:
+            raise ValueError(f"instances not found: {', '.join(missing)}")
+        paths = [by_stem[n] for n in names]
+    if every is not None:
+        if every < 1:
+            raise ValueError(f"--every must be >= 1, got {every}")
+        paths = paths[::every]
+    if limit is not None:
+        paths = paths[:limit]
+    return paths
 
 
 def run_folder(
@@ -387,11 +455,11 @@ def run_folder(
     solutions: Path | None = None,
     limit: int | None = None,
     on_row: Callable[[BenchRow], None] | None = None,
+    instances: list[str] | None = None,
+    every: int | None = None,
 ) -> list[BenchRow]:
-    """Run every instance found under ``folder`` (the first ``limit`` when given)."""
-    paths = find_instances(folder)
-    if limit is not None:
-        paths = paths[:limit]
+    """Run the instances found under ``folder``, selected by `select_instances`."""
+    paths = select_instances(find_instances(folder), names=instances, every=every, limit=limit)
     bks = load_bks(folder)
     rows = []
     for path in paths:

@@ -11,12 +11,23 @@ RowT = TypeVar("RowT")
 
 
 def add_run_arguments(
-    parser: argparse.ArgumentParser, *, backends: Sequence[str] | None = None
+    parser: argparse.ArgumentParser,
+    *,
+    backends: Sequence[str] | None = None,
+    default_seed: int | None = None,
 ) -> None:
-    """Add FOLDER, --time-limit, --seed, (--backend,) --limit and --solutions to ``parser``."""
+    """Add FOLDER, --time-limit, --seed, (--backend,) --limit and --solutions to ``parser``.
+
+    ``--seed`` is required unless ``default_seed`` is given."""
     parser.add_argument("folder", type=Path, help="instance folder (searched recursively) or file")
     parser.add_argument("--time-limit", type=float, required=True, help="seconds per instance")
-    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        required=default_seed is None,
+        default=default_seed,
+        help="random seed" + ("" if default_seed is None else f" (default {default_seed})"),
+    )
     if backends is not None:
         parser.add_argument("--backend", choices=backends, default="auto", help="solver backend")
     parser.add_argument("--limit", type=int, default=None, help="only the first N instances")

@@ -1,0 +1,203 @@
+"""Lower bounds on the optimal cost of an arc routing problem, to report honest gaps.
+
+`carp_lower_bound(data)` never exceeds the optimum (fixed vehicle costs are left out, so it stays a
+bound when they are not zero). It is the largest of:
+
+- **route ends**: every task's serve cost, plus, for each of the K routes the demand forces (one
+  depot, every vehicle capped: K = ceil(total demand / largest capacity)), the cheapest deadhead
+  from the depot to any task and from any task back. Valid on any graph.
+- **parity matching** (undirected instances: edge and node tasks only, every link usable both ways
+  at the same cost): the routes together traverse each required edge once plus deadhead links, and
+  every node of that multigraph has even degree, so the deadhead links join the odd-degree nodes of
+  the required edges in pairs. Each route also leaves and re-enters the depot, so the depot's degree
+  is at least 2K: the depot joins the pairing with ``max(0, 2K - required depot degree)`` extra ends
+  (parity-adjusted), two of them paired together cost at least a return to its nearest neighbour.
+  The cheapest pairing is a minimum-cost perfect matching; half the minimum-cost assignment
+  (scipy's `linear_sum_assignment`, no node to itself) never exceeds it, and for many ends half the
+  sum of each end's nearest other end (one multi-source Dijkstra over Voronoi regions) stands in.
+
+All distances come from the links (scipy shortest paths); memory stays linear in the graph except
+the assignment's square matrix, used only up to `ASSIGNMENT_MAX` ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import dijkstra
+
+from optimizer.carp_data import CarpData, TaskKind
+from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
+
+IntArray = npt.NDArray[np.int64]
+
+#: Above this many ends to pair, the nearest-neighbour bound replaces the assignment (n^2 memory).
+ASSIGNMENT_MAX = 2500
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A lower bound and its parts (all in the problem's cost units, without fixed costs)."""
+
+    value: int
+    serve: int  # sum of serve costs
+    routes: int  # K, the number of routes the capacities force (0 when not derived)
+    route_ends: int  # the route-ends bound
+    matching: int | None  # the parity-matching bound (None when the graph is not undirected)
+    method: str  # which pairing bound: "assignment", "nearest", "" (none)
+
+
+def _symmetric(data: CarpData) -> bool:
+    """True when every link's cheapest cost equals the cheapest cost of its reverse."""
+    n = data.num_nodes
+    keep = data.link_tail != data.link_head
+
+    def cheapest(tails: IntArray, heads: IntArray) -> tuple[IntArray, IntArray]:
+        keys = tails * n + heads
+        costs = data.link_cost[keep]
+        order = np.lexsort((costs, keys))
+        keys, costs = keys[order], costs[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return keys[first], costs[first]
+
+    fwd = cheapest(data.link_tail[keep], data.link_head[keep])
+    bwd = cheapest(data.link_head[keep], data.link_tail[keep])
+    return np.array_equal(fwd[0], bwd[0]) and np.array_equal(fwd[1], bwd[1])
+
+
+def _num_routes(data: CarpData) -> int:
+    """Routes the capacities force from a single depot (0 when that cannot be derived)."""
+    types = data.vehicle_types
+    if data.num_tasks == 0 or len(data.depots) != 1:
+        return 0
+    if any(vt.capacity is None for vt in types):
+        return 1
+    cap = max(int(vt.capacity or 0) for vt in types)
+    demand = int(data.task_demand.sum())
+    if cap <= 0:
+        return 1
+    return max(1, math.ceil(demand / cap))
+
+
+def _route_ends(data: CarpData, graph: DeadheadGraph, k: int) -> int:
+    if k == 0:
+        return 0
+    depot = data.depots[0]
+    kinds = data.task_kind
+    starts = np.concatenate([data.task_u, data.task_v[kinds == TaskKind.EDGE]])
+    ends = np.concatenate([data.task_v, data.task_u[kinds == TaskKind.EDGE]])
+    out_d = graph.distances([depot], np.unique(starts))[0]
+    in_d = graph.distances(np.unique(ends), [depot])[:, 0]
+    out_min, in_min = int(out_d.min()), int(in_d.min())
+    if out_min >= UNREACHABLE or in_min >= UNREACHABLE:
+        return 0
+    return k * (out_min + in_min)
+
+
+def _nearest_other(graph: DeadheadGraph, terminals: IntArray) -> npt.NDArray[np.float64]:
+    """For each terminal, the distance to the nearest other terminal (undirected graph).
+
+    One multi-source Dijkstra labels every node with its nearest terminal; the shortest path from
+    a terminal to its nearest other terminal crosses its region's boundary exactly once at a link
+    whose two sides give that distance (Mehlhorn's observation), so a pass over links suffices.
+    """
+    dist, _, owner = dijkstra(
+        graph.matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
+    )
+    mat = graph.matrix.tocoo()
+    a, b, c = mat.row, mat.col, mat.data
+    ok = (owner[a] >= 0) & (owner[b] >= 0) & (owner[a] != owner[b])
+    a, b, c = a[ok], b[ok], c[ok]
+    through = dist[a] + c + dist[b]
+    position = np.full(graph.num_nodes, -1, dtype=np.int64)
+    position[terminals] = np.arange(len(terminals))
+    best = np.full(len(terminals), np.inf)
+    np.minimum.at(best, position[owner[a]], through)
+    np.minimum.at(best, position[owner[b]], through)
+    return best
+
+
+def _pairing_bound(
+    graph: DeadheadGraph, odd: IntArray, depot: int, copies: int, depot_loop: float
+) -> tuple[float, str]:
+    """Half a minimum assignment (or half the nearest-end sum) over odd nodes + depot copies."""
+    total = len(odd) + copies
+    if total == 0:
+        return 0.0, ""
+    if total <= ASSIGNMENT_MAX:
+        nodes = np.concatenate([odd, np.full(copies, depot, dtype=np.int64)])
+        uniq, inv = np.unique(nodes, return_inverse=True)
+        d = graph.distances(uniq, uniq).astype(np.float64)[np.ix_(inv, inv)]
+        d[d >= UNREACHABLE] = np.inf
+        if copies:
+            d[len(odd) :, len(odd) :] = depot_loop
+        big = float(np.nanmax(np.where(np.isfinite(d), d, 0))) * (total + 1) + 1.0
+        d[~np.isfinite(d)] = big  # unpairable: keeps the assignment feasible, weakly bounded
+        np.fill_diagonal(d, big)
+        rows, cols = linear_sum_assignment(d)
+        value = float(d[rows, cols].sum())
+        if value >= big:  # some end had no partner: fall back to nothing rather than guess
+            return 0.0, ""
+        return value / 2.0, "assignment"
+    terminals = np.unique(np.concatenate([odd, [depot] if copies else []]).astype(np.int64))
+    nearest = _nearest_other(graph, terminals)
+    where = {int(t): i for i, t in enumerate(terminals)}
+    total_nn = float(nearest[[where[int(t)] for t in odd]].sum())
+    if copies:
+        depot_nn = float(nearest[where[depot]])
+        if copies >= 2:
+            depot_nn = min(depot_nn, depot_loop)
+        total_nn += copies * depot_nn
+    if not np.isfinite(total_nn):
+        return 0.0, ""
+    return total_nn / 2.0, "nearest"
+
+
+def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> LowerBound:
+    """A lower bound on the cost of any feasible solution of ``data`` (see the module doc)."""
+    graph = graph or DeadheadGraph.from_data(data)
+    serve = int(data.task_serve_cost.sum())
+    k = _num_routes(data)
+    ends = _route_ends(data, graph, k)
+    matching: int | None = None
+    method = ""
+    kinds = data.task_kind
+    if data.num_tasks and not (kinds == TaskKind.ARC).any() and _symmetric(data):
+        edges = (kinds == TaskKind.EDGE) & (data.task_u != data.task_v)
+        degree = np.bincount(
+            np.concatenate([data.task_u[edges], data.task_v[edges]]), minlength=data.num_nodes
+        )
+        odd = np.flatnonzero(degree % 2 == 1).astype(np.int64)
+        copies, depot, loop = 0, -1, math.inf
+        depot_nodes = (kinds == TaskKind.NODE) & np.isin(data.task_u, data.depots)
+        if k and not depot_nodes.any():
+            # A route serving only node tasks at the depot would have no depot ends.
+            depot = data.depots[0]
+            at_depot = (data.task_u == depot) & (data.task_v == depot)
+            loops = int(((kinds == TaskKind.EDGE) & at_depot).sum())
+            r = int(degree[depot]) + 2 * loops
+            copies = max(0, 2 * k - r)
+            if (copies - r) % 2:
+                copies += 1
+            odd = odd[odd != depot]
+            row = graph.matrix.getrow(depot)
+            out = row.data[row.indices != depot]
+            loop = 2.0 * float(out.min()) if len(out) else math.inf
+            if copies and not math.isfinite(loop):
+                copies = 0  # an isolated depot: no route leaves it, nothing to bound
+        pairing, method = _pairing_bound(graph, odd, depot, copies, loop)
+        matching = serve + math.ceil(pairing - 1e-9)
+    value = max(serve + ends, matching or 0)
+    return LowerBound(
+        value=value,
+        serve=serve,
+        routes=k,
+        route_ends=serve + ends,
+        matching=matching,
+        method=method,
+    )

@@ -1,0 +1,133 @@
+"""carp_lower_bound: never above a proved optimum (gdb, val, kshs, brute force); exact cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer import lower_bound
+from optimizer.carp_data import CarpData, CarpModel
+from optimizer.lower_bound import carp_lower_bound
+from tests.optimizer.test_arc_routing import _brute_force, _random_instance
+
+
+def _proved_optima(carp: Path, folder: str) -> list[tuple[Path, int]]:
+    from bench.carp import find_instances, load_bks
+
+    bks = load_bks(carp / folder)
+    out = []
+    for path in find_instances(carp / folder):
+        value, optimal = bks.get(path.stem, (None, False))
+        if value is not None and optimal:
+            out.append((path, value))
+    return out
+
+
+@pytest.mark.parametrize("folder", ["gdb", "val", "kshs"])
+@pytest.mark.parametrize("pairing", ["assignment", "nearest"])
+def test_never_above_proved_optimum(
+    shared_dir: Path, folder: str, pairing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instance of the set with a proved optimum: bound <= optimum, and above the plain
+    serve cost on most (the matching and the depot ends add something)."""
+    from bench.carp import read_instance
+
+    if pairing == "nearest":
+        monkeypatch.setattr(lower_bound, "ASSIGNMENT_MAX", 0)
+    optima = _proved_optima(shared_dir / "bench" / "carp", folder)
+    assert len(optima) >= 6
+    above_serve = 0
+    for path, optimum in optima:
+        inst = read_instance(path)
+        lb = carp_lower_bound(inst.data)
+        assert lb.method == pairing
+        assert inst.reported_cost(lb.value) <= optimum, path.stem
+        above_serve += lb.value > lb.serve
+    assert above_serve >= len(optima) // 2
+
+
+def test_assignment_at_least_nearest(shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the assignment is never below half the sum of nearest ends (its row minima)."""
+    from bench.carp import read_instance
+
+    for name in ("gdb1", "gdb8", "gdb21"):
+        data = read_instance(shared_dir / "bench" / "carp" / "gdb" / f"{name}.dat").data
+        exact = carp_lower_bound(data)
+        monkeypatch.setattr(lower_bound, "ASSIGNMENT_MAX", 0)
+        cheap = carp_lower_bound(data)
+        monkeypatch.undo()
+        assert exact.matching is not None
+        assert cheap.matching is not None
+        assert exact.matching >= cheap.matching
+
+
+def _random_undirected(seed: int, num_tasks: int = 7) -> CarpData:
+    """A small undirected graph (ring + chords, all two-way) with edge and node tasks."""
+    rng = np.random.default_rng(seed)
+    n = 7
+    m = CarpModel(name=f"undirected{seed}")
+    for _ in range(n):
+        m.add_node()
+    links = [(i, (i + 1) % n, int(rng.integers(1, 10))) for i in range(n)]
+    for _ in range(3):
+        a, b = (int(x) for x in rng.choice(n, 2, replace=False))
+        links.append((a, b, int(rng.integers(1, 6))))
+    for a, b, c in links:
+        m.add_link(a, b, c, both_ways=True)
+    for k in range(num_tasks):
+        demand = int(rng.integers(1, 4))
+        if k % 4 == 3:
+            m.add_required_node(int(rng.integers(1, n)), serve_cost=2, demand=demand)
+            continue
+        a, b, c = links[int(rng.integers(len(links)))]
+        m.add_required_edge(a, b, serve_cost=c, demand=demand)
+    m.add_vehicle_type(0, capacity=int(rng.integers(4, 9)))
+    return m.data()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_never_above_brute_force(seed: int) -> None:
+    """Undirected (matching + depot ends) and mixed (route ends only) tiny instances."""
+    undirected = _random_undirected(seed)
+    lb = carp_lower_bound(undirected)
+    assert lb.matching is not None
+    assert lb.value <= _brute_force(undirected)
+    mixed = _random_instance(seed, num_tasks=7)
+    lb_mixed = carp_lower_bound(mixed)
+    assert lb_mixed.matching is None  # one-way arcs: no parity argument
+    assert lb_mixed.serve <= lb_mixed.value <= _brute_force(mixed)
+
+
+def test_exact_on_a_served_cycle_and_counts_depot_returns() -> None:
+    """A required ring through the depot has no odd node: one vehicle's bound is the ring itself
+    (the optimum). With capacity for one edge per route, each route must leave and re-enter the
+    depot: the bound adds the deadhead ends and equals the optimum of out-and-back trips."""
+    m = CarpModel()
+    for _ in range(4):
+        m.add_node()
+    for i in range(4):
+        m.add_link(i, (i + 1) % 4, 3, both_ways=True)
+        m.add_required_edge(i, (i + 1) % 4, serve_cost=3, demand=1)
+    m.add_vehicle_type(0, capacity=4)
+    lb = carp_lower_bound(m.data())
+    assert (lb.value, lb.routes, lb.matching) == (12, 1, 12)
+
+    m.add_vehicle_type(0, capacity=1)
+    two_types = m.data()
+    assert carp_lower_bound(two_types).routes == 1  # the largest capacity decides
+
+    tight = CarpModel()
+    for _ in range(4):
+        tight.add_node()
+    for i in range(4):
+        tight.add_link(i, (i + 1) % 4, 3, both_ways=True)
+        tight.add_required_edge(i, (i + 1) % 4, serve_cost=3, demand=1)
+    tight.add_vehicle_type(0, capacity=1)
+    data = tight.data()
+    lb_tight = carp_lower_bound(data)
+    # Routes: 0-1 and 3-0 alone cost 6 each; 1-2 and 2-3 cost 3 + 3 + 6 = 12 each: 36 in all.
+    assert lb_tight.routes == 4
+    assert lb_tight.value <= _brute_force(data) == 36
+    assert lb_tight.value == 30  # 6 more depot ends, paired at 2 x 3 each: 12 + 18
