@@ -52,6 +52,67 @@ def proportional_shares(total: float, weights: Sequence[float] | FloatArray) -> 
     return shares
 
 
+@dataclass(frozen=True)
+class FormulaShares:
+    """A council's cost-sharing formula (均等割 + 人口割 + 実績割) applied to ``total``.
+
+    ``equal``, ``population`` and ``actual`` are each player's part under each term; ``shares``
+    is their sum and adds up to ``total``.
+    """
+
+    equal: FloatArray
+    population: FloatArray
+    actual: FloatArray
+
+    @property
+    def shares(self) -> FloatArray:
+        """Each player's share (the three parts added)."""
+        return self.equal + self.population + self.actual
+
+
+def formula_shares(
+    total: float,
+    *,
+    populations: Sequence[float] | FloatArray,
+    actuals: Sequence[float] | FloatArray,
+    weights: tuple[float, float, float],
+) -> FormulaShares:
+    """Split ``total`` as councils do: ``weights`` = (均等割, 人口割, 実績割) shares of it.
+
+    The equal term splits its part evenly, the population term in proportion to
+    ``populations``, the actual term in proportion to ``actuals`` (asset km or workload). The
+    weights must be >= 0 and are normalised to sum to 1; a term whose weight is 0 needs no data.
+    """
+    pops = np.asarray(populations, dtype=np.float64).reshape(-1)
+    acts = np.asarray(actuals, dtype=np.float64).reshape(-1)
+    if pops.size != acts.size:
+        raise SpecificationError(
+            f"populations ({pops.size}) and actuals ({acts.size}) must have one value per player"
+        )
+    n = pops.size
+    if n == 0:
+        raise SpecificationError("formula_shares needs at least one player")
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (3,) or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise SpecificationError(f"weights must be three numbers >= 0, not all 0; got {weights}")
+    w = w / w.sum()
+
+    def part(weight: float, basis: FloatArray) -> FloatArray:
+        if weight <= 0:
+            return np.zeros(n, dtype=np.float64)
+        return proportional_shares(total * weight, basis)
+
+    parts = FormulaShares(
+        equal=part(float(w[0]), np.ones(n)),
+        population=part(float(w[1]), pops),
+        actual=part(float(w[2]), acts),
+    )
+    # Put the floating-point residue on the largest share so the sum is exact.
+    residue = total - float(parts.shares.sum())
+    parts.actual[int(np.argmax(parts.shares))] += residue
+    return parts
+
+
 @dataclass
 class CoalitionCache:
     """Memoises a coalition cost function and counts how many times it was really called.

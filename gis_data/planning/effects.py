@@ -271,6 +271,9 @@ class PlanCosting:
                 rules=self.rules,
                 metric_crs=self.metric_crs,
                 seed=self.seed,
+                # Town staff patrol on a few full days; a contractor's crews level their work
+                # over the week once it needs a crew a day (see build_patrol_calendar).
+                batch=True if unit.operator == "town" else None,
             )
         return self._calendars[key]
 

@@ -36,7 +36,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -245,7 +245,7 @@ def build_patrol_calendar(
     metric_crs: CRS | str | None = None,
     seed: int = 0,
     stop: StoppingCriterion | None = None,
-    batch: bool = True,
+    batch: bool | None = None,
     zone_km: float | None = DEFAULT_ZONE_KM,
     zone_minutes: float = DEFAULT_ZONE_MINUTES,
     workload_factor: float = 1.0 + DEADHEAD_SHARE,
@@ -269,8 +269,12 @@ def build_patrol_calendar(
     seed, stop
         For the optimizer's local search (count-based by default: reproducible).
     batch
-        Batch small work into full crew-days (a department's practice); False only levels the
-        load, so every day carries its share of each kind of work (used to sample days).
+        Batch small work into full crew-days (a town department's practice: its staff patrol
+        on a few full days and do other work on the rest). False levels the load over every
+        working day of the week, so no weekday stays empty while the others need extra
+        vehicles, and every day carries its share of each kind of work: a contractor's crews.
+        None (default): level when the regions need a crew or more on an average day, batch
+        when their work fills less than that (a crew then goes out on a few full days).
     """
     frequencies = frequencies or Frequencies()
     dates = tuple(working_days(horizon, rules))
@@ -331,6 +335,8 @@ def build_patrol_calendar(
         return int(crews) if isinstance(crews, int) else int(crews.get(regions[k], 1))
 
     pools = [CrewPool(crews=crews_of(k), shift_minutes=shift_minutes) for k in range(len(regions))]
+    if batch is None:
+        batch = float(work.sum()) / len(dates) < shift_minutes * len(regions)
     result = plan_calendar(
         tasks,
         num_days=len(dates),
@@ -397,7 +403,11 @@ class CalendarRoutes:
 
 
 def route_calendar(calendar: PatrolCalendar, router: DayRouter) -> CalendarRoutes:
-    """Route every working day of ``calendar`` (identical days are solved once)."""
+    """Route every working day of ``calendar`` (identical days are solved once).
+
+    The routed calendar states the crews its days actually need: a region whose busiest routed
+    day has more routes than the crews planned from the workload estimate gets that many.
+    """
     caching = router if isinstance(router, CachingRouter) else CachingRouter(router)
     before_solves, before_hits = caching.solves, caching.hits
     days: list[tuple[int, str, DayRoutes]] = []
@@ -407,6 +417,13 @@ def route_calendar(calendar: PatrolCalendar, router: DayRouter) -> CalendarRoute
         routes = caching.route(assets, depot) if assets else EMPTY_DAY
         days.append((d, region, routes))
         by_region[region].append(routes)
+    needed = tuple(
+        max(planned, max((r.num_routes for r in by_region[region]), default=0))
+        for planned, region in zip(calendar.crews, calendar.regions, strict=True)
+    )
+    if needed != calendar.crews:
+        logger.info("routed days need crews %s (planned %s)", needed, calendar.crews)
+        calendar = replace(calendar, crews=needed)
     return CalendarRoutes(
         calendar=calendar,
         days=tuple(days),

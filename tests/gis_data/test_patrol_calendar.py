@@ -92,3 +92,28 @@ def test_routes_per_day_reuse_identical_days() -> None:
     assert routed.vehicles() >= 1
     estimate = float(cal.result.load.sum())
     assert routed.routed_over_estimate() == pytest.approx(routed.total_minutes() / estimate)
+
+
+def test_contractor_calendar_works_every_weekday_and_states_the_crews_routes_need() -> None:
+    """A contractor region needing several crews a day: every working day of the week carries
+    work (no empty Thursdays or Fridays) and the routed calendar plans with the crews its
+    busiest day needs. Short shifts make
+    the small grid's work need several crews."""
+    towns = grid_towns(("T1", "T2", "T3"), width=3)
+    horizon = parse_horizon("2026-06")
+    shift = 20.0
+    cal = build_patrol_calendar(
+        towns.assets,
+        horizon,
+        region_of=lambda row: "all",
+        depot_of={"all": "yard"},
+        shift_minutes=shift,
+    )
+    assert cal.result.load.sum() / len(cal.dates) > shift
+    busy_weekdays = {cal.dates[d].weekday() for d, _, assets in cal.day_sets() if assets}
+    assert busy_weekdays == {0, 1, 2, 3, 4}
+    loads = cal.result.load[0]
+    assert loads.min() > 0
+    routed = route_calendar(cal, GridRouter(towns))
+    busiest = max(r.num_routes for _, _, r in routed.days)
+    assert routed.calendar.crews == (max(cal.crews[0], busiest),)

@@ -12,6 +12,7 @@ from optimizer.cost_sharing import (
     CoalitionCache,
     all_coalitions,
     core_violations,
+    formula_shares,
     is_efficient,
     proportional_shares,
     shapley_exact,
@@ -138,3 +139,18 @@ def test_exact_refuses_too_many_players() -> None:
     """Exact Shapley stops at a documented player count."""
     with pytest.raises(SpecificationError, match="shapley_sampled"):
         shapley_exact(40, airport)
+
+
+def test_council_formula_splits_equal_population_and_actual_parts() -> None:
+    """均等割 20 % + 人口割 30 % + 実績割 50 %: each part splits its weight of the total, and the
+    shares sum to the total exactly."""
+    total = 1_000_000.0
+    f = formula_shares(total, populations=[30_000, 10_000], actuals=[10.0, 30.0], weights=(2, 3, 5))
+    assert list(f.equal) == pytest.approx([100_000, 100_000])
+    assert list(f.population) == pytest.approx([225_000, 75_000])
+    assert list(f.actual) == pytest.approx([125_000, 375_000])
+    assert float(f.shares.sum()) == total
+    only_equal = formula_shares(total, populations=[0, 0, 0], actuals=[0, 0, 0], weights=(1, 0, 0))
+    assert list(only_equal.shares) == pytest.approx([total / 3] * 3)
+    with pytest.raises(SpecificationError, match="weights"):
+        formula_shares(total, populations=[1], actuals=[1], weights=(0, 0, 0))
