@@ -233,6 +233,73 @@ class Matching:
         return [u.__dict__.copy() for u in self.unmatched]
 
 
+@dataclass(frozen=True)
+class _OwnLayer:
+    """The road layer a network was built from: its streets by source feature id."""
+
+    source: str
+    id_column: str | None
+    streets: dict[str, list[Street]]
+    cut_off: frozenset[str]
+    required: np.ndarray  # per street: True for the layer's own edges
+
+    @classmethod
+    def of(cls, network: RoadNetwork, streets: list[Street]) -> _OwnLayer | None:
+        G = network.graph
+        layer = G.graph.get("road_layer")
+        if not layer:
+            return None
+        by_feature: dict[str, list[Street]] = defaultdict(list)
+        required = np.zeros(len(streets), dtype=bool)
+        for street in streets:
+            data = G.edges[street.u, street.v, street.key]
+            if data.get("source") == "road_layer":
+                by_feature[str(data["feature_id"])].append(street)
+                required[street.street_id] = bool(data.get("required", True))
+        return cls(
+            source=str(layer.get("source", "")),
+            id_column=layer.get("id_column"),
+            streets=dict(by_feature),
+            cut_off=frozenset(str(f) for f in G.graph.get("cut_off_features", ())),
+            required=required,
+        )
+
+    def key_of(self, row: dict[str, Any]) -> str | None:
+        """The feature id of an asset loaded from the same file as the network, else None."""
+        if str(row.get("source_file", "")) != self.source:
+            return None
+        if self.id_column is None:
+            return str(int(row["source_row"]))
+        value = row.get(self.id_column, row.get("asset_id"))  # the id column may be the asset_id
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value)
+
+    def match(
+        self,
+        asset_id: str,
+        info: _AssetInfo,
+        key: str,
+        road_cover: dict[int, list[tuple[str, float]]],
+        reject: Any,
+    ) -> None:
+        """Cover exactly the streets built from the asset's own feature (no snapping)."""
+        mine = self.streets.get(key, [])
+        for street in mine:
+            road_cover[street.street_id].append((asset_id, street.length_m))
+        if mine:
+            return
+        if key in self.cut_off:
+            reject(
+                asset_id,
+                info,
+                f"its road-layer line (feature {key}) is cut off from the main road network"
+                " (outside the largest strongly connected component)",
+            )
+        else:
+            reject(asset_id, info, f"no edge of the road layer {self.source} has feature id {key}")
+
+
 def streets_of(network: RoadNetwork) -> tuple[list[Street], gpd.GeoDataFrame]:
     """Pair opposite edges into two-way streets; one-way edges stay alone. Also returns the
     street geometries in the metric CRS."""
@@ -344,6 +411,7 @@ def match_assets(network: RoadNetwork, assets: gpd.GeoDataFrame) -> Matching:
             return None
         return int(node_ids[int(idx[0])]), float(dist[0])
 
+    own = _OwnLayer.of(network, streets)
     for row in metric.itertuples(index=False):
         rowd = row._asdict()
         asset_id = str(rowd["asset_id"])
@@ -367,9 +435,13 @@ def match_assets(network: RoadNetwork, assets: gpd.GeoDataFrame) -> Matching:
                 node_visits, nearest_node, reject,
             )  # fmt: skip
         elif is_line and info.field != "park":
+            key = own.key_of(rowd) if own is not None else None
+            if own is not None and key is not None:
+                own.match(asset_id, info, key, road_cover, reject)
+                continue
             _match_road(
                 asset_id, info, geom, street_geoms, street_len, street_tree, road_cover, reject,
-                cut_tree,
+                cut_tree, None if own is None else own.required,
             )  # fmt: skip
         else:
             found = nearest_node(geom, MAX_NODE_DISTANCE_M)
@@ -413,9 +485,12 @@ def _match_road(
     road_cover: dict[int, list[tuple[str, float]]],
     reject: Any,
     cut_tree: shapely.STRtree,
+    allowed: np.ndarray | None = None,
 ) -> None:
     buf = geom.buffer(ROAD_BUFFER_M)
     cand = street_tree.query(buf, predicate="intersects")
+    if allowed is not None:  # a town's own network: OSM and connector streets are never claimed
+        cand = cand[allowed[cand]]
     length = geom.length
     found = False
     best = 0.0

@@ -51,6 +51,7 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import shapely
+import shapely.ops
 from pyproj import CRS, Transformer
 from shapely import LineString
 
@@ -649,6 +650,15 @@ def network_from_graph(
         oneway_edges=sum(1 for _, _, o in kept.edges(data="oneway") if o),
         seconds=time.perf_counter() - start,
     )
+    # road-layer features with no edge left, so that their assets are reported as cut off
+    kept.graph["cut_off_features"] = sorted(
+        {str(d["feature_id"]) for _, _, d in G.edges(data=True) if d.get("source") == "road_layer"}
+        - {
+            str(d["feature_id"])
+            for _, _, d in kept.edges(data=True)
+            if d.get("source") == "road_layer"
+        }
+    )
     if area is None:
         area = shapely.MultiPoint([(d["x"], d["y"]) for _, d in kept.nodes(data=True)]).convex_hull
     return RoadNetwork(
@@ -695,3 +705,193 @@ def read_road_layer(
             raise RoadLayerError([Problem(name, None, "crs", msg)])
         frame = frame.set_crs(crs)
     return frame
+
+
+# Town ledgers and OSM are surveyed separately: where they meet, their junctions lie metres apart.
+OSM_JOIN_TOLERANCE_M = 10.0
+
+
+@dataclass(frozen=True, eq=False)
+class OsmCompletion:
+    """A town graph completed by OSM roads for deadheading, and how they were joined."""
+
+    graph: nx.MultiDiGraph
+    connectors: int
+    max_connector_m: float
+    osm_edges: int
+    split_osm_edges: int
+    tolerance_m: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The joins as a JSON-ready dict."""
+        return {
+            "connectors": self.connectors,
+            "max_connector_m": round(self.max_connector_m, 3),
+            "osm_edges": self.osm_edges,
+            "split_osm_edges": self.split_osm_edges,
+            "tolerance_m": self.tolerance_m,
+        }
+
+
+def _first_value(value: Any) -> Any:
+    return (value[0] if value else None) if isinstance(value, list) else value
+
+
+def _osm_edge_data(G: nx.MultiDiGraph, u: Any, v: Any, data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    if "geometry" not in out:
+        out["geometry"] = LineString(
+            [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+        )
+    highway = str(_first_value(out.get("highway")) or "")
+    speed = out.get("speed_kph")
+    if speed is None or not math.isfinite(float(speed)):
+        speed = HIGHWAY_SPEEDS_KMH.get(highway, FALLBACK_SPEED_KMH)
+    out.update(
+        highway=highway,
+        name=str(_first_value(out.get("name")) or ""),
+        oneway=bool(_first_value(out.get("oneway", False))),
+        speed_kph=float(speed),
+        travel_time=float(out["length"]) / (float(speed) / 3.6),
+        source="osm",
+        required=False,
+    )
+    return out
+
+
+def complete_with_osm(
+    town_graph: nx.MultiDiGraph,
+    osm_graph: nx.MultiDiGraph,
+    tolerance_m: float = OSM_JOIN_TOLERANCE_M,
+) -> OsmCompletion:
+    """The town's graph plus the OSM roads, joined where they meet within ``tolerance_m``.
+
+    Both graphs have node ``x``/``y`` in EPSG:4326 and edge ``length`` in metres (an osmnx graph
+    from a local OSM file, e.g. the one `gis_data.network.graph` builds). The town's edges keep
+    ``required = True``; OSM edges get ``source = "osm"``, ``required = False`` and speeds from
+    their highway class, so routes may drive them but no asset claims them. Each town node
+    within the tolerance of an OSM node, else of an OSM street (which is then split there), gets
+    a two-way ``connector`` edge to it. Town node ids become negative (-1 - id) so they never
+    clash with OSM ids.
+    """
+    if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
+        raise ValueError(f"tolerance_m must be a number >= 0, got {tolerance_m!r}")
+    crs = CRS.from_user_input(town_graph.graph.get("metric_crs") or _guess_metric(town_graph))
+    to_metric = Transformer.from_crs(4326, crs, always_xy=True)
+    H = nx.MultiDiGraph(**{**osm_graph.graph, **town_graph.graph})
+    H.graph["crs"] = "EPSG:4326"
+    H.graph["metric_crs"] = crs.to_string()
+    town_id = {n: -1 - int(n) for n in town_graph.nodes}
+    for n, data in town_graph.nodes(data=True):
+        H.add_node(town_id[n], **data)
+    for u, v, data in town_graph.edges(data=True):
+        H.add_edge(town_id[u], town_id[v], **data)
+    osm_edges = 0
+    for n, data in osm_graph.nodes(data=True):
+        H.add_node(n, **data)
+    for u, v, data in osm_graph.edges(data=True):
+        H.add_edge(u, v, **_osm_edge_data(osm_graph, u, v, data))
+        osm_edges += 1
+
+    osm_nodes = list(osm_graph.nodes)
+    connectors = 0
+    max_m = 0.0
+    splits = 0
+    if osm_nodes and len(town_graph) and tolerance_m > 0:
+        ox_, oy_ = to_metric.transform(
+            [osm_graph.nodes[n]["x"] for n in osm_nodes],
+            [osm_graph.nodes[n]["y"] for n in osm_nodes],
+        )
+        node_tree = shapely.STRtree(shapely.points(ox_, oy_))
+        edge_keys = [
+            (u, v, k) for u, v, k in H.edges(keys=True) if H.edges[u, v, k]["source"] == "osm"
+        ]
+        edge_lines = [
+            shapely.transform(
+                H.edges[e]["geometry"],
+                lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])),
+            )
+            for e in edge_keys
+        ]
+        edge_tree = shapely.STRtree(edge_lines)
+        next_id = -1 - (max((int(n) for n in town_graph.nodes), default=-1) + 1)
+        for n in town_graph.nodes:
+            tx, ty = to_metric.transform(town_graph.nodes[n]["x"], town_graph.nodes[n]["y"])
+            here = shapely.Point(tx, ty)
+            idx, dist = node_tree.query_nearest(
+                here, max_distance=tolerance_m, return_distance=True
+            )
+            if len(idx):
+                target, d = osm_nodes[int(idx[0])], float(dist[0])
+            else:
+                idx, dist = edge_tree.query_nearest(
+                    here, max_distance=tolerance_m, return_distance=True
+                )
+                if not len(idx):
+                    continue
+                e = edge_keys[int(idx[0])]
+                if not H.has_edge(*e):  # already split for another town node: skip, rare
+                    continue
+                fraction = float(
+                    shapely.line_locate_point(edge_lines[int(idx[0])], here, normalized=True)
+                )
+                target, d = next_id, float(dist[0])
+                next_id -= 1
+                point = shapely.line_interpolate_point(
+                    H.edges[e]["geometry"], fraction, normalized=True
+                )
+                H.add_node(target, x=float(point.x), y=float(point.y))
+                splits += _split_osm_edge(H, e, target, fraction)
+            _add_connector(H, town_id[n], target, d)
+            connectors += 1
+            max_m = max(max_m, d)
+    return OsmCompletion(H, connectors, max_m, osm_edges, splits, tolerance_m)
+
+
+def _guess_metric(G: nx.MultiDiGraph) -> CRS:
+    from gis_data.loading.crs import metric_crs_for
+
+    xs = [d["x"] for _, d in G.nodes(data=True)]
+    ys = [d["y"] for _, d in G.nodes(data=True)]
+    return metric_crs_for((min(xs), min(ys), max(xs), max(ys)))
+
+
+def _split_osm_edge(H: nx.MultiDiGraph, edge: tuple[Any, Any, int], w: Any, fraction: float) -> int:
+    """Split OSM edge u -> v (and its two-way twin v -> u) at ``fraction`` through node ``w``."""
+    u, v, k = edge
+    done = 0
+    twins = [(u, v, k, fraction)]
+    for k2, d2 in (H.get_edge_data(v, u) or {}).items():
+        if d2.get("source") == "osm" and d2["geometry"].equals(H.edges[edge]["geometry"].reverse()):
+            twins.append((v, u, k2, 1.0 - fraction))
+            break
+    for a, b, key, f in twins:
+        data = H.edges[a, b, key]
+        geom = data["geometry"]
+        first = shapely.ops.substring(geom, 0.0, f, normalized=True)
+        second = shapely.ops.substring(geom, f, 1.0, normalized=True)
+        H.remove_edge(a, b, key)
+        for x, y, part, share in ((a, w, first, f), (w, b, second, 1.0 - f)):
+            piece = dict(data)
+            piece["length"] = float(data["length"]) * share
+            piece["travel_time"] = float(data["travel_time"]) * share
+            piece["geometry"] = (
+                part
+                if part.geom_type == "LineString"
+                else LineString(
+                    [(H.nodes[x]["x"], H.nodes[x]["y"]), (H.nodes[y]["x"], H.nodes[y]["y"])]
+                )
+            )
+            H.add_edge(x, y, **piece)
+        done += 1
+    return done
+
+
+def _add_connector(H: nx.MultiDiGraph, a: Any, b: Any, length: float) -> None:
+    line = LineString([(H.nodes[a]["x"], H.nodes[a]["y"]), (H.nodes[b]["x"], H.nodes[b]["y"])])
+    speed = FALLBACK_SPEED_KMH
+    for x, y, geom in ((a, b, line), (b, a, line.reverse())):
+        H.add_edge(
+            x, y, geometry=geom, length=length, speed_kph=speed, travel_time=length / (speed / 3.6),
+            oneway=False, highway="connector", name="", source="connector", required=False,
+        )  # fmt: skip
