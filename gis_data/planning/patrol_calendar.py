@@ -9,7 +9,9 @@ class                      rule                        default interval (working
 =========================  ==========================  ========================================
 arterial road              ``road_class`` trunk,       2 (every other working day)
                            primary, secondary,
-                           tertiary (and ``*_link``)
+                           tertiary (and ``*_link``),
+                           1級; or ``patrol_class``
+                           (`planning.road_classes`)
 local road                 any other road              5 (weekly)
 river bank                 field ``river``             20 (monthly)
 park                       field ``park``              5 in the growing season (April-October),
@@ -43,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from gis_data.planning.day_routes import EMPTY_DAY, CachingRouter, DayRouter, DayRoutes
+from gis_data.planning.road_classes import road_patrol_class
 from gis_data.planning.units import DEADHEAD_SHARE, asset_patrol_minutes
 from gis_data.planning.work_calendar import Horizon, WorkRules, working_days
 from optimizer.calendar import (
@@ -60,10 +63,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ARTERIAL_ROAD_CLASSES = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "tertiary"}
-    | {f"{c}_link" for c in ("motorway", "trunk", "primary", "secondary", "tertiary")}
-)
 PATROL_CLASSES = ("arterial_road", "local_road", "river", "park", "sewer", "other")
 DEFAULT_SHIFT_MINUTES = 480.0
 # Days stay geographically compact: a crew entering a 2 km square for one asset loses about ten
@@ -132,8 +131,7 @@ def patrol_class(row: Mapping[str, Any]) -> str:
     """The class of an asset row (see `PATROL_CLASSES`)."""
     field_name = str(row.get("field", "other"))
     if field_name == "road":
-        road_class = str(row.get("road_class", "") or "").strip().lower()
-        return "arterial_road" if road_class in ARTERIAL_ROAD_CLASSES else "local_road"
+        return road_patrol_class(row)
     if field_name in ("river", "park", "sewer"):
         return field_name
     return "other"

@@ -38,6 +38,7 @@ from gis_data.network.patrol_arcs import (
     DEFAULT_SERVICE_MINUTES_BY_KIND,
     DEFAULT_SERVICE_SPEED_KMH,
 )
+from gis_data.planning.road_classes import road_patrol_class
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,10 +47,6 @@ logger = logging.getLogger(__name__)
 
 # Calendar days between patrols when an asset leaves ``patrol_interval_days`` empty: the patrol
 # calendar's class defaults (`gis_data.planning.patrol_calendar`, in working days) times 7/5.
-ARTERIAL_ROAD_CLASSES = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "tertiary"}
-    | {f"{c}_link" for c in ("motorway", "trunk", "primary", "secondary", "tertiary")}
-)
 DEFAULT_INTERVAL_DAYS = {
     "arterial_road": 2.8,
     "road": 7.0,
@@ -177,7 +174,7 @@ def patrol_interval_days(row: Row) -> float:
     if own is not None:
         return own
     field_name = str(row.get("field", "other"))
-    if field_name == "road" and str(row.get("road_class", "")) in ARTERIAL_ROAD_CLASSES:
+    if field_name == "road" and road_patrol_class(row) == "arterial_road":
         return DEFAULT_INTERVAL_DAYS["arterial_road"]
     return DEFAULT_INTERVAL_DAYS.get(field_name, DEFAULT_INTERVAL_DAYS["other"])
 
