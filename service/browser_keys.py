@@ -4,7 +4,9 @@ Pages are opened from links that carry the API key (``/planner?scenario=1&key=..
 ``gunmane demo`` or sent to a crew). A browser navigation to such a link (``Accept: text/html``)
 gets a 303 to the same URL without ``key`` and the key in an HttpOnly cookie, so the key leaves
 the address bar, history, bookmarks and shared screenshots, and every later page, link, image and
-script request authenticates by the cookie (switching language included). Other clients (curl,
+script request authenticates by the cookie (switching language included). Only a key the
+database knows is exchanged; the cookie lasts ``SESSION_HOURS_CONTRACTOR`` for a crew's key and
+``SESSION_HOURS_STAFF`` for the others (see service.config). Other clients (curl,
 QGIS, scripts) keep sending ``X-API-Key``, or ``key`` on downloads, which is not redirected.
 
 A request authenticated by the cookie alone may only read, unless it carries the
@@ -19,11 +21,14 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service import crud
 from service.errors import ServiceError
 
 KEY_COOKIE = "gunmane_key"
@@ -32,9 +37,27 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEY_IN_QUERY = re.compile(r"([?&]key=)[^&#\s]*", re.IGNORECASE)
 
 
-def set_key_cookie(response: Response, key: str, *, secure: bool) -> None:
-    """Keep ``key`` in the browser's HttpOnly session cookie."""
-    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="lax", secure=secure, path="/")
+def set_key_cookie(response: Response, key: str, *, secure: bool, max_age: int) -> None:
+    """Keep ``key`` in the browser's HttpOnly session cookie for ``max_age`` seconds."""
+    response.set_cookie(
+        KEY_COOKIE,
+        key,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def key_role(app: Any, key: str) -> str | None:
+    """The role of ``key`` in the app's database, or None for an unknown key."""
+    session = app.state.session_factory()
+    try:
+        row = crud.find_api_key(session=session, key=key)
+        return None if row is None else str(row.role)
+    finally:
+        session.close()
 
 
 def cookie_key(request: Request) -> str | None:
@@ -71,13 +94,16 @@ class KeyLinkExchange:
         if scope["type"] == "http" and scope["method"] == "GET" and _wants_html(scope):
             request = Request(scope)
             key = request.query_params.get("key")
-            if key:
+            role = await run_in_threadpool(key_role, scope["app"], key) if key else None
+            # An unknown key is never stored: the page answers 401 with a sign-in form.
+            if key and role is not None:
                 response = RedirectResponse(
                     str(request.url.remove_query_params("key")),
                     status_code=303,
                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
                 )
-                set_key_cookie(response, key, secure=request.url.scheme == "https")
+                max_age = scope["app"].state.settings.session_seconds(role)
+                set_key_cookie(response, key, secure=request.url.scheme == "https", max_age=max_age)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     OGC_MAX_LIMIT: int = 10000
     # Mark jobs left running by a crash as failed when the app starts.
     RECOVER_JOBS_ON_STARTUP: bool = True
+    # Background map tiles of every map page ({z}/{x}/{y} template) and their credit (HTML).
+    # "off" (or empty) draws the maps on a plain background: closed networks without a tile
+    # server. GSI tiles: https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png with
+    # TILE_ATTRIBUTION='<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
+    # and TILE_MAX_ZOOM=18. The OpenStreetMap credit of the data is always shown.
+    TILE_URL: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    TILE_ATTRIBUTION: str = ""
+    TILE_MAX_ZOOM: int = 19
+    # How long a browser stays signed in (the session cookie's Max-Age), by role of the key:
+    # a crew's phone for the contract season, office staff for a working day.
+    SESSION_HOURS_CONTRACTOR: float = 30 * 24.0
+    SESSION_HOURS_STAFF: float = 12.0
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -55,6 +67,11 @@ class Settings(BaseSettings):
         if value and not value.startswith("/"):
             value = "/" + value
         return value
+
+    def session_seconds(self, role: str) -> int:
+        """The session cookie's Max-Age for a key of ``role``."""
+        hours = self.SESSION_HOURS_CONTRACTOR if role == "contractor" else self.SESSION_HOURS_STAFF
+        return int(hours * 3600)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from gis_data.loading.errors import AssetValidationError
+from service.i18n import check_lang, labels, other_lang
+from service.templating import render_template
 
 logger = logging.getLogger(__name__)
 
@@ -55,34 +59,90 @@ def _problem_dicts(error: AssetValidationError) -> list[dict[str, Any]]:
     return problems
 
 
-async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+def wants_page(request: Request) -> bool:
+    """True for a browser (``Accept: text/html``); API clients and page scripts get JSON."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def page_lang(request: Request) -> str:
+    """The language of an error page: ``?lang=``, else the browser's first choice, else ja."""
+    lang = request.query_params.get("lang")
+    if lang in {"ja", "en"}:
+        return lang
+    accept = request.headers.get("accept-language", "").strip().lower()
+    return "en" if accept.startswith("en") else "ja"
+
+
+def error_page(request: Request, status: int, detail: str, headers: Any = None) -> HTMLResponse:
+    """The HTML page of an error for people: what happened, what to do, a sign-in form if 401/403.
+
+    ``detail`` (the API's English message) is kept under a folded "details" for support staff.
+    """
+    lang = check_lang(page_lang(request))
+    texts = labels(lang)
+    kind = status if status in {401, 403, 404, 422} else 500
+    query = request.url.remove_query_params(["key", "lang"]).query
+    next_url = request.url.path + (f"?{query}" if query else "")
+    body = render_template(
+        "error.html",
+        lang=lang,
+        other_lang=other_lang(lang),
+        t=texts,
+        status=status,
+        title=texts[f"error_title_{kind}"],
+        what=texts[f"error_what_{kind}"],
+        todo=texts[f"error_todo_{kind}"],
+        sign_in=status in {401, 403},
+        next_url=next_url,
+        detail=detail,
+        when=dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %z"),
+        attributions=[],
+        map=None,
+    )
+    safe_headers = {k: v for k, v in dict(headers or {}).items() if k.lower() == "retry-after"}
+    return HTMLResponse(body, status_code=status, headers=safe_headers or None)
+
+
+def _answer(request: Request, status: int, body: dict[str, Any], headers: Any = None) -> Response:
+    """JSON for API clients, an HTML page for browsers."""
+    if wants_page(request):
+        return error_page(request, status, str(body.get("detail", "")), headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return JSONResponse(exc.body(), status_code=exc.http_status)
+    return _answer(request, exc.http_status, exc.body())
 
 
-async def _asset_validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _asset_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AssetValidationError)
     problems = _problem_dicts(exc)
     error = ServiceError(
         422, "invalid-assets", f"the file has {len(problems)} problem(s)", details=problems
     )
-    return JSONResponse(error.body(), status_code=422)
+    return _answer(request, 422, error.body())
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
     body = {"code": code.get(exc.status_code, "http-error"), "detail": str(exc.detail)}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    return _answer(request, exc.status_code, body, exc.headers)
 
 
-async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = [
         {"location": list(err.get("loc", ())), "message": str(err.get("msg", ""))}
         for err in exc.errors()
     ]
     body = {"code": "invalid-request", "detail": "the request is not valid", "details": details}
+    if wants_page(request):
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in d['location'])}: {d['message']}" for d in details
+        )
+        return error_page(request, 422, where or "the request is not valid")
     return JSONResponse(body, status_code=422)
 
 
@@ -104,7 +164,7 @@ def database_unavailable(exc: BaseException) -> bool:
     return True
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> Response:
     if not database_unavailable(exc):
         return await _unexpected(request, exc)
     # One line in the log: an outage gives many of these, and the cause is not in our code.
@@ -114,14 +174,14 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         503, "database-unavailable", "the database is unavailable or busy; retry shortly"
     )
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
-    return JSONResponse(error.body(), status_code=503, headers=headers)
+    return _answer(request, 503, error.body(), headers)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log only; the client gets no paths, SQL or stack.
     logger.exception("unexpected error", exc_info=exc)
     body = {"code": "internal-error", "detail": "internal error; see the server log"}
-    return JSONResponse(body, status_code=500)
+    return _answer(request, 500, body)
 
 
 def install_error_handlers(app: FastAPI) -> None:

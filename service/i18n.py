@@ -122,6 +122,72 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "sign_in": ("ログイン", "Sign in"),
     "sign_out": ("ログアウト", "Sign out"),
     "sign_in_failed": ("API キーが正しくありません", "The API key is not valid"),
+    "api_key": ("API キー", "API key"),
+    "tiles_off": (
+        "背景地図は表示していません（設定 TILE_URL）。区域・ルート・施設はそのまま表示されます。",
+        "No background map (setting TILE_URL): regions, routes and assets are drawn as usual.",
+    ),
+    "tiles_failed": (
+        "背景地図を読み込めません（ネットワーク）。区域・ルート・施設はそのまま表示されます。",
+        "The background map cannot be loaded (network): regions, routes and assets are drawn as"
+        " usual.",
+    ),
+    "error_status": ("エラー", "Error"),
+    "error_title_401": ("ログインが必要です", "Please sign in"),
+    "error_what_401": (
+        "このページを開くには API キーでのログインが必要です。ログインの有効期限が切れたか、"
+        "リンクのキーが正しくありません。",
+        "This page needs a sign-in with an API key: the sign-in has expired or the key in the link"
+        " is not valid.",
+    ),
+    "error_todo_401": (
+        "配布された API キーを入力してください。"
+        "キーが分からないときは担当の職員に確認してください。",
+        "Enter the API key you were given. If you do not know it, ask the town's staff in charge.",
+    ),
+    "error_title_403": ("このページを開く権限がありません", "You may not open this page"),
+    "error_what_403": (
+        "ログイン中の API キーでは、このページや操作は使えません（役割または担当区域が違います）。",
+        "The API key you signed in with does not allow this page or action (another role or"
+        " region).",
+    ),
+    "error_todo_403": (
+        "権限のあるキーでログインし直すか、担当の職員に確認してください。",
+        "Sign in with a key that allows it, or ask the town's staff in charge.",
+    ),
+    "error_title_404": ("ページが見つかりません", "Page not found"),
+    "error_what_404": (
+        "お探しのページまたはデータはありません。削除されたか、リンクが古い可能性があります。",
+        "The page or data you asked for does not exist: it may have been deleted, or the link is"
+        " old.",
+    ),
+    "error_todo_404": (
+        "スタートページから開き直してください。",
+        "Open it again from the start page.",
+    ),
+    "error_title_422": ("入力内容を確認してください", "Please check the request"),
+    "error_what_422": (
+        "ページのアドレスまたは入力した内容に誤りがあります。",
+        "The page address or the values entered are not valid.",
+    ),
+    "error_todo_422": (
+        "下の詳細を確認して入力し直すか、スタートページから開き直してください。",
+        "Check the details below and try again, or open the page again from the start page.",
+    ),
+    "error_title_500": ("サーバーで問題が発生しました", "Something went wrong on the server"),
+    "error_what_500": (
+        "処理の途中でサーバーにエラーが起きました。データベースが一時的に使えない場合もあります。",
+        "The server failed while handling the request; the database may be briefly unavailable.",
+    ),
+    "error_todo_500": (
+        "少し待ってからもう一度開いてください。"
+        "続くときは、この画面の時刻とともにシステム担当者に連絡してください。",
+        "Wait a moment and open it again. If it keeps happening, tell your system administrator"
+        " the time shown here.",
+    ),
+    "error_details": ("詳細（システム担当者向け）", "Details (for the administrator)"),
+    "error_time": ("発生時刻", "Time"),
+    "back_to_start": ("スタートページへ", "Go to the start page"),
 }
 
 

@@ -7,9 +7,12 @@ import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.staticfiles import StaticFiles
 
 from service import __name__ as _package
 from service import processes as _processes  # noqa: F401 - registers the processes
@@ -22,6 +25,8 @@ from service.jobs import JobRunner, recover_jobs
 from service.read_cache import ReadCache
 
 logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 DESCRIPTION = """
 Bundled infrastructure maintenance across municipalities (群マネ): scenarios, asset uploads,
@@ -90,8 +95,12 @@ def create_app(
         exact_paths=(f"{prefix}/patrols", f"{prefix}/patrols/routes.geojson"),
         path_prefixes=(f"{settings.OGC_PREFIX}/collections",),
     )
+    # Pages, GeoJSON and the vendored scripts compress well (a map page ~10x).
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     # Outermost: a browser's `?key=` link becomes the session cookie before anything else runs.
     app.add_middleware(KeyLinkExchange)
+    # Leaflet and Leaflet.draw served by the service itself: pages work on a closed network.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     redact_access_log()
     for name, under_prefix in OPTIONAL_ROUTERS:
         module_name = f"{_package}.api.{name}"

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import folium
 import folium.plugins
-from branca.element import Figure
-from jinja2 import Environment, PackageLoader, select_autoescape
+from branca.element import CssLink, Figure, JavascriptLink
 from markupsafe import Markup
 
 from service.i18n import (
@@ -24,6 +23,8 @@ from service.i18n import (
     other_lang,
     t,
 )
+from service.templating import page_environment
+from service.templating import render_template as render_template  # re-exported for pages
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -70,17 +71,7 @@ FIGURE_KEYS: Final = (
     "unassigned",
 )
 
-_ENV: Final = Environment(
-    loader=PackageLoader("service", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def render_template(name: str, **context: Any) -> str:
-    """Render one of the page templates in ``service/templates``."""
-    return _ENV.get_template(name).render(**context)
+_ENV: Final = page_environment()
 
 
 def region_colour(region: object) -> str:
@@ -145,6 +136,7 @@ class MapParts:
     script: Markup
     map_name: str
     names: dict[str, str] = field(default_factory=dict)
+    tile_layer: str | None = None  # JavaScript name of the background tile layer, if any
 
 
 def _figure(m: folium.Map) -> Figure:
@@ -155,8 +147,54 @@ def _figure(m: folium.Map) -> Figure:
     return root
 
 
-def _attribution(*, n03: bool) -> str:
-    parts = [f'<a href="{OSM_COPYRIGHT_URL}">{OSM_ATTRIBUTION}</a>']
+@dataclass(frozen=True)
+class Tiles:
+    """The background tiles of every map: a URL template (empty = no tiles) and its credit.
+
+    A town on a closed network points ``url`` at its own tile server or the GSI's
+    (地理院タイル) or turns tiles off; the map then draws its data on a plain background.
+    """
+
+    url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    attribution: str = ""
+    max_zoom: int = 19
+
+    @classmethod
+    def of(cls, settings: Any) -> Tiles:
+        """The tiles of the service's settings (``TILE_URL``, ``TILE_ATTRIBUTION``)."""
+        url = str(settings.TILE_URL or "").strip()
+        off = url.lower() in {"", "off", "none"}
+        return cls(
+            url="" if off else url,
+            attribution=str(settings.TILE_ATTRIBUTION or ""),
+            max_zoom=int(settings.TILE_MAX_ZOOM),
+        )
+
+
+OSM_TILES: Final = Tiles()
+# Where the vendored browser libraries are served (service/static, mounted by service.main).
+STATIC_PREFIX: Final = "/static"
+# folium's CDN links by name -> the vendored copy, or None for libraries our maps never use
+# (icon markers and Bootstrap widgets): a page on a closed network requests no other host.
+_VENDORED: Final[dict[str, str | None]] = {
+    "leaflet": "vendor/leaflet/leaflet.js",
+    "leaflet_css": "vendor/leaflet/leaflet.css",
+    "leaflet_draw_js": "vendor/leaflet-draw/leaflet.draw.js",
+    "leaflet_draw_css": "vendor/leaflet-draw/leaflet.draw.css",
+    "jquery": None,
+    "bootstrap": None,
+    "awesome_markers": None,
+    "bootstrap_css": None,
+    "glyphicons_css": None,
+    "awesome_markers_font_css": None,
+    "awesome_markers_css": None,
+    "awesome_rotate_css": None,
+}
+
+
+def _attribution(*, n03: bool, tiles: Tiles = OSM_TILES) -> str:
+    parts = [tiles.attribution] if tiles.attribution else []
+    parts.append(f'<a href="{OSM_COPYRIGHT_URL}">{OSM_ATTRIBUTION}</a>')
     if n03:
         parts.append(MLIT_N03_ATTRIBUTION)
     return " | ".join(parts)
@@ -167,15 +205,17 @@ def attribution_lines(*, n03: bool) -> list[str]:
     return [OSM_ATTRIBUTION] + ([MLIT_N03_ATTRIBUTION] if n03 else [])
 
 
-def _osm_map(*, zoom_start: int, n03: bool) -> folium.Map:
-    """An empty map over OpenStreetMap tiles with the attribution the page needs."""
+def _osm_map(*, zoom_start: int, n03: bool, tiles: Tiles = OSM_TILES) -> folium.Map:
+    """An empty map over the configured tiles (or none) with the attribution the page needs."""
     m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=zoom_start, tiles=None, control_scale=True)
-    folium.TileLayer(
-        tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        attr=_attribution(n03=n03),
-        name="OpenStreetMap",
-        max_zoom=19,
-    ).add_to(m)
+    if tiles.url:
+        folium.TileLayer(
+            tiles=tiles.url,
+            attr=_attribution(n03=n03, tiles=tiles),
+            name="tiles",
+            max_zoom=tiles.max_zoom,
+            control=False,
+        ).add_to(m)
     return m
 
 
@@ -185,8 +225,10 @@ def _fit_points(m: folium.Map, lats: Sequence[float], lons: Sequence[float]) -> 
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
 
 
-def _base_map(layers: Sequence[gpd.GeoDataFrame | None], *, n03: bool, lang: Lang) -> folium.Map:
-    m = _osm_map(zoom_start=12, n03=n03)
+def _base_map(
+    layers: Sequence[gpd.GeoDataFrame | None], *, n03: bool, lang: Lang, tiles: Tiles = OSM_TILES
+) -> folium.Map:
+    m = _osm_map(zoom_start=12, n03=n03, tiles=tiles)
     bounds = [g.total_bounds for g in layers if g is not None and not g.empty]
     if bounds:
         minx = min(b[0] for b in bounds)
@@ -362,13 +404,42 @@ def map_parts(m: folium.Map, **names: str) -> MapParts:
     """Render ``m`` and split it into the pieces a page template places itself."""
     fig = _figure(m)
     fig.render()
+    _serve_libraries_locally(fig)
+    tile_layer = next(
+        (c.get_name() for c in m._children.values() if isinstance(c, folium.TileLayer)), None
+    )
     return MapParts(
         header=Markup(fig.header.render()),
         html=Markup(fig.html.render()),
         script=Markup(fig.script.render()),
         map_name=m.get_name(),
         names=dict(names),
+        tile_layer=tile_layer,
     )
+
+
+def _serve_libraries_locally(fig: Figure) -> None:
+    """Point folium's CDN script and stylesheet links at the vendored copies (or drop them).
+
+    Raises ValueError for a link to another host that has no local copy: a page must work on
+    a closed network, so a new folium feature needs its library vendored first.
+    """
+    children = fig.header._children
+    for name in list(children):
+        child = children[name]
+        if not isinstance(child, JavascriptLink | CssLink):
+            continue
+        url = str(child.url)
+        if not url.startswith(("http://", "https://", "//")):
+            continue
+        if name not in _VENDORED:
+            msg = f"map library {name!r} ({url}) is not vendored under service/static/vendor"
+            raise ValueError(msg)
+        local = _VENDORED[name]
+        if local is None:
+            del children[name]
+        else:
+            child.url = f"{STATIC_PREFIX}/{local}"
 
 
 def plan_map(
@@ -380,6 +451,7 @@ def plan_map(
     assets: gpd.GeoDataFrame | None = None,
     towns: gpd.GeoDataFrame | None = None,
     n03: bool = False,
+    tiles: Tiles = OSM_TILES,
 ) -> tuple[folium.Map, list[tuple[str, str, str]]]:
     """A plan map: towns, regions coloured, assets by field, routes, depots, with a layer control.
 
@@ -399,13 +471,15 @@ def plan_map(
         Municipal boundaries with ``code`` and ``name``.
     n03
         True when the town boundaries are MLIT N03 data: adds its required attribution.
+    tiles
+        The background tiles (``Tiles(url="")`` for none).
 
     Returns
     -------
     The map and its legend rows (see :func:`legend_entries`).
     """
     language = check_lang(lang)
-    m = _base_map([regions, routes, depots, assets, towns], n03=n03, lang=language)
+    m = _base_map([regions, routes, depots, assets, towns], n03=n03, lang=language, tiles=tiles)
     if towns is not None and not towns.empty:
         _add_towns(m, towns, language)
     region_ids: list[object] = []
@@ -441,10 +515,10 @@ def plan_map_html(*, title: str, lang: str = "ja", **layers: Any) -> str:
     )
 
 
-def route_map(route: DailyRoute, *, lang: str = "ja") -> folium.Map:
+def route_map(route: DailyRoute, *, lang: str = "ja", tiles: Tiles = OSM_TILES) -> folium.Map:
     """A contractor's daily route: serve steps solid, deadhead dashed, depot and waypoints."""
     language = check_lang(lang)
-    m = _osm_map(zoom_start=13, n03=False)
+    m = _osm_map(zoom_start=13, n03=False, tiles=tiles)
     lats: list[float] = []
     lons: list[float] = []
     group = folium.FeatureGroup(name=t("route", language))
@@ -504,6 +578,7 @@ def route_page_html(
     kml_url: str | None = None,
     upload_url: str | None = None,
     logs: Sequence[Mapping[str, Any]] = (),
+    tiles: Tiles = OSM_TILES,
 ) -> str:
     """The contractor's phone page: route map, step list, GPX/KML links, patrol log upload.
 
@@ -511,7 +586,7 @@ def route_page_html(
     ``covered_tasks``, ``planned_tasks``); the upload form posts a GPX to ``upload_url``.
     """
     language = check_lang(lang)
-    m = route_map(route, lang=language)
+    m = route_map(route, lang=language, tiles=tiles)
     legend = legend_entries(lang=language, routes=True, depots=route.depot is not None)
     return _ENV.get_template("route_page.html").render(
         lang=language,
@@ -560,14 +635,14 @@ def comparison_table(
 
 
 def planner_map(
-    towns: gpd.GeoDataFrame, *, lang: str = "ja", n03: bool = False
+    towns: gpd.GeoDataFrame, *, lang: str = "ja", n03: bool = False, tiles: Tiles = OSM_TILES
 ) -> tuple[folium.Map, str, str]:
     """The planner's map: clickable towns and the Draw plugin.
 
     Returns the map and the JavaScript names of the towns layer and the drawn-items group.
     """
     language = check_lang(lang)
-    m = _base_map([towns], n03=n03, lang=language)
+    m = _base_map([towns], n03=n03, lang=language, tiles=tiles)
     layer = _add_towns(m, towns, language)
     draw = folium.plugins.Draw(
         position="topleft",
@@ -598,6 +673,7 @@ def planner_page_html(
     n03: bool = False,
     compare_plan: int | None = None,
     title: str | None = None,
+    tiles: Tiles = OSM_TILES,
 ) -> str:
     """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
 
@@ -612,7 +688,7 @@ def planner_page_html(
     if "code" not in towns.columns:
         msg = "towns: column 'code' is missing (the municipality code of each boundary)"
         raise ValueError(msg)
-    m, towns_var, drawn_var = planner_map(towns, lang=language, n03=n03)
+    m, towns_var, drawn_var = planner_map(towns, lang=language, n03=n03, tiles=tiles)
     config = {
         "k": k,
         "scenario": scenario,
@@ -664,13 +740,14 @@ def patrol_log_page_html(
     tasks: Sequence[LoggedTask],
     summary: Mapping[str, Any],
     lang: str = "ja",
+    tiles: Tiles = OSM_TILES,
 ) -> str:
     """A patrol log for the town: the GPS track over the planned tasks, covered green, missed red.
 
     ``track`` holds (lon, lat) fixes; ``summary`` the stored coverage figures.
     """
     language = check_lang(lang)
-    m = _osm_map(zoom_start=13, n03=False)
+    m = _osm_map(zoom_start=13, n03=False, tiles=tiles)
     lats: list[float] = []
     lons: list[float] = []
     planned = folium.FeatureGroup(name=t("planned_route", language))

@@ -20,7 +20,7 @@ from service.map_data import (
     planning_context,
     stored_plan_figures,
 )
-from service.maps import plan_map_html
+from service.maps import Tiles, plan_map_html
 from service.models import Route
 
 router = APIRouter(tags=["maps"])
@@ -97,6 +97,7 @@ def evaluate(body: EvaluateRequest, session: SessionDep, principal: PageKey) -> 
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse)
 def plan_map(
+    request: Request,
     plan_id: int,
     session: SessionDep,
     principal: PageKey,
@@ -104,14 +105,22 @@ def plan_map(
 ) -> HTMLResponse:
     """The plan map (HTML, Folium): regions, routes, depots, assets by field, towns."""
     require(principal, auth.READ_PLANS | auth.READ_FEATURES)
-    return HTMLResponse(render_plan_map(session, plan_id, lang))
+    return HTMLResponse(render_plan_map(session, plan_id, lang, tiles=page_tiles(request)))
 
 
-def render_plan_map(session: SessionDep, plan_id: int, lang: str) -> str:
+def page_tiles(request: Request) -> Tiles:
+    """The background tiles the app's settings configure for map pages."""
+    return Tiles.of(request.app.state.settings)
+
+
+def render_plan_map(
+    session: SessionDep, plan_id: int, lang: str, *, tiles: Tiles | None = None
+) -> str:
     """The plan map page of a stored plan."""
     plan = crud.get_plan(session=session, plan_id=plan_id)
     title = plan.name or f"{plan.kind} {plan.id}"
-    return plan_map_html(title=title, lang=lang, **plan_layers(session, plan))
+    layers = plan_layers(session, plan)
+    return plan_map_html(title=title, lang=lang, tiles=tiles or Tiles(), **layers)
 
 
 def route_download(route: Route, fmt: str, *, missing_code: str = "not-found") -> Response:

@@ -12,7 +12,7 @@ from shapely.geometry import LineString
 
 from gis_data.network.patrol_log import read_gpx
 from service import auth, crud
-from service.api.maps import PageKey, readable_route, render_plan_map, require
+from service.api.maps import PageKey, page_tiles, readable_route, render_plan_map, require
 from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_log
 from service.browser_keys import KEY_COOKIE, set_key_cookie
 from service.deps import SessionDep, principal_of
@@ -32,9 +32,9 @@ from service.maps import (
     comparison_table,
     patrol_log_page_html,
     planner_page_html,
-    render_template,
     route_page_html,
 )
+from service.templating import render_template
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +65,22 @@ def sign_in(
     session: SessionDep,
     key: Annotated[str, Form(max_length=200)],
     lang: Annotated[str, Form(pattern="^(ja|en)$")] = "ja",
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "",
 ) -> RedirectResponse:
-    """The start page's form: a valid key goes to the session cookie; back to the start page."""
+    """The sign-in forms (start page, error pages): a valid key goes to the session cookie.
+
+    Back to ``next`` (a path on this site, as the error page's form sends) or the start page.
+    """
     key = key.strip()
     try:
-        principal_of(session, key)
+        principal = principal_of(session, key)
     except ServiceError:
         return RedirectResponse(f"/?lang={lang}&signin=failed", status_code=303)
-    response = RedirectResponse(f"/?lang={lang}", status_code=303)
-    set_key_cookie(response, key, secure=request.url.scheme == "https")
+    # Only a local path: never an open redirect to another site ("//host", "/\\host").
+    local = next_url.startswith("/") and not next_url.startswith(("//", "/\\"))
+    response = RedirectResponse(next_url if local else f"/?lang={lang}", status_code=303)
+    max_age = request.app.state.settings.session_seconds(principal.role)
+    set_key_cookie(response, key, secure=request.url.scheme == "https", max_age=max_age)
     return response
 
 
@@ -169,6 +176,7 @@ def planner(
         n03=n03,
         compare_plan=latest.id if latest is not None else None,
         title=row.name,
+        tiles=page_tiles(request),
     )
     return HTMLResponse(html)
 
@@ -208,11 +216,11 @@ def compare(
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse)
 def plan_map_page(
-    plan_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
+    request: Request, plan_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
 ) -> HTMLResponse:
     """The plan map page (same as the API's map, with the key taken from the link)."""
     require(principal, auth.READ_PLANS | auth.READ_FEATURES)
-    return HTMLResponse(render_plan_map(session, plan_id, lang))
+    return HTMLResponse(render_plan_map(session, plan_id, lang, tiles=page_tiles(request)))
 
 
 @router.get("/contractor/routes/{route_id}", response_class=HTMLResponse)
@@ -244,6 +252,7 @@ def contractor_route(
         kml_url=f"{prefix}/routes/{route.id}/kml",
         upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
         logs=logs,
+        tiles=page_tiles(request),
     )
     return HTMLResponse(html)
 
@@ -262,7 +271,7 @@ def _when(iso: str | None) -> str | None:
 
 @router.get("/patrol-logs/{log_id}", response_class=HTMLResponse)
 def patrol_log_page(
-    log_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
+    request: Request, log_id: int, session: SessionDep, principal: PageKey, lang: Lang = "ja"
 ) -> HTMLResponse:
     """A stored patrol log: the GPS track over the day's tasks, covered or missed, with times."""
     plan = readable_log(session, principal, log_id)
@@ -294,7 +303,14 @@ def patrol_log_page(
     title = f"{plan.parameters.get('file', '')} ({when})"
     summary = dict(plan.summary)
     summary["start"], summary["end"] = _when(summary.get("start")), _when(summary.get("end"))
-    html = patrol_log_page_html(title=title, track=track, tasks=tasks, summary=summary, lang=lang)
+    html = patrol_log_page_html(
+        title=title,
+        track=track,
+        tasks=tasks,
+        summary=summary,
+        lang=lang,
+        tiles=page_tiles(request),
+    )
     return HTMLResponse(html)
 
 

@@ -1,10 +1,10 @@
-"""Browser test: Debian's Chromium drives the planner page and opens a contractor's route page.
+"""Browser test: Debian's Chromium drives the planner page and opens every page as its users do.
 
 Playwright (Python) launches /usr/bin/chromium (never `playwright install`). The app runs with
 uvicorn on a free loopback port over a temporary SQLite database seeded with three demo towns.
-Nothing leaves the machine: Leaflet and Leaflet.draw, which the pages load from CDNs, are served
-from the npm packages `.ci/run` installs under var/js; every other outside request (map tiles,
-fonts) is aborted at once. Screenshots go to tests/artifacts/ (gitignored).
+Every request to a host other than the service is aborted, as on a closed municipal network
+(LGWAN): the pages must load Leaflet and everything else from the service itself; only map
+tiles may be asked for elsewhere. Screenshots go to tests/artifacts/ (gitignored).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import uvicorn
 
@@ -28,7 +30,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("br
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-JS = ROOT / "var" / "js" / "node_modules"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,25 +40,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# CDN file name -> local copy (the npm packages of the same libraries).
-LOCAL_ASSETS = {
-    "leaflet.js": JS / "leaflet" / "dist" / "leaflet.js",
-    "leaflet.css": JS / "leaflet" / "dist" / "leaflet.css",
-    "leaflet.draw.js": JS / "leaflet-draw" / "dist" / "leaflet.draw.js",
-    "leaflet.draw.css": JS / "leaflet-draw" / "dist" / "leaflet.draw.css",
-    "spritesheet.svg": JS / "leaflet-draw" / "dist" / "images" / "spritesheet.svg",
-    "spritesheet.png": JS / "leaflet-draw" / "dist" / "images" / "spritesheet.png",
-    "layers.png": JS / "leaflet" / "dist" / "images" / "layers.png",
-}
-CONTENT_TYPES = {".js": "application/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+TILE_HOST = urlsplit(Settings().TILE_URL).hostname
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def _requirements() -> None:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-    missing = [str(p) for p in LOCAL_ASSETS.values() if not p.exists()]
-    if missing:
-        pytest.skip(f"Leaflet files missing ({missing[0]}): run .ci/run or npm install in var/js")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/browser does)")
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 
 
@@ -97,6 +87,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seed
 
 
 @pytest.fixture(scope="module")
+def patrol_log_id(server: tuple[str, Seeded, Path]) -> int:
+    """One stored patrol log of the seeded route, so that its page can be opened too."""
+    base, data, _ = server
+    uploaded = httpx.post(
+        f"{base}/api/v1/routes/{data.route_id}/patrol-logs",
+        headers={"X-API-Key": data.keys["contractor"]},
+        files={"file": ("day1.gpx", track_along(data.route.geometry).encode(), "application/gpx")},
+        timeout=120,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    return int(uploaded.json()["id"])
+
+
+@pytest.fixture(scope="module")
 def browser(server: Any) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -106,30 +110,47 @@ def browser(server: Any) -> Iterator[Any]:
         chromium.close()
 
 
-def _route_offline(route: Any) -> None:
-    """Loopback requests go to the app; CDN Leaflet files come from var/js; the rest fail fast."""
-    request_url: str = route.request.url
-    if request_url.startswith(("http://127.0.0.1", "http://localhost")):
-        route.continue_()
-        return
-    name = request_url.split("?", 1)[0].rsplit("/", 1)[-1]
-    local = LOCAL_ASSETS.get(name)
-    if local is not None:
-        content_type = CONTENT_TYPES.get(local.suffix, "image/png")
-        route.fulfill(status=200, body=local.read_bytes(), headers={"Content-Type": content_type})
-        return
-    route.abort()
+class Offline:
+    """Playwright route handler: the service answers, every other host is refused and noted."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, route: Any) -> None:
+        request_url: str = route.request.url
+        if request_url.startswith(("http://127.0.0.1", "http://localhost")):
+            route.continue_()
+            return
+        self.refused.append(request_url)
+        route.abort()
+
+    def foreign_hosts(self) -> set[str]:
+        """Hosts other than the service and the tile server that a page asked for."""
+        hosts = {urlsplit(u).hostname or u for u in self.refused}
+        return hosts - {TILE_HOST}
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=DESKTOP)
     tab = context.new_page()
     errors: list[str] = []
+    console: list[str] = []
+    offline = Offline()
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.route("**/*", _route_offline)
+
+    def on_console(msg: Any) -> None:
+        where = str((msg.location or {}).get("url", ""))
+        # A refused tile is the closed network the page must cope with, not a page error.
+        if msg.type == "error" and urlsplit(where).hostname != TILE_HOST:
+            console.append(f"{msg.text} ({where})")
+
+    tab.on("console", on_console)
+    tab.route("**/*", offline)
     tab.set_default_timeout(30_000)
     tab.js_errors = errors
+    tab.console_errors = console
+    tab.offline = offline
     yield tab
     context.close()
 
@@ -244,3 +265,59 @@ def test_contractor_route_page(server, page):
     assert page.locator("#log-tasks tbody tr.covered").count() > 0
     _shot(page, "patrol_log_record.png")
     assert page.js_errors == []
+
+
+# Every page a user opens: (name, path, role, draws a map). {lang} is filled in per test.
+PAGES = (
+    ("index_planner", "/?lang={lang}", "planner", False),
+    ("index_contractor", "/?lang={lang}", "contractor", False),
+    ("index_gis", "/?lang={lang}", "gis", False),
+    ("planner", "/planner?scenario={scenario}&lang={lang}", "planner", True),
+    ("plan_map_regions", "/plans/{plan}/map?lang={lang}", "planner", True),
+    ("plan_map_routes", "/plans/{route_plan}/map?lang={lang}", "planner", True),
+    ("plan_map_gis", "/plans/{plan}/map?lang={lang}", "gis", True),
+    ("compare", "/compare?plans={plan}&lang={lang}", "planner", False),
+    ("contractor_route", "/contractor/routes/{route}?lang={lang}", "contractor", True),
+    ("patrol_log", "/patrol-logs/{log}?lang={lang}", "contractor", True),
+    ("region_logs", "/regions/{region}/patrol-logs?lang={lang}", "planner", False),
+    ("workbench", "/workbench?scenario={scenario}&lang={lang}", "planner", False),
+)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize(("name", "path", "role", "has_map"), PAGES, ids=[p[0] for p in PAGES])
+def test_every_page_offline(server, patrol_log_id, page, name, path, role, has_map, lang, viewport):
+    """Each page in each language on a desktop and a phone, with no host but the service."""
+    base, data, _ = server
+    page.set_viewport_size(viewport)
+    url = path.format(
+        lang=lang,
+        scenario=data.scenario_id,
+        plan=data.plan_id,
+        route_plan=data.route_plan_id,
+        route=data.route_id,
+        log=patrol_log_id,
+        region=data.region_ids[0],
+    )
+    sep = "&" if "?" in url else "?"
+    response = page.goto(f"{base}{url}{sep}key={data.keys[role]}")
+    assert response is not None
+    assert response.status == 200, url
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.lang") == lang
+    if has_map:
+        page.wait_for_selector(".folium-map path.leaflet-interactive")
+        assert page.evaluate("typeof window.L") == "object"  # Leaflet came from the service
+        vectors = page.locator(".folium-map path.leaflet-interactive").count()
+        assert vectors >= 1
+        # The tiles were refused: one line says so, and the data is drawn all the same.
+        page.wait_for_selector("#tiles-note:not([hidden])")
+    assert page.offline.foreign_hosts() == set(), page.offline.refused
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    _shot(page, f"page_{name}_{lang}_{viewport['width']}.png")
+    assert overflow <= 0, f"{url}: the page scrolls sideways by {overflow} px"
+    assert page.js_errors == []
+    assert page.console_errors == []

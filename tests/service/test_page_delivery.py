@@ -1,0 +1,212 @@
+"""Pages on a closed network and for people: vendored scripts, tiles setting, gzip, error pages.
+
+A town office on LGWAN reaches no CDN: every script and stylesheet a page links must be served by
+the service. Browsers get error pages in their language; API clients keep the JSON errors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.db import get_engine, migrate, session_factory
+from service.main import create_app
+from tests.service.pages_data import Seeded, seed, small_scenario_toml
+
+pytestmark = pytest.mark.xdist_group("pages")
+
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+# src/href of scripts and stylesheets (links in the text, such as the OSM credit, are not loaded).
+_LOADED = re.compile(r"<(?:script[^>]*\ssrc|link[^>]*\shref)=\"([^\"]+)\"")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Seeded]:
+    folder = tmp_path_factory.mktemp("delivery")
+    url = f"sqlite:///{folder / 'gunmane.sqlite'}"
+    migrate(url)
+    session = session_factory(get_engine(url))()
+    try:
+        data = seed(session, small_scenario_toml(folder))
+    finally:
+        session.close()
+    return url, data
+
+
+def _unescaped(text: str) -> str:
+    """The page with folium's JSON \\uXXXX escapes turned back into characters."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _client(seeded: tuple[str, Seeded], **settings: object) -> TestClient:
+    url, _ = seeded
+    return TestClient(create_app(Settings(DATABASE_URL=url, **settings)))  # type: ignore[arg-type]
+
+
+def _map_pages(data: Seeded) -> list[tuple[str, str]]:
+    return [
+        (f"/planner?scenario={data.scenario_id}", "planner"),
+        (f"/plans/{data.plan_id}/map", "planner"),
+        (f"/plans/{data.route_plan_id}/map", "planner"),
+        (f"/contractor/routes/{data.route_id}", "contractor"),
+    ]
+
+
+def test_map_pages_load_only_from_the_service(seeded):
+    """Every script and stylesheet of a map page is a /static path the service answers."""
+    data = seeded[1]
+    with _client(seeded) as client:
+        for path, role in _map_pages(data):
+            page = client.get(path, headers={"X-API-Key": data.keys[role]})
+            assert page.status_code == 200, path
+            loaded = _LOADED.findall(page.text)
+            assert any(u.endswith("leaflet.js") for u in loaded), path
+            for url in loaded:
+                assert url.startswith("/static/vendor/"), f"{path} loads {url}"
+                asset = client.get(url)
+                assert asset.status_code == 200, url
+                assert len(asset.content) > 1000
+            # No CDN left anywhere in the page (the tile template is the only other host).
+            for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn"):
+                assert cdn not in page.text, f"{path} mentions {cdn}"
+            assert "tile.openstreetmap.org" in page.text
+        # The vendored files keep their licences.
+        for lib in ("leaflet", "leaflet-draw"):
+            assert client.get(f"/static/vendor/{lib}/LICENSE").status_code == 200
+
+
+def test_tiles_are_a_setting(seeded):
+    """TILE_URL points the maps at another server (GSI) with its credit, or turns tiles off."""
+    data = seeded[1]
+    gsi = "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
+    credit = '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
+    path = f"/plans/{data.plan_id}/map"
+    key = {"X-API-Key": data.keys["planner"]}
+    with _client(seeded, TILE_URL=gsi, TILE_ATTRIBUTION=credit, TILE_MAX_ZOOM=18) as client:
+        page = _unescaped(client.get(path, headers=key).text)
+    assert gsi in page
+    assert "地理院タイル" in page
+    assert "tile.openstreetmap.org" not in page
+    assert "OpenStreetMap contributors" in page  # the data's credit stays
+    with _client(seeded, TILE_URL="off") as client:
+        page = _unescaped(client.get(path, headers=key, params={"lang": "ja"}).text)
+    assert "L.tileLayer" not in page
+    assert "背景地図は表示していません" in page
+    assert "OpenStreetMap contributors" in page
+    assert "L.geoJson(" in page  # the layers are still drawn
+
+
+def test_responses_are_gzipped(seeded):
+    data = seeded[1]
+    with _client(seeded) as client:
+        page = client.get(
+            f"/plans/{data.plan_id}/map",
+            headers={"X-API-Key": data.keys["planner"], "Accept-Encoding": "gzip"},
+        )
+        assert page.headers["content-encoding"] == "gzip"
+        script = client.get(
+            "/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"}
+        )
+        assert script.headers["content-encoding"] == "gzip"
+        assert script.num_bytes_downloaded < len(script.content) / 2
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("ja", "ログインが必要です"), ("en", "Please sign in")],
+)
+def test_browser_gets_an_error_page_api_client_json(seeded, lang, expected):
+    data = seeded[1]
+    with _client(seeded) as client:
+        path = f"/planner?scenario={data.scenario_id}&lang={lang}"
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 401
+        assert page.headers["content-type"].startswith("text/html")
+        assert expected in page.text
+        assert 'action="/session"' in page.text
+        assert f'name="next" value="/planner?scenario={data.scenario_id}"' in page.text
+        api = client.get(path)
+        assert api.status_code == 401
+        assert api.json()["code"] == "unauthorized"
+
+
+def test_error_pages_for_403_404_422(seeded):
+    data = seeded[1]
+    with _client(seeded) as client:
+        contractor = {**HTML, "X-API-Key": data.keys["contractor"]}
+        forbidden = client.get(f"/planner?scenario={data.scenario_id}&lang=en", headers=contractor)
+        assert forbidden.status_code == 403
+        assert "You may not open this page" in forbidden.text
+        assert 'id="sign-in"' in forbidden.text
+        planner = {**HTML, "X-API-Key": data.keys["planner"]}
+        missing = client.get("/plans/999999/map?lang=ja", headers=planner)
+        assert missing.status_code == 404
+        assert "ページが見つかりません" in missing.text
+        assert 'id="sign-in"' not in missing.text
+        bad = client.get("/planner?scenario=abc&lang=ja", headers=planner)
+        assert bad.status_code == 422
+        assert "入力内容を確認してください" in bad.text
+        assert "scenario" in bad.text  # the field at fault, under the folded details
+        # A page script's fetch (Accept */*) keeps the JSON answer.
+        assert (
+            client.get("/plans/999999/map", headers={"X-API-Key": data.keys["planner"]}).json()[
+                "code"
+            ]
+            == "not-found"
+        )
+
+
+def test_error_page_sign_in_returns_to_the_page(seeded):
+    data = seeded[1]
+    with _client(seeded) as client:
+        target = f"/planner?scenario={data.scenario_id}"
+        answer = client.post(
+            "/session",
+            data={"key": data.keys["planner"], "lang": "ja", "next": target},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == target
+        # Never an open redirect to another site.
+        away = client.post(
+            "/session",
+            data={"key": data.keys["planner"], "lang": "ja", "next": "//evil.example/x"},
+            follow_redirects=False,
+        )
+        assert away.headers["location"] == "/?lang=ja"
+
+
+def _max_age(set_cookie: str) -> int:
+    found = re.search(r"max-age=(\d+)", set_cookie, re.IGNORECASE)
+    assert found is not None, set_cookie
+    return int(found.group(1))
+
+
+def test_session_cookie_lasts_by_role_and_bad_keys_are_never_stored(seeded):
+    data = seeded[1]
+    with _client(seeded, SESSION_HOURS_STAFF=8) as client:
+        crew = client.get(
+            f"/contractor/routes/{data.route_id}?key={data.keys['contractor']}",
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert crew.status_code == 303
+        assert _max_age(crew.headers["set-cookie"]) == 30 * 24 * 3600
+        staff = client.get(
+            f"/planner?scenario={data.scenario_id}&key={data.keys['planner']}",
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert _max_age(staff.headers["set-cookie"]) == 8 * 3600
+        client.cookies.clear()
+        wrong = client.get(
+            f"/planner?scenario={data.scenario_id}&key=not-a-key",
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert wrong.status_code == 401
+        assert "set-cookie" not in wrong.headers
+        assert 'id="sign-in"' in wrong.text
