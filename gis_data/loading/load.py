@@ -28,6 +28,7 @@ from gis_data.loading.config import (
 )
 from gis_data.loading.crs import metric_crs_for
 from gis_data.loading.errors import AssetValidationError, Problem
+from gis_data.loading.network_file import check_network_file
 from gis_data.loading.schema import (
     ASSET_COLUMNS,
     ASSET_CRS,
@@ -148,7 +149,8 @@ def _read_checked(
         return None, problems
     frame = frame.reset_index(drop=True)
     frame[ROW] = np.arange(1, len(frame) + 1)
-    frame[SKIP] = False
+    # a reader may have marked features it already reported (a malformed GeoJSON geometry)
+    frame[SKIP] = frame[SKIP].astype(bool) if SKIP in frame.columns else False
     projected, crs_problems = validate.apply_crs(frame, label, crs)
     problems += crs_problems
     if projected is None:
@@ -482,15 +484,8 @@ def load_scenario(path: str | Path, *, repair: bool = False) -> Scenario:
         )
     depots, more = _depots(config, municipalities, metric_crs)
     problems += more
-    if config.network_osm is not None and not config.network_osm.is_file():
-        problems.append(
-            Problem(
-                str(config.path),
-                None,
-                "network.osm",
-                f"network file not found: {config.network_osm}",
-            )
-        )
+    if config.network_osm is not None:
+        problems += check_network_file(config.network_osm, str(config.path), "network.osm")
 
     if any(p.severity == "error" for p in problems):
         raise AssetValidationError(problems)

@@ -56,6 +56,19 @@ def parse_crs(value: str, label: str, field: str = "crs") -> tuple[CRS | None, l
         return None, [Problem(label, None, field, f"unknown CRS {value!r}; use e.g. 'EPSG:2056'")]
 
 
+def _swapped_fits(geoms: np.ndarray) -> bool:
+    """True when every coordinate would be a valid lon/lat with its two axes swapped."""
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        return bool(
+            np.isfinite(bounds).all()
+            and (bounds[:, 0] >= -90).all()
+            and (bounds[:, 2] <= 90).all()
+            and (bounds[:, 1] >= -180).all()
+            and (bounds[:, 3] <= 180).all()
+        )
+
+
 def out_of_lonlat_range(geoms: np.ndarray) -> np.ndarray:
     """Mask of geometries with a coordinate outside [-180, 180] x [-90, 90] (or not finite)."""
     bounds = shapely.bounds(geoms)
@@ -102,6 +115,17 @@ def apply_crs(
     geoms = frame.geometry.to_numpy()
     if source_crs.is_geographic:
         bad = out_of_lonlat_range(geoms)
+        present = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+        if bad.any() and bool(bad[present].all()) and _swapped_fits(geoms[present]):
+            # every feature is (lat, lon): one problem for the file, not one per feature
+            x, y = shapely.bounds(geoms[present])[0, :2]
+            msg = (
+                f"latitude and longitude look swapped: every feature has its first coordinate"
+                f" in the latitude range and its second beyond ±90° (e.g. ({x:.6g}, {y:.6g}));"
+                " swap them (the lon and lat columns, or the axis order of the export)"
+            )
+            frame[SKIP] = True
+            return frame, [*problems, Problem(label, None, "geometry", msg)]
         if bad.any():
             rows = frame[ROW].to_numpy()[bad]
             x, y = shapely.bounds(geoms[bad])[:, 0], shapely.bounds(geoms[bad])[:, 1]

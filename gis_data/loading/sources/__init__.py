@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -49,10 +49,25 @@ def read_source(
         "osm": osm.read,
     }
     if not path.exists():
-        return None, [Problem(label, None, None, f"file not found: {path}")]
+        return None, [Problem(label, None, None, f"file not found: {path.name}")]
     if not path.is_file():
-        return None, [Problem(label, None, None, f"not a file: {path}")]
+        return None, [Problem(label, None, None, f"not a file: {path.name}")]
     try:
-        return readers[fmt](path, label, options)
+        frame, problems = readers[fmt](path, label, options)
     except SourceError as exc:
-        return None, [Problem(label, None, exc.field, exc.message)]
+        frame, problems = None, [Problem(label, None, exc.field, exc.message)]
+    return frame, [replace(p, message=without_paths(p.message, path)) for p in problems]
+
+
+def without_paths(message: str, path: Path) -> str:
+    """A message (often GDAL's) with the server's folders removed: only the file name stays.
+
+    Uploads live in server folders (``var/data/upload-...``) that are nobody's business.
+    """
+    text = message
+    for full in dict.fromkeys((str(path.resolve()), str(path.absolute()), str(path))):
+        text = text.replace(f"/vsizip/{full}", path.name).replace(full, path.name)
+        parent = str(Path(full).parent)
+        if parent not in ("", ".", "/"):
+            text = text.replace(parent + "/", "")
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -12,11 +13,24 @@ from gis_data.loading.sources import SourceError
 
 
 def read_layer(
-    source: Any, *, layer: str | None, encoding: str | None, what: str
+    source: Any,
+    *,
+    layer: str | None,
+    encoding: str | None,
+    what: str,
+    on_invalid: str = "raise",
 ) -> gpd.GeoDataFrame:
-    """Read one layer with pyogrio, turning GDAL and decode errors into SourceError."""
+    """Read one layer with pyogrio, turning GDAL and decode errors into SourceError.
+
+    ``on_invalid="ignore"`` reads geometries GEOS refuses as None (the caller names them).
+    """
     try:
-        frame = pyogrio.read_dataframe(source, layer=layer, encoding=encoding)
+        with warnings.catch_warnings():
+            # GDAL's warnings (e.g. an unclosed ring) reach the user as problems, not on stderr
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = pyogrio.read_dataframe(
+                source, layer=layer, encoding=encoding, on_invalid=on_invalid
+            )
     except UnicodeDecodeError as exc:
         hint = ' (Japanese files are often cp932: set encoding = "cp932")'
         msg = (
