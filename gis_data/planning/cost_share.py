@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -227,6 +227,44 @@ class ShareResult:
     runtime: float
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def rescaled(self, total_yen: float, *, why: str) -> ShareResult:
+        """The same split of another total (every yen figure scaled alike, so the core check and
+        each town's saving against going alone keep their meaning); ``why`` goes to ``method``.
+
+        The report splits the effect estimate's bundled cost, so that the shares, the estimate
+        and the calendar are one set of numbers.
+        """
+        if self.total_yen <= 0:
+            raise ValueError("cannot rescale shares of a zero total")
+        f = total_yen / self.total_yen
+        towns = tuple(
+            replace(
+                t,
+                alone_yen=t.alone_yen * f,
+                shares={rule: value * f for rule, value in t.shares.items()},
+            )
+            for t in self.towns
+        )
+        violations = {
+            rule: [
+                {
+                    **v,
+                    "paid_yen": v["paid_yen"] * f,
+                    "alone_yen": v["alone_yen"] * f,
+                    "excess_yen": v["excess_yen"] * f,
+                }
+                for v in found
+            ]
+            for rule, found in self.violations.items()
+        }
+        return replace(
+            self,
+            towns=towns,
+            total_yen=total_yen,
+            violations=violations,
+            method=f"{self.method}; {why} (x{f:.4f})",
+        )
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per town: figures, share and saving by rule."""
         out = []
@@ -251,7 +289,132 @@ RULE_LABELS_JA = {
     "asset_km": "施設延長比",
     "workload": "作業量比",
     "population": "人口比",
+    "council": "均等割・人口割・実績割",
 }
+
+
+@dataclass(frozen=True)
+class CouncilFormula:
+    """The sharing formula councils use: weights of 均等割 (equal), 人口割 (population) and
+    実績割 (``basis``: asset km or patrol workload); normalised, settable (``[cost_share]``).
+
+    The default 20 / 40 / 40 is an example, not a norm: each group of towns agrees its own.
+    ``departments`` maps a field (road, river, park ...) to the department that pays for it
+    when the intake does not say (its ``department`` column wins).
+    """
+
+    equal: float = 0.2
+    population: float = 0.4
+    actual: float = 0.4
+    basis: str = "workload"
+    departments: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.basis not in ("workload", "asset_km"):
+            raise ValueError(
+                f"cost_share basis must be 'workload' or 'asset_km', got {self.basis!r}"
+            )
+        weights = (self.equal, self.population, self.actual)
+        if any(not w >= 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"cost_share weights must be >= 0 and not all 0, got {weights}")
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, where: str = "cost_share"
+    ) -> CouncilFormula:
+        """The formula from a settings table; unknown keys are an error naming ``where``."""
+        known = {"equal", "population", "actual", "basis", "departments"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(known)}")
+        try:
+            return cls(
+                equal=float(values.get("equal", 0.2)),
+                population=float(values.get("population", 0.4)),
+                actual=float(values.get("actual", 0.4)),
+                basis=str(values.get("basis", "workload")),
+                departments={str(k): str(v) for k, v in values.get("departments", {}).items()},
+            )
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    @property
+    def weights(self) -> tuple[float, float, float]:
+        """(均等割, 人口割, 実績割) normalised to sum to 1."""
+        total = self.equal + self.population + self.actual
+        return (self.equal / total, self.population / total, self.actual / total)
+
+
+@dataclass(frozen=True)
+class CouncilShare:
+    """One town's share under the council formula, by term (yen)."""
+
+    code: str
+    name: str
+    equal_yen: float
+    population_yen: float
+    actual_yen: float
+
+    @property
+    def total_yen(self) -> float:
+        """The town's share."""
+        return self.equal_yen + self.population_yen + self.actual_yen
+
+
+def council_shares(
+    total_yen: float,
+    towns: Sequence[str],
+    *,
+    names: Mapping[str, str],
+    populations: Mapping[str, float],
+    basis: Mapping[str, float],
+    formula: CouncilFormula,
+) -> list[CouncilShare]:
+    """Split ``total_yen`` among ``towns`` by ``formula``; ``basis`` is each town's asset km or
+    workload. A town without a known population counts 0 in the population term."""
+    from optimizer.cost_sharing import formula_shares
+
+    def pop(code: str) -> float:
+        value = float(populations.get(code, 0.0))
+        return value if math.isfinite(value) and value >= 0 else 0.0
+
+    weights = formula.weights
+    if weights[1] > 0 and sum(pop(c) for c in towns) <= 0:
+        raise ValueError("the 人口割 term needs the towns' populations")
+    if weights[2] > 0 and sum(float(basis.get(c, 0.0)) for c in towns) <= 0:
+        raise ValueError(f"the 実績割 term needs a {formula.basis} above 0 for some town")
+    parts = formula_shares(
+        total_yen,
+        populations=[pop(c) for c in towns],
+        actuals=[float(basis.get(c, 0.0)) for c in towns],
+        weights=weights,
+    )
+    return [
+        CouncilShare(
+            code=c,
+            name=str(names.get(c, c)),
+            equal_yen=float(parts.equal[i]),
+            population_yen=float(parts.population[i]),
+            actual_yen=float(parts.actual[i]),
+        )
+        for i, c in enumerate(towns)
+    ]
+
+
+def department_split(
+    town_share: float, field_weights: Mapping[str, float], department_of: Mapping[str, str]
+) -> dict[str, float]:
+    """A town's share split among its departments in proportion to each field's weight (its
+    status-quo cost or workload); fields without a department keep the field's name."""
+    total = sum(w for w in field_weights.values() if w > 0)
+    out: dict[str, float] = {}
+    if total <= 0:
+        return out
+    for f, w in sorted(field_weights.items()):
+        if w > 0:
+            dept = department_of.get(f, f)
+            out[dept] = out.get(dept, 0.0) + town_share * w / total
+    return out
 
 
 def _town_weights(

@@ -110,6 +110,7 @@ class CrewUnit:
     depot: str
     operator: str
     towns: tuple[str, ...] = ()
+    field: str = ""  # the field of a siloed town x field unit; "" for a bundle of fields
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,24 @@ class UnitTotals:
     max_gap_ratio: float
     solves: int
     reused: int
+    field: str = ""
+
+    def cost_yen(self, costs: UnitCosts) -> float:
+        """The unit's patrol cost at ``costs`` (as `ScenarioFigures.cost_yen` adds it up)."""
+        return (
+            self.crew_minutes / 60.0 * costs.crew_hour_yen
+            + self.km * costs.vehicle_km_yen
+            + self.crew_days * costs.vehicle_day_yen
+        )
+
+    def staff_hours(self, costs: UnitCosts) -> float:
+        """Town staff hours the unit takes (see `ScenarioFigures.staff_hours`)."""
+        ratio = (
+            costs.staff_hours_per_crew_hour_town
+            if self.operator == "town"
+            else costs.staff_hours_per_crew_hour_contractor
+        )
+        return self.crew_minutes / 60.0 * ratio
 
 
 @dataclass(frozen=True)
@@ -314,6 +333,7 @@ class PlanCosting:
             max_gap_ratio=calendar.result.max_gap_ratio,
             solves=routed.solves,
             reused=routed.reused,
+            field=unit.field,
         )
         self._cache[key] = totals
         logger.info(
@@ -356,6 +376,7 @@ def siloed_units(
                 depot=town_depots[code],
                 operator="town",
                 towns=(code,),
+                field=str(field_name),
             )
         )
     return units

@@ -33,6 +33,24 @@ table is optional::
     performance_spec = true
     title = "地域インフラ群再生戦略マネジメント 実施方針（案）"
 
+    [cooperation]                    # gis_data.planning.cooperation.Cooperation
+    pattern = "delegated_execution"  # joint_procurement, council, partial_affairs_union, ...
+    lead = "LI-7001"                 # a municipality code or "prefecture"
+    prefecture = "静岡県"             # optional: the prefecture takes part with its 県道
+    admin_fee_rate = 0.02
+
+    [cost_share]                     # gis_data.planning.cost_share.CouncilFormula
+    equal = 0.2                      # 均等割
+    population = 0.4                 # 人口割
+    actual = 0.4                     # 実績割
+    basis = "workload"               # or "asset_km"
+    departments = { road = "建設課", park = "都市計画課" }
+
+    [budget]                         # gis_data.planning.budget.BudgetRates
+    management_fee_rate = 0.10
+    overhead_rate = 0.30
+    staff_hours_per_tender = 40
+
 Without phases, the plan bundles the most populous town first, then adds one town per phase (two
 years apart) up to three towns, the pattern of the guide's example.
 """
@@ -44,11 +62,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gis_data.planning.budget import BudgetRates
+from gis_data.planning.cooperation import PATTERNS, Cooperation
+from gis_data.planning.cost_share import CouncilFormula
 from gis_data.planning.effects import Phase, UnitCosts
 from gis_data.planning.patrol_calendar import Frequencies
 from gis_data.planning.work_calendar import WorkRules, parse_horizon
 
-_TOP = {"horizon", "shift_hours", "seed", "calendar", "work_days", "costs", "phase", "report"}
+_TOP = {
+    "horizon",
+    "shift_hours",
+    "seed",
+    "calendar",
+    "work_days",
+    "costs",
+    "phase",
+    "report",
+    "cooperation",
+    "cost_share",
+    "budget",
+}
 _REPORT = {
     "contract_years",
     "performance_spec",
@@ -86,6 +119,9 @@ class PlanSettings:
     costs: UnitCosts = field(default_factory=UnitCosts)
     phases: tuple[Phase, ...] = ()
     report: ReportOptions = field(default_factory=ReportOptions)
+    cooperation: Cooperation = field(default_factory=Cooperation)
+    cost_share: CouncilFormula = field(default_factory=CouncilFormula)
+    budget: BudgetRates = field(default_factory=BudgetRates)
     source: str = "defaults"
 
 
@@ -151,8 +187,22 @@ def read_settings(path: str | Path | None) -> PlanSettings:
         costs=costs,
         phases=tuple(phases),
         report=report,
+        cooperation=_cooperation(data, report, where=f"{p} [cooperation]"),
+        cost_share=CouncilFormula.from_mapping(
+            data.get("cost_share", {}), where=f"{p} [cost_share]"
+        ),
+        budget=BudgetRates.from_mapping(data.get("budget", {}), where=f"{p} [budget]"),
         source=str(p),
     )
+
+
+def _cooperation(data: dict[str, Any], report: ReportOptions, *, where: str) -> Cooperation:
+    """The ``[cooperation]`` table; without it, the report's old free-text ``ordering`` when it
+    names a pattern in Japanese (e.g. "協議会")."""
+    if "cooperation" in data:
+        return Cooperation.from_mapping(data["cooperation"], where=where)
+    by_label = {label: key for key, label in PATTERNS.items()}
+    return Cooperation(pattern=by_label.get(report.ordering, "joint_procurement"))
 
 
 def default_phases(populations: dict[str, float], *, first_year: int = 2026) -> tuple[Phase, ...]:

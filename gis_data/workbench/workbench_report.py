@@ -1,8 +1,8 @@
 """The workbench's part of the 実施方針 report: current state, ordering status, k frontier.
 
 `workbench_section` turns the intake (`gis_data.workbench.intake.Intake`), the effect estimate and a
-frontier (`workbench.frontier.Frontier.to_dict`) into formatted rows for the report templates
-(``gis_data/workbench/templates/workbench_section.*.j2``), and gives the scope the ordering status
+frontier (`workbench.frontier.Frontier.to_dict`) into formatted rows for the report's 参考資料
+(`gis_data.workbench.report`), and gives the scope the ordering status
 suggests, which pre-fills the report's field x process matrix when the settings name none.
 """
 

@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         regions=regions.frame,
         region_method=regions.method,
         workbench=_workbench(args, effects, setup.town_names()),
+        intake=_intake(args, setup.town_names()),
+        assets=setup.assets,
     )
     files = write_report(inputs, args.out)
     data = {
@@ -81,10 +83,19 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "figures.json").write_text(
         json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
     )
-    for path in (files.html, files.markdown, files.xlsx, files.map_png):
+    for path in (files.html, files.markdown, files.docx, files.xlsx, *files.figures):
         print(path)
     print(f"{time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _intake(args: argparse.Namespace, names: dict[str, str]) -> Any:
+    """The filled intake of ``--intake`` (None without it); bad cells were reported above."""
+    if not args.intake:
+        return None
+    from gis_data.workbench.intake import read_intake
+
+    return read_intake(list(args.intake), known_towns=names)
 
 
 def _workbench(args: argparse.Namespace, effects: Any, names: dict[str, str]) -> Any:

@@ -109,3 +109,29 @@ def test_parallel_map_is_used_for_exact_shapley(game) -> None:
     result = share_costs(cost, towns.assets, map_fn=fan_out)
     assert batches == [7]
     assert result.shapley.exact
+
+
+def test_council_formula_shares_sum_to_the_total_by_term() -> None:
+    """均等割/人口割/実績割: each term's parts and the shares sum to the total; department split
+    of a town's share follows its fields' weights."""
+    from gis_data.planning.cost_share import CouncilFormula, council_shares, department_split
+
+    formula = CouncilFormula(equal=0.1, population=0.4, actual=0.5)
+    total = 9_876_543.0
+    got = council_shares(
+        total,
+        ("A", "B", "C"),
+        names={"A": "甲", "B": "乙", "C": "丙"},
+        populations={"A": 30_000, "B": 10_000, "C": 2_000},
+        basis={"A": 12.0, "B": 30.0, "C": 8.0},
+        formula=formula,
+    )
+    assert sum(s.total_yen for s in got) == pytest.approx(total, abs=1e-6)
+    assert sum(s.equal_yen for s in got) == pytest.approx(0.1 * total)
+    assert sum(s.population_yen for s in got) == pytest.approx(0.4 * total)
+    assert sum(s.actual_yen for s in got) == pytest.approx(0.5 * total)
+    assert got[1].actual_yen == pytest.approx(0.5 * total * 30 / 50)
+    split = department_split(1000.0, {"road": 3.0, "park": 1.0}, {"park": "都市計画課"})
+    assert split == pytest.approx({"road": 750.0, "都市計画課": 250.0})
+    with pytest.raises(ValueError, match="basis"):
+        CouncilFormula(basis="population")

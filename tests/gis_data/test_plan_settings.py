@@ -77,3 +77,39 @@ def test_bad_settings_are_named(tmp_path: Path, text: str, match: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=match):
         read_settings(path)
+
+
+def test_cooperation_cost_share_and_budget_tables(tmp_path) -> None:
+    """The structured scheme, the council formula and the budget rates come from their tables;
+    a typo names the table."""
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        """
+[cooperation]
+pattern = "cooperative_road"
+lead = "prefecture"
+prefecture = "静岡県"
+admin_fee_rate = 0.03
+
+[cost_share]
+equal = 1
+population = 1
+actual = 2
+basis = "asset_km"
+departments = { park = "都市計画課" }
+
+[budget]
+management_fee_rate = 0.08
+""",
+        encoding="utf-8",
+    )
+    s = read_settings(path)
+    assert s.cooperation.label == "連携協力道路制度"
+    assert s.cooperation.lead == "prefecture"
+    assert s.cost_share.weights == (0.25, 0.25, 0.5)
+    assert s.cost_share.departments == {"park": "都市計画課"}
+    assert s.budget.management_fee_rate == 0.08
+    assert s.budget.overhead_rate == 0.30
+    path.write_text("[cost_share]\nequl = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[cost_share\].*equl"):
+        read_settings(path)

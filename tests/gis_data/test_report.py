@@ -1,25 +1,67 @@
-"""The 実施方針 draft: sections and figures in HTML and Markdown, the map, and the workbook."""
+"""The 実施方針 draft: the guide's chapters in order, one set of numbers, proper Japanese, the
+cooperation scheme, the figures and every export (HTML, Markdown, Word, workbook)."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import geopandas as gpd
 import pytest
+from docx import Document as Docx
 from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
-from gis_data.planning.cost_share import build_coalition_cost, share_costs
+from gis_data.planning.cooperation import Cooperation
+from gis_data.planning.cost_share import CouncilFormula, build_coalition_cost, share_costs
 from gis_data.planning.effects import Phase, PlanCosting, estimate_effects
 from gis_data.planning.plan_settings import PlanSettings, ReportOptions, default_phases
 from gis_data.planning.work_calendar import parse_horizon
-from gis_data.workbench.report import ReportInputs, write_report
+from gis_data.workbench.intake import Intake, OrderRecord, StaffRecord
+from gis_data.workbench.report import (
+    ReportInputs,
+    build_document,
+    report_figures,
+    write_report,
+)
+from gis_data.workbench.report_doc import render_markdown
 from tests.gis_data._grid_router import STEP, X0, Y0, GridRouter, grid_towns
 
 CODES = ("T1", "T2")
 NAMES = {"T1": "一町", "T2": "二村"}
+PCT = {"planning": 10.0, "inspection": 30.0, "works": 10.0, "maintenance": 40.0, "counter": 10.0}
+AGES = {"under30": 0, "30s": 1, "40s": 1, "50s": 2, "60plus": 1}
+# ASCII words a Japanese official document may carry: proper nouns and units.
+ALLOWED_ASCII = {"OpenStreetMap", "contributors", "km", "kg", "CO2", "t", "L", "kL", "h", "JV"}
+GUIDE_ORDER = (
+    "［自治体が抱える課題と群マネ導入で期待する効果］",
+    "（１）業務のマネジメント戦略",
+    "①対象範囲（インフラ分野×業務プロセス）",
+    "②発注方式等",
+    "（２）自治体の束",
+    "（３）技術者連携、データ連携",
+    "①技術者連携の具体メニュー",
+    "②データ連携の具体メニュー",
+    "参考資料",
+)
+
+
+def _munis(codes):
+    return gpd.GeoDataFrame(
+        {
+            "municipality_code": list(codes),
+            "municipality": [NAMES[c] for c in codes],
+            "geometry": [
+                box(X0 + 2 * k * STEP - 250, Y0 - 250, X0 + (2 * k + 2) * STEP - 250, Y0 + 1250)
+                for k in range(len(codes))
+            ],
+        },
+        crs="EPSG:2056",
+    )
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def inputs():
     towns = grid_towns(CODES, width=2)
     router = GridRouter(towns)
     horizon = parse_horizon("2026-06")
@@ -34,87 +76,199 @@ def report(tmp_path_factory):
         towns.assets, router, horizon, depot="yard", sample_days=2, metric_crs="EPSG:2056"
     )
     shares = share_costs(cost, towns.assets, names=NAMES, populations=towns.population)
-    munis = gpd.GeoDataFrame(
-        {
-            "municipality_code": list(CODES),
-            "municipality": [NAMES[c] for c in CODES],
-            "geometry": [
-                box(X0 + 2 * k * STEP - 250, Y0 - 250, X0 + (2 * k + 2) * STEP - 250, Y0 + 1250)
-                for k in range(2)
-            ],
-        },
-        crs="EPSG:2056",
-    )
     depots = gpd.GeoDataFrame(
         {"depot_id": ["yard"], "kind": ["contractor"], "geometry": [Point(X0 + 1000, Y0 + 500)]},
         crs="EPSG:2056",
     )
-    settings = PlanSettings(report=ReportOptions(contract_years=5, performance_spec=False))
-    inputs = ReportInputs(
+    settings = PlanSettings(
+        report=ReportOptions(contract_years=5, performance_spec=False),
+        cooperation=Cooperation(pattern="delegated_execution", lead="T2", admin_fee_rate=0.02),
+        cost_share=CouncilFormula(
+            equal=0.2, population=0.3, actual=0.5, departments={"park": "都市計画課"}
+        ),
+    )
+    return ReportInputs(
         scenario_name="二町村",
         town_names=NAMES,
         populations={c: float(p) for c, p in towns.population.items()},
         fields_present=("road", "river", "park"),
         effects=effects,
         settings=settings,
-        municipalities=munis,
+        municipalities=_munis(CODES),
         depots=depots,
         shares=shares,
         region_method="1 region",
+        assets=towns.assets,
     )
-    files = write_report(inputs, tmp_path_factory.mktemp("report"))
-    return inputs, files
 
 
-def test_html_has_every_section_and_the_figures(report) -> None:
-    """The HTML follows the guide's template and carries the computed saving and the map."""
-    inputs, files = report
-    html = files.html.read_text(encoding="utf-8")
-    for section in (
-        "課題と期待される効果",
-        "(1) マネジメント戦略",
-        "包括する分野×業務",
-        "複数年契約: 有（5年）",
-        "性能規定: 無",
-        "(2) 自治体の束",
-        "段階的な実施",
-        "費用分担",
-        "(3) 技術者・データの連携",
-        "算定の前提",
-        "© OpenStreetMap contributors",
-    ):
-        assert section in html, section
-    saving = inputs.effects.siloed.cost_yen - inputs.effects.bundled.cost_yen
-    assert f"{saving:,.0f}" in html
-    assert "data:image/png;base64," in html
-    assert "一町" in html
-    assert "二村" in html
-    assert "2.32" in html
+@pytest.fixture(scope="module")
+def files(inputs, tmp_path_factory):
+    return write_report(inputs, tmp_path_factory.mktemp("report"))
 
 
-def test_markdown_links_the_map_and_has_the_scope_matrix(report) -> None:
-    """The Markdown links region_map.png (a real PNG) and marks patrol as bundled for each field."""
-    _, files = report
+def _headings(doc) -> list[str]:
+    return [b.text for b in doc.blocks if b.kind == "h"]
+
+
+def _ascii_words(text: str) -> set[str]:
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # Markdown link targets are file names
+    return set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", text))
+
+
+def test_chapters_follow_the_guide_with_the_reference_after_three(inputs) -> None:
+    """The guide's headings in its order; (3) split into ① and ②; 参考資料 comes last."""
+    heads = _headings(build_document(inputs, map_png=None))
+    positions = [heads.index(h) for h in GUIDE_ORDER]
+    assert positions == sorted(positions)
+    assert heads.index("参考資料") > heads.index("（３）技術者連携、データ連携")
+
+
+def test_the_text_is_japanese_with_reiwa_years_and_signed_changes(inputs, files) -> None:
+    """No ASCII word outside the allow-list in any visible text or the Markdown; 令和 years, no
+    FY label or ISO date; no minus sign before a number (a negative saving is 増加)."""
+    doc = build_document(inputs, map_png=b"png")
+    text = doc.plain_text()
     md = files.markdown.read_text(encoding="utf-8")
-    assert "](region_map.png)" in md
-    assert files.map_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| 道路 | － | － | － | － | ○ | ○ | ○ |" in md
-    assert "## (3) 技術者・データの連携" in md
+    for t in (text, md):
+        assert _ascii_words(t) <= ALLOWED_ASCII, _ascii_words(t) - ALLOWED_ASCII
+        assert "令和8年度" in t
+        assert not re.search(r"FY\d{4}|\d{4}-\d{2}-\d{2}", t)
+        minus = re.search(r"(?<![\w.])-\d", t)
+        assert not minus, t[max(0, minus.start() - 80) : minus.end() + 20]
+    # 発注方式 is the tender method: only the guide's heading ②発注方式等 uses the word.
+    assert text.count("発注方式") == text.count("②発注方式等") == 1
+    assert "シャープレイ値：" in text
+    assert "コア（公平性の確認）：" in text
 
 
-def test_workbook_has_the_tables(report) -> None:
-    """The .xlsx opens with openpyxl; effect, phase, share and assumption sheets hold figures."""
-    inputs, files = report
+def test_one_set_of_numbers(inputs, files) -> None:
+    """The bundled estimate is the total every table splits: the council formula, the Shapley
+    table, the budget's modelled work and the workbook agree to the yen."""
+    fig = report_figures(inputs)
+    bundled = inputs.effects.bundled
+    assert fig.total_yen == bundled.cost_yen
+    assert sum(u.cost_yen(bundled.costs) for u in bundled.units) == pytest.approx(
+        fig.total_yen, abs=0.5
+    )
+    assert sum(c.total_yen for c in fig.council) == pytest.approx(fig.total_yen, abs=1e-6)
+    assert fig.shares is not None
+    assert fig.shares.total_yen == fig.total_yen
+    for rule in fig.shares.rules:
+        assert sum(t.shares[rule] for t in fig.shares.towns) == pytest.approx(fig.total_yen)
+    modelled = sum(
+        x.after for t in fig.budget.towns for x in t.lines if x.item == "巡回等の作業費（群マネ）"
+    )
+    assert modelled == pytest.approx(fig.total_yen * fig.budget.scale)
+    assert sum(fig.admin_fees.values()) == pytest.approx(0.0, abs=1e-6)
     wb = load_workbook(files.xlsx)
-    assert wb.sheetnames[:2] == ["導入効果", "段階別"]
-    assert {"費用分担", "コア検証", "前提条件"} <= set(wb.sheetnames)
-    effect = {row[0]: row for row in wb["導入効果"].iter_rows(min_row=2, values_only=True)}
-    assert effect["巡回費用合計"][2] == pytest.approx(inputs.effects.siloed.cost_yen)
-    assert effect["巡回費用合計"][3] == pytest.approx(inputs.effects.bundled.cost_yen)
     share_rows = list(wb["費用分担"].iter_rows(min_row=2, values_only=True))
     assert share_rows[-1][0] == "合計"
-    assert share_rows[-1][6] == pytest.approx(inputs.shares.total_yen)
-    assert sum(r[6] for r in share_rows[:-1]) == pytest.approx(inputs.shares.total_yen)
+    assert share_rows[-1][5] == pytest.approx(bundled.cost_yen)
+    md = files.markdown.read_text(encoding="utf-8")
+    assert f"{bundled.cost_yen:,.0f}円" in md
+
+
+def test_delegated_execution_fills_the_legal_items_fees_and_diagram(inputs, files) -> None:
+    """事務の代替執行: 共同処理制度 有, the members pay the lead a fee, one contract drawn."""
+    text = build_document(inputs, map_png=None).plain_text()
+    assert "連携の形態：事務の代替執行（幹事・執行団体：二村）" in text
+    assert "地方自治法上の共同処理制度の適用：有" in text
+    assert "連携協力道路制度の活用：無" in text
+    fig = report_figures(inputs)
+    assert fig.admin_fees["T1"] > 0 > fig.admin_fees["T2"]
+    svgs = [p for p in files.figures if p.suffix == ".svg"]
+    assert len(svgs) == 2  # phase 1 (one town) and phase 2 (both)
+    final = svgs[-1].read_text(encoding="utf-8")
+    assert "代替執行の規約" in final
+    assert "委託契約（一本）" in final
+    html = files.html.read_text(encoding="utf-8")
+    assert "<svg" in html
+
+
+def test_one_town_has_no_cost_sharing_and_no_rivers_no_river_text(inputs) -> None:
+    """A single town without rivers: no cost sharing, no pattern chapter, no river text."""
+    towns = grid_towns(("T1",), width=2)
+    roads_parks = towns.assets[towns.assets["field"] != "river"].reset_index(drop=True)
+    costing = PlanCosting(
+        roads_parks, GridRouter(towns), parse_horizon("2026-06"), metric_crs="EPSG:2056"
+    )
+    effects = estimate_effects(costing, town_depots={"T1": "depot:T1"}, bundle_depots="yard")
+    single = dataclasses.replace(
+        inputs,
+        town_names={"T1": "一町"},
+        populations={"T1": 1000.0},
+        fields_present=("road", "park"),
+        effects=effects,
+        shares=None,
+        municipalities=_munis(("T1",)),
+        assets=roads_parks,
+        settings=PlanSettings(),
+    )
+    text = build_document(single, map_png=None).plain_text()
+    assert "費用分担" not in text
+    assert "共同発注" not in text
+    assert "連携の形態" not in text
+    assert "河川" not in text
+    assert "単独で包括的な委託" in text
+    assert report_figures(single).council == ()
+
+
+def test_intake_drives_the_default_texts_and_the_status_quo(inputs) -> None:
+    """The failed-tender text appears only when the intake shows failed tenders; with contracts
+    in the intake the status quo is their amount, labelled as from the intake."""
+    staff = tuple(StaffRecord(c, NAMES[c], AGES, PCT, PCT) for c in CODES)
+    calm = Intake(
+        staff=staff,
+        orders=(OrderRecord("建設課", "T1", "road", "patrol", "annual", 2e6, tenders=3),),
+    )
+    failing = Intake(
+        staff=staff,
+        orders=(OrderRecord("建設課", "T1", "road", "patrol", "per_job", 2e6, failed_tenders=2),),
+    )
+    calm_text = build_document(dataclasses.replace(inputs, intake=calm), map_png=None).plain_text()
+    fail_text = build_document(
+        dataclasses.replace(inputs, intake=failing), map_png=None
+    ).plain_text()
+    assert "不調・不落" not in calm_text.split("［実施内容］")[0]
+    assert "不調・不落が2件" in fail_text
+    assert "発注状況（ツール2）の記入がない" not in calm_text
+    assert "発注状況（ツール2）の記入がない" in build_document(inputs, map_png=None).plain_text()
+
+
+def test_exports_open_and_credit_their_sources(inputs, files) -> None:
+    """HTML embeds the map, Markdown links it, Word opens with the chapters, the workbook holds
+    the budget and shares; every map credits OSM and the N03 boundaries."""
+    html = files.html.read_text(encoding="utf-8")
+    md = files.markdown.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert "](region_map.png)" in md
+    assert files.map_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for text in (html, md):
+        assert "© OpenStreetMap contributors" in text
+        assert "出典：国土数値情報（行政区域データ）（国土交通省）" in text
+    word = Docx(str(files.docx))
+    paragraphs = [p.text for p in word.paragraphs]
+    assert "（２）自治体の束" in paragraphs
+    assert len(word.tables) >= 5
+    wb = load_workbook(files.xlsx)
+    assert {
+        "導入効果",
+        "予算（自治体別）",
+        "予算（年度別）",
+        "費用分担",
+        "部署別",
+        "前提条件",
+    } <= set(wb.sheetnames)
+    sources = {row[7] for row in wb["予算（自治体別）"].iter_rows(min_row=2, values_only=True)}
+    assert {"経路計算による試算", "設定値"} <= sources
+
+
+def test_markdown_of_the_same_document_is_stable(inputs) -> None:
+    """Rendering is deterministic: the same inputs give the same Markdown."""
+    a = render_markdown(build_document(inputs, map_png=None))
+    b = render_markdown(build_document(inputs, map_png=None))
+    assert a == b
 
 
 def test_default_phases_start_with_the_most_populous_town() -> None:

@@ -14,7 +14,7 @@ from gis_data.planning.units import build_units
 from gis_data.planning.work_calendar import parse_horizon
 from gis_data.workbench.frontier import FrontierRequest, frontier_png, sweep_frontier
 from gis_data.workbench.intake import Intake, OrderRecord, StaffRecord
-from gis_data.workbench.report import ReportInputs, build_context, write_report
+from gis_data.workbench.report import ReportInputs, scope_rows, write_report
 from gis_data.workbench.survey import FirmCapacity
 from gis_data.workbench.workbench_report import workbench_section
 from optimizer.stop import MaxIterations
@@ -89,16 +89,19 @@ def inputs():
     )
 
 
-def test_ordering_status_prefills_the_scope_matrix(inputs) -> None:
-    """Failing and bundled cells join the default scope; without the workbench they do not."""
-    with_wb = {r["field"]: r["cells"] for r in build_context(inputs, map_src="x")["scope"]}
+def test_ordering_status_suggests_scope_cells_but_only_patrols_are_ticked(inputs) -> None:
+    """The matrix ticks (●) only the modelled patrol work; the ordering status marks failing and
+    bundled cells as candidates (△); without the workbench there are none."""
+    with_wb = {(r[0], r[1]): r[2:] for r in scope_rows(inputs)}
     plain = dataclasses.replace(inputs, workbench=None)
-    without = {r["field"]: r["cells"] for r in build_context(plain, map_src="x")["scope"]}
-    works, inspection = 3, 1  # column of 工事 and 点検 in gis_data.workbench.report.PROCESSES
-    assert with_wb["道路"][works] == "○"
-    assert without["道路"][works] == "－"
-    assert with_wb["河川"][inspection] == "○"
-    assert with_wb["公園"] == without["公園"]
+    without = {(r[0], r[1]): r[2:] for r in scope_rows(plain)}
+    works, inspection, routine = 3, 1, 4  # columns of 工事, 点検, 維持作業
+    assert with_wb[("道路", "舗装")][works] == "△"
+    assert without[("道路", "舗装")][works] == "－"
+    assert with_wb[("河川", "河川構造物")][inspection] == "△"
+    assert with_wb[("道路", "巡回・清掃・除草・剪定")][routine] == "●"
+    assert without[("公園", "巡回・除草・剪定")][routine] == "●"
+    assert "○" not in {c for cells in without.values() for c in cells}
 
 
 def test_report_has_the_workbench_sections(inputs, tmp_path) -> None:
@@ -108,11 +111,14 @@ def test_report_has_the_workbench_sections(inputs, tmp_path) -> None:
     md = files.markdown.read_text(encoding="utf-8")
     for text in (html, md):
         assert "現状把握（土木技術職員・業務時間の配分）" in text
-        assert "自治体別の直営対応時間の削減" in text
+        assert "職員の直営対応時間（点検・日常維持）" in text
         assert "✕3" in text
         assert "契約数の検討" in text
         assert "二村" in text
     assert html.count("data:image/png;base64,") == 2  # region map and frontier plot
+    # The base material is 参考資料 after chapter (3), not between (2) and (3).
+    chapter3, reference = html.index(">（３）技術者連携、データ連携<"), html.index(">参考資料<")
+    assert chapter3 < reference < html.index(">現状把握（土木技術職員")
     freed = inputs.workbench["freed"]
     assert [r["town"] for r in freed] == ["一町", "二村"]
     rows = inputs.workbench["frontier"]["rows"]

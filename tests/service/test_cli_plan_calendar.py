@@ -74,18 +74,19 @@ def test_plan_shares_on_two_worker_processes(scenario, capsys) -> None:
 
 
 def test_report_writes_html_markdown_xlsx(scenario, tmp_path, capsys) -> None:
-    """The report command writes the four files with the template's sections."""
+    """The report command writes HTML, Markdown, Word and the workbook in the guide's order."""
     out = tmp_path / "report"
     code = main(
         ["report", str(scenario), "--horizon", "2026-06", "--sample-days", "2", "--out", str(out)]
     )
     assert code == 0
     html = (out / "実施方針.html").read_text(encoding="utf-8")
-    assert "(2) 自治体の束" in html
+    assert "（２）自治体の束" in html
     assert "Aville" in html
-    assert "(1) マネジメント戦略" in (out / "実施方針.md").read_text(encoding="utf-8")
+    assert "（１）業務のマネジメント戦略" in (out / "実施方針.md").read_text(encoding="utf-8")
     wb = load_workbook(out / "導入効果_費用分担.xlsx")
     assert "費用分担" in wb.sheetnames
+    assert (out / "実施方針.docx").read_bytes()[:2] == b"PK"
     figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert figures["shares"]["total_yen"] > 0
     assert "実施方針.html" in capsys.readouterr().out

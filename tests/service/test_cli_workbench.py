@@ -64,4 +64,4 @@ def test_frontier_then_report(scenario, tmp_path, capsys) -> None:
     assert code == 0
     html = (report / "実施方針.html").read_text(encoding="utf-8")
     assert "契約数の検討" in html
-    assert "自治体別の直営対応時間の削減" in html
+    assert "職員の直営対応時間（点検・日常維持）" in html
