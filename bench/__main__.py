@@ -17,6 +17,7 @@ SUITES: list[tuple[str, str]] = [
     ("service_load", "bench.service_load"),
     ("frontier", "bench.frontier"),
     ("prefecture", "bench.prefecture"),
+    ("road_layer", "bench.road_layer"),
 ]
 
 

@@ -241,6 +241,7 @@ class _OwnLayer:
     id_column: str | None
     streets: dict[str, list[Street]]
     cut_off: frozenset[str]
+    collapsed: frozenset[str]
     required: np.ndarray  # per street: True for the layer's own edges
 
     @classmethod
@@ -261,6 +262,7 @@ class _OwnLayer:
             id_column=layer.get("id_column"),
             streets=dict(by_feature),
             cut_off=frozenset(str(f) for f in G.graph.get("cut_off_features", ())),
+            collapsed=frozenset(str(f) for f in G.graph.get("collapsed_features", ())),
             required=required,
         )
 
@@ -295,6 +297,13 @@ class _OwnLayer:
                 info,
                 f"its road-layer line (feature {key}) is cut off from the main road network"
                 " (outside the largest strongly connected component)",
+            )
+        elif key in self.collapsed:
+            reject(
+                asset_id,
+                info,
+                f"its road-layer line (feature {key}) is shorter than the join tolerance and"
+                " became a junction",
             )
         else:
             reject(asset_id, info, f"no edge of the road layer {self.source} has feature id {key}")

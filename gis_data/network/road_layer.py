@@ -597,6 +597,21 @@ def build_road_layer_graph(
             G.add_edge(v, u, **data, reversed=True, geometry=backward)
             directed_m += length
         oneway_streets += direction != 0
+    # a line shorter than the join tolerance can end up as a single junction: say so
+    with_edges = {str(d["feature_id"]) for _, _, d in G.edges(data=True)}
+    collapsed = sorted({f for f in feature_of if feature_ids[f] not in with_edges})
+    G.graph["collapsed_features"] = [feature_ids[f] for f in collapsed]
+    problems += [
+        Problem(
+            options.source,
+            f + 1,
+            "geometry",
+            f"a line of {float(metric.geometry.iloc[f].length):.2f} m, within the"
+            f" {options.tolerance_m:g} m join tolerance end to end: it became a junction",
+            "warning",
+        )
+        for f in collapsed
+    ]
     report = RoadLayerReport(
         features=n,
         nodes=G.number_of_nodes(),

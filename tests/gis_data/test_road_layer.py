@@ -241,3 +241,15 @@ def test_cp932_zipped_shapefile_road_layer(tmp_path: Path) -> None:
     problem = caught.value.problems[0]
     assert (problem.file, problem.field) == ("roads.zip", "encoding")
     assert str(tmp_path) not in str(caught.value)
+
+
+def test_line_shorter_than_the_tolerance_becomes_a_junction_and_is_reported() -> None:
+    """A 0.5 m sliver (a clipping artefact) collapses into one node; the report names it."""
+    built = build_road_layer_graph(
+        _layer([LineString([(0, 0), (100, 0)]), LineString([(100.2, 0), (100.7, 0)])])
+    )
+    assert built.graph.number_of_nodes() == 2
+    assert built.graph.graph["collapsed_features"] == ["2"]
+    (warning,) = [p for p in built.report.problems if p.feature == 2]
+    assert "0.50 m" in warning.message
+    assert "junction" in warning.message
