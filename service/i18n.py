@@ -74,7 +74,10 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "contiguous": ("区域の連続性", "Contiguous regions"),
     "compactness": ("まとまり（Polsby-Popper 平均）", "Compactness (mean Polsby-Popper)"),
     "cut_edges": ("区域境界をまたぐ道路区間", "Road links cut by borders"),
-    "patrol_hours": ("推定巡回時間（時間／周期）", "Estimated patrol time (h per cycle)"),
+    "patrol_hours": (
+        "巡回時間（区域ごとのルート計算、時間／周期）",
+        "Patrol time (routed per region, h per cycle)",
+    ),
     "effect_vs_siloed_pct": ("自治体別と比べた削減（%）", "Saving vs each town alone (%)"),
     "size_ok": ("地元企業の規模に収まる", "Sized for local firms"),
     "unassigned": ("未割当", "Unassigned"),
@@ -188,6 +191,73 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "error_details": ("詳細（システム担当者向け）", "Details (for the administrator)"),
     "error_time": ("発生時刻", "Time"),
     "back_to_start": ("スタートページへ", "Go to the start page"),
+    "eval_errors": ("この案は評価できません", "This plan cannot be scored"),
+    "k_regions": ("区域数", "Number of regions"),
+    "help_n_regions": ("作業が割り当てられた区域の数。", "Regions that have work assigned."),
+    "help_balance": (
+        "最も作業量の多い区域と少ない区域の比。1.0 が完全に均等。",
+        "Workload of the busiest region over the lightest: 1.0 is perfectly even.",
+    ),
+    "help_max_deviation_pct": (
+        "区域の作業量が平均から最も離れている割合。",
+        "How far the region furthest from the mean workload is from it, in percent.",
+    ),
+    "help_contiguous": (
+        "どの区域も道路でつながった一続きか（飛び地がないか）。",
+        "Whether every region is one connected piece (no islands).",
+    ),
+    "help_compactness": (
+        "区域の形のまとまり（円に近いほど 1）。細長い区域は移動が長くなります。",
+        "How round the regions are (1 = a circle): long thin regions mean long drives.",
+    ),
+    "help_cut_edges": (
+        "区域の境界で分断される道路区間の数。少ないほど巡回が区域内で完結します。",
+        "Road links split by region borders: fewer means patrols stay inside their region.",
+    ),
+    "help_patrol_hours": (
+        "各区域を拠点からルート計算した巡回時間の合計。ルート未計算の案は —。",
+        "Patrol time routed per region from its depot, summed; — when not routed.",
+    ),
+    "help_effect_vs_siloed_pct": (
+        "各自治体が単独で巡回する場合と比べた時間の削減。ルート計算済みの案のみ。",
+        "Time saved against each town patrolling alone; only for plans that were routed.",
+    ),
+    "help_size_ok": (
+        "どの区域も地元企業が担える規模（作業量・距離・班数の上限）に収まるか。",
+        "Whether every region stays within what a local firm can carry.",
+    ),
+    "help_unassigned": (
+        "どの区域にも入っていない作業単位の数。0 でなければ評価できません。",
+        "Work units in no region: the plan is scored only when this is 0.",
+    ),
+    "help_workload_hours": (
+        "区域内の点検・巡回・除草などの作業時間の合計（1 周期）。",
+        "The region's inspection, patrol and weeding hours per cycle.",
+    ),
+    "eval_towns_and_drawn": (
+        "自治体のクリックと図形の描画が混在しています。どちらか一方で区域を作ってください。",
+        "Towns were clicked and regions drawn: make the regions one way or the other.",
+    ),
+    "eval_overlap": (
+        "区域 {a} と区域 {b} の図形が重なっています（{ha} ha）。重なりをなくしてください。",
+        "Regions {a} and {b} overlap ({ha} ha): redraw them without the overlap.",
+    ),
+    "eval_double": (
+        "{n} 件の作業単位が複数の区域に入っています（区域 {regions}）。",
+        "{n} work units are in more than one region (regions {regions}).",
+    ),
+    "eval_drawn_empty": (
+        "区域 {region} の図形には作業がありません（自治体の外に描かれています）。",
+        "Region {region} is drawn where there is no work (outside the towns).",
+    ),
+    "eval_region_empty": (
+        "区域 {regions} に何も割り当てられていません（区域数 {k}）。",
+        "Nothing is assigned to region {regions} (of {k} regions).",
+    ),
+    "eval_unassigned": (
+        "{n} 件の作業単位がどの区域にも入っていません。全域を区域に含めてください。",
+        "{n} work units are in no region: cover all the work.",
+    ),
 }
 
 

@@ -24,6 +24,8 @@ from gis_data.planning.units import PlanningUnits, build_units
 from service import crud
 from service.errors import ServiceError
 from service.frames import assets_frame
+from service.i18n import Lang
+from service.i18n import t as label
 from service.maps import DailyRoute, RouteStep, Waypoint
 from service.models import Asset, Plan, Route, Scenario
 
@@ -170,7 +172,9 @@ def warm_planning_context(session_factory: Callable[[], Session], scenario_id: i
 def figures(evaluation: Mapping[str, Any]) -> dict[str, Any]:
     """The headline figures of an evaluation (`PlanEvaluation.to_dict`) under the page keys."""
     regions = evaluation.get("regions") or []
-    patrol = [r.get("patrol_time_h") for r in regions if r.get("patrol_time_h") is not None]
+    # Only routed times differ between plans; the workload estimate is the same for every
+    # plan of a scenario, so it is never shown as the plan's patrol time.
+    patrol = [r.get("patrol_time_h") for r in regions if _routed(r)]
     return {
         "n_regions": len(regions),
         "balance": evaluation.get("balance"),
@@ -178,10 +182,17 @@ def figures(evaluation: Mapping[str, Any]) -> dict[str, Any]:
         "contiguous": evaluation.get("contiguous"),
         "compactness": evaluation.get("mean_polsby_popper"),
         "cut_edges": evaluation.get("cut_edges"),
-        "patrol_hours": float(sum(patrol)) if patrol else None,
+        "patrol_hours": float(sum(patrol)) if patrol and len(patrol) == len(regions) else None,
         "size_ok": evaluation.get("within_size_limits"),
         "unassigned": len(evaluation.get("unassigned") or []),
     }
+
+
+def _routed(region: Mapping[str, Any]) -> bool:
+    return (
+        region.get("patrol_time_h") is not None
+        and region.get("patrol_time_source") == "routing engine"
+    )
 
 
 def region_rows(evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -194,11 +205,107 @@ def region_rows(evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:
             "contiguous": r.get("contiguous"),
             "compactness": r.get("polsby_popper"),
             "towns": r.get("towns"),
-            "patrol_hours": r.get("patrol_time_h"),
+            "patrol_hours": r.get("patrol_time_h") if _routed(r) else None,
             "size_ok": r.get("within_size_limit"),
         }
         for r in evaluation.get("regions") or []
     ]
+
+
+# Figures that score a plan: shown only when the plan can be scored (no blocking error).
+SCORES = (
+    "balance",
+    "max_deviation_pct",
+    "contiguous",
+    "compactness",
+    "cut_edges",
+    "patrol_hours",
+    "size_ok",
+)
+# Drawn regions overlapping by less than this (m², and share of the smaller) are a drawing
+# slip along a shared edge, not two regions claiming the same work.
+OVERLAP_MIN_M2 = 1000.0
+OVERLAP_MIN_SHARE = 0.001
+
+
+def _drawn_plan(polygons: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    rows = []
+    for i, feature in enumerate(polygons["features"], start=1):
+        try:
+            geom = shape(feature["geometry"])
+            region = str((feature.get("properties") or {})["region"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            msg = f"polygons: feature {i}: needs a polygon geometry and properties.region ({exc})"
+            raise ServiceError(422, "invalid-plan", msg) from None
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            msg = f"polygons: feature {i}: geometry is a {geom.geom_type}, not a polygon"
+            raise ServiceError(422, "invalid-plan", msg)
+        rows.append({"region": region, "geometry": geom})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+
+
+def _overlaps(plan: gpd.GeoDataFrame, metric_crs: Any) -> list[tuple[str, str, float]]:
+    """Pairs of different regions whose drawn polygons overlap: (region, region, hectares)."""
+    metric = plan.to_crs(metric_crs)
+    by_region = {
+        str(r): shapely.union_all([shapely.make_valid(g).buffer(0) for g in group.geometry])
+        for r, group in metric.groupby("region", sort=True)
+    }
+    names = sorted(by_region, key=_natural_key)
+    found = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            shared = by_region[a].intersection(by_region[b]).area
+            smaller = min(by_region[a].area, by_region[b].area) or 1.0
+            if shared > OVERLAP_MIN_M2 and shared / smaller > OVERLAP_MIN_SHARE:
+                found.append((a, b, shared / 10_000.0))
+    return found
+
+
+def _natural_key(label: str) -> tuple[int, int | str]:
+    return (0, int(label)) if label.isdigit() else (1, label)
+
+
+def blocking_errors(
+    evaluation: Mapping[str, Any],
+    *,
+    lang: Lang,
+    overlaps: Sequence[tuple[str, str, float]] = (),
+    drawn_regions: Sequence[str] = (),
+    k: int | None = None,
+    towns_and_drawn: bool = False,
+) -> list[dict[str, str]]:
+    """What keeps a plan from being scored fairly, as ``{"code", "message"}`` in ``lang``.
+
+    Overlapping drawn regions, work in two regions, towns both clicked and drawn, regions
+    with nothing in them (of 1..k, or drawn over no work) and work in no region: scoring such a
+    plan would credit shared work twice or leave work out, so the page shows these instead.
+    """
+    errors: list[dict[str, str]] = []
+
+    def add(code: str, **values: Any) -> None:
+        errors.append({"code": code, "message": label(f"eval_{code}", lang).format(**values)})
+
+    if towns_and_drawn:
+        add("towns_and_drawn")
+    for a, b, hectares in overlaps:
+        add("overlap", a=a, b=b, ha=f"{hectares:,.1f}")
+    doubly = evaluation.get("doubly_assigned") or {}
+    if doubly:
+        pairs = sorted({", ".join(sorted(v, key=_natural_key)) for v in doubly.values()})
+        add("double", n=len(doubly), regions=" / ".join(pairs))
+    scored = {str(r.get("region")) for r in evaluation.get("regions") or [] if r.get("n_units")}
+    for region in sorted(set(drawn_regions) - scored, key=_natural_key):
+        add("drawn_empty", region=region)
+    if k is not None:
+        missing = [str(r) for r in range(1, k + 1) if str(r) not in scored]
+        missing = [r for r in missing if r not in drawn_regions]
+        if missing:
+            add("region_empty", regions=", ".join(missing), k=k)
+    unassigned = evaluation.get("unassigned") or []
+    if unassigned:
+        add("unassigned", n=len(unassigned))
+    return errors
 
 
 def evaluate_drawn(
@@ -206,29 +313,23 @@ def evaluate_drawn(
     *,
     polygons: Mapping[str, Any] | None,
     towns: Mapping[str, int | str],
+    k: int | None = None,
+    lang: Lang = "ja",
 ) -> dict[str, Any]:
     """Evaluate drawn polygons (a GeoJSON FeatureCollection with ``properties.region``) or towns.
 
-    Returns ``{"plan_kind", "figures", "regions", "problems"}``; a plan that cannot be read is a
-    422 naming the feature.
+    Returns ``{"plan_kind", "figures", "regions", "problems", "errors"}``. With ``errors`` (see
+    :func:`blocking_errors`) the scores are left out (None) and no region rows are given: the
+    counts (regions, unassigned) stay. A plan that cannot be read is a 422 naming the feature.
     """
     plan: gpd.GeoDataFrame | dict[str, list[str]]
-    if polygons and polygons.get("features"):
-        rows = []
-        for i, feature in enumerate(polygons["features"], start=1):
-            try:
-                geom = shape(feature["geometry"])
-                region = str((feature.get("properties") or {})["region"])
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                msg = (
-                    f"polygons: feature {i}: needs a polygon geometry and properties.region ({exc})"
-                )
-                raise ServiceError(422, "invalid-plan", msg) from None
-            if geom.geom_type not in ("Polygon", "MultiPolygon"):
-                msg = f"polygons: feature {i}: geometry is a {geom.geom_type}, not a polygon"
-                raise ServiceError(422, "invalid-plan", msg)
-            rows.append({"region": region, "geometry": geom})
-        plan = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    drawn = bool(polygons and polygons.get("features"))
+    overlaps: list[tuple[str, str, float]] = []
+    drawn_regions: list[str] = []
+    if polygons is not None and drawn:
+        plan = _drawn_plan(polygons)
+        overlaps = _overlaps(plan, context.units.metric_crs)
+        drawn_regions = sorted({str(r) for r in plan["region"]}, key=_natural_key)
     elif towns:
         grouped: dict[str, list[str]] = {}
         for code, label in towns.items():
@@ -245,11 +346,25 @@ def evaluate_drawn(
         ).to_dict()
     except PlanError as exc:
         raise ServiceError(422, "invalid-plan", str(exc)) from None
+    errors = blocking_errors(
+        evaluation,
+        lang=lang,
+        overlaps=overlaps,
+        drawn_regions=drawn_regions,
+        k=k,
+        towns_and_drawn=drawn and bool(towns),
+    )
+    shown = figures(evaluation)
+    rows = region_rows(evaluation)
+    if errors:
+        shown.update(dict.fromkeys(SCORES))
+        rows = []
     return {
         "plan_kind": evaluation.get("plan_kind"),
-        "figures": figures(evaluation),
-        "regions": region_rows(evaluation),
+        "figures": shown,
+        "regions": rows,
         "problems": list(evaluation.get("problems") or []),
+        "errors": errors,
     }
 
 

@@ -689,14 +689,17 @@ def planner_page_html(
         msg = "towns: column 'code' is missing (the municipality code of each boundary)"
         raise ValueError(msg)
     m, towns_var, drawn_var = planner_map(towns, lang=language, n03=n03, tiles=tiles)
+    # Any number of regions up to one per town can be chosen on the page.
+    max_k = max(k, len(towns))
     config = {
         "k": k,
+        "lang": language,
         "scenario": scenario,
         "evaluateUrl": evaluate_url,
         "mapVar": m.get_name(),
         "townsVar": towns_var,
         "drawnVar": drawn_var,
-        "colours": [region_colour(r) for r in range(1, k + 1)],
+        "colours": [region_colour(r) for r in range(1, max_k + 1)],
         "figureKeys": list(FIGURE_KEYS),
         "optimized": dict(optimized) if optimized is not None else None,
         "comparePlan": compare_plan,

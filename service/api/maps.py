@@ -13,6 +13,7 @@ from service import auth, crud
 from service.browser_keys import cookie_key
 from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
+from service.i18n import check_lang
 from service.map_data import (
     evaluate_drawn,
     patrol_route,
@@ -70,6 +71,7 @@ class EvaluateRequest(BaseModel):
     compare_plan: int | None = Field(
         default=None, description="a stored regions plan whose figures come back as `optimized`"
     )
+    lang: str = Field(default="ja", pattern="^(ja|en)$", description="language of `errors`")
 
 
 class EvaluateResponse(BaseModel):
@@ -79,6 +81,10 @@ class EvaluateResponse(BaseModel):
     figures: dict[str, Any]
     regions: list[dict[str, Any]]
     problems: list[str]
+    errors: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="why the plan is not scored (overlaps, double or missing work, empty regions)",
+    )
     optimized: dict[str, Any] | None = None
 
 
@@ -88,7 +94,9 @@ def evaluate(body: EvaluateRequest, session: SessionDep, principal: PageKey) -> 
     require(principal, auth.WRITE_PLANS)
     scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
     context = planning_context(session, scenario)
-    answer = evaluate_drawn(context, polygons=body.polygons, towns=body.towns)
+    answer = evaluate_drawn(
+        context, polygons=body.polygons, towns=body.towns, k=body.k, lang=check_lang(body.lang)
+    )
     if body.compare_plan is not None:
         plan = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
         answer["optimized"] = stored_plan_figures(session, plan, context)

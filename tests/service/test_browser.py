@@ -204,6 +204,7 @@ def test_planner_click_towns_then_draw_a_region(server, page):
     page.wait_for_selector('#evaluation[data-ready="1"]')
     assert _figure(page, "n_regions", 1) == "2"
     assert _figure(page, "unassigned", 1) == "0"
+    assert not page.locator("#eval-errors").is_visible()
     balance = float(_figure(page, "balance", 1))
     assert balance >= 1.0
     # The optimized plan's figures stand next to the drawn plan's.
@@ -227,6 +228,14 @@ def test_planner_click_towns_then_draw_a_region(server, page):
     page.wait_for_selector('#evaluation[data-ready="1"]')
     assert _figure(page, "n_regions", 1) == "1"
     assert int(_figure(page, "unassigned", 1)) > 0  # a rectangle does not cover every unit
+    # Work left out and region 2 empty: said next to the figures, and nothing is scored.
+    assert page.locator("#eval-errors").is_visible()
+    codes = page.locator("#eval-errors li").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert codes == ["region_empty", "unassigned"]
+    assert _figure(page, "balance", 1) == "—"
+    # Every figure explains itself on hover.
+    title = page.locator('#evaluation tbody tr[data-key="balance"] td').first.get_attribute("title")
+    assert title
     _shot(page, "planner_drawn.png")
     assert page.js_errors == []
 

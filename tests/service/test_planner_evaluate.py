@@ -1,0 +1,145 @@
+"""The planner's Evaluate never misleads: plans that would be scored unfairly come back as errors.
+
+Overlapping drawn regions, work in two regions, towns both clicked and drawn, regions with
+nothing in them and work in no region are named (in the page's language) and the plan's scores
+are left out; a clean plan is scored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from shapely.geometry import box, mapping
+
+from service.config import Settings
+from service.db import get_engine, migrate, session_factory
+from service.main import create_app
+from service.map_data import SCORES
+from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml
+
+pytestmark = pytest.mark.xdist_group("pages")
+
+
+@pytest.fixture(scope="module")
+def planner(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("evaluate")
+    url = f"sqlite:///{folder / 'gunmane.sqlite'}"
+    migrate(url)
+    toml = small_scenario_toml(folder)
+    session = session_factory(get_engine(url))()
+    try:
+        data = seed(session, toml)
+    finally:
+        session.close()
+    towns = loaded(toml).municipalities.to_crs(4326).set_index("municipality_code").geometry
+    with TestClient(create_app(Settings(DATABASE_URL=url))) as client:
+        yield client, data, towns
+
+
+def _feature(region: int, geom: Any) -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"region": region}, "geometry": mapping(geom)}
+
+
+def _evaluate(client: TestClient, data: Seeded, **body: Any) -> dict[str, Any]:
+    answer = client.post(
+        "/api/v1/plans/evaluate",
+        json={"scenario": data.scenario_id, **body},
+        headers={"X-API-Key": data.keys["planner"]},
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def _polygons(*features: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def _codes(result: dict[str, Any]) -> list[str]:
+    return [e["code"] for e in result["errors"]]
+
+
+def _unscored(result: dict[str, Any]) -> None:
+    assert all(result["figures"][key] is None for key in SCORES), result["figures"]
+    assert result["regions"] == []
+
+
+def test_a_clean_plan_is_scored(planner):
+    client, data, towns = planner
+    codes = list(towns.index)
+    drawn = _polygons(
+        _feature(1, towns[codes[0]]),
+        _feature(2, shapely.union_all([towns[c] for c in codes[1:]])),
+    )
+    result = _evaluate(client, data, polygons=drawn, k=2)
+    # The towns touch along their shared borders: touching is not overlapping.
+    assert result["errors"] == []
+    assert result["figures"]["balance"] >= 1.0
+    assert result["figures"]["contiguous"] is not None
+    assert len(result["regions"]) == 2
+
+
+def test_overlapping_regions_are_an_error_not_a_score(planner):
+    """Two regions drawn over the same town: both would be credited with its work."""
+    client, data, towns = planner
+    codes = list(towns.index)
+    everything = shapely.union_all(list(towns)).buffer(0.001)
+    drawn = _polygons(_feature(1, everything), _feature(2, towns[codes[0]]))
+    result = _evaluate(client, data, polygons=drawn, k=2, lang="en")
+    assert "overlap" in _codes(result)
+    assert "double" in _codes(result)
+    overlap = next(e for e in result["errors"] if e["code"] == "overlap")
+    assert "Regions 1 and 2 overlap" in overlap["message"]
+    _unscored(result)
+
+
+def test_towns_clicked_and_drawn_is_an_error(planner):
+    client, data, towns = planner
+    codes = list(towns.index)
+    everything = shapely.union_all(list(towns)).buffer(0.001)
+    result = _evaluate(
+        client, data, polygons=_polygons(_feature(1, everything)), towns={codes[0]: 2}, k=2
+    )
+    assert "towns_and_drawn" in _codes(result)
+    message = next(e for e in result["errors"] if e["code"] == "towns_and_drawn")["message"]
+    assert "自治体のクリック" in message  # Japanese by default
+    _unscored(result)
+
+
+def test_region_drawn_outside_every_town_is_an_error(planner):
+    """A rectangle where there is no work used to score "contiguous: yes"."""
+    client, data, towns = planner
+    *_, maxx, maxy = shapely.union_all(list(towns)).bounds
+    far = box(maxx + 0.5, maxy + 0.5, maxx + 0.6, maxy + 0.6)
+    everything = shapely.union_all(list(towns)).buffer(0.001)
+    result = _evaluate(
+        client, data, polygons=_polygons(_feature(1, everything), _feature(2, far)), k=2
+    )
+    assert _codes(result) == ["drawn_empty"]
+    _unscored(result)
+
+
+def test_empty_region_and_unassigned_work_are_errors(planner):
+    client, data, towns = planner
+    codes = list(towns.index)
+    # Three regions chosen, two used: region 3 is empty; the third town is in no region.
+    result = _evaluate(client, data, towns={codes[0]: 1, codes[1]: 2}, k=3, lang="en")
+    assert _codes(result) == ["region_empty", "unassigned"]
+    assert "region 3" in result["errors"][0]["message"]
+    assert result["figures"]["unassigned"] > 0  # the count stays, the scores go
+    _unscored(result)
+
+
+def test_every_town_alone_can_be_chosen_on_the_page(planner):
+    """The planner page offers any number of regions up to the number of towns."""
+    client, data, towns = planner
+    page = client.get(
+        "/planner",
+        params={"scenario": data.scenario_id, "lang": "en"},
+        headers={"X-API-Key": data.keys["planner"]},
+    )
+    options = page.text.split('id="k-select"', 1)[1].split("</select>", 1)[0]
+    assert options.count("<option") == len(towns)
+    assert f'data-region="{len(towns)}"' in page.text
