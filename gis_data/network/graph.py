@@ -187,6 +187,23 @@ def _first(value: Any) -> Any:
     return value
 
 
+def drivable_graph(osm_path: str | Path, area: BaseGeometry | None = None) -> nx.MultiDiGraph:
+    """The drivable graph of a local OSM file inside ``area`` (EPSG:4326), every part of it.
+
+    Unlike `build_network` nothing is dropped for connectivity: this is the graph to summarise
+    (`gis_data.network.summary`) or to complete a town's own layer with.
+    """
+    path = Path(osm_path)
+    G = _drivable_graph(path).copy()
+    if area is not None and len(G):
+        try:
+            G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=False)
+        except ValueError:  # osmnx: no node inside the polygon
+            G = nx.MultiDiGraph(crs="epsg:4326")
+    _sort_merged_tags(G)
+    return G
+
+
 def buffered_area(polygons: gpd.GeoSeries, buffer_m: float, metric_crs: CRS) -> BaseGeometry:
     """Union of ``polygons`` (any CRS) grown by ``buffer_m`` metres, returned in EPSG:4326."""
     union = unary_union(list(polygons.to_crs(metric_crs).geometry))

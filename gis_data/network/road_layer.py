@@ -910,3 +910,52 @@ def _add_connector(H: nx.MultiDiGraph, a: Any, b: Any, length: float) -> None:
             x, y, geometry=geom, length=length, speed_kph=speed, travel_time=length / (speed / 3.6),
             oneway=False, highway="connector", name="", source="connector", required=False,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class LayerNetwork:
+    """A network built from a town's layer (optionally completed by OSM), ready to route on.
+
+    ``graph`` is the whole graph (for `gis_data.network.summary.network_summary`); ``network``
+    its largest strongly connected part, the `RoadNetwork` the planning code routes on.
+    """
+
+    graph: nx.MultiDiGraph
+    network: RoadNetwork
+    report: RoadLayerReport
+    completion: OsmCompletion | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The build report (and the OSM joins) as a JSON-ready dict."""
+        out: dict[str, Any] = {"road_layer": self.report.to_dict()}
+        if self.completion is not None:
+            out["osm"] = self.completion.to_dict()
+        return out
+
+
+def build_layer_network(
+    lines: gpd.GeoDataFrame,
+    options: RoadLayerOptions | None = None,
+    *,
+    osm_path: str | Path | None = None,
+    area: BaseGeometry | None = None,
+    osm_tolerance_m: float = OSM_JOIN_TOLERANCE_M,
+) -> LayerNetwork:
+    """The routable network of a road layer, completed by a local OSM file when one is given.
+
+    ``area`` (EPSG:4326, e.g. the towns grown by the scenario's buffer) limits the OSM roads taken
+    and is the network's area. Deterministic: the same inputs give the same graph.
+    """
+    from gis_data.network.graph import drivable_graph
+
+    options = options or RoadLayerOptions()
+    built = build_road_layer_graph(lines, options)
+    graph = built.graph
+    completion = None
+    if osm_path is not None:
+        completion = complete_with_osm(graph, drivable_graph(osm_path, area), osm_tolerance_m)
+        graph = completion.graph
+    network = network_from_graph(
+        graph, metric_crs=built.metric_crs, area=area, source=options.source
+    )
+    return LayerNetwork(graph=graph, network=network, report=built.report, completion=completion)

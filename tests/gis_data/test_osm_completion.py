@@ -15,6 +15,7 @@ from gis_data.loading.load import load_assets_from_file
 from gis_data.network.patrol_arcs import match_assets
 from gis_data.network.road_layer import (
     RoadLayerOptions,
+    build_layer_network,
     build_road_layer_graph,
     complete_with_osm,
     network_from_graph,
@@ -118,3 +119,31 @@ def test_other_road_assets_never_claim_osm_streets(town_file: Path) -> None:
     matching = match_assets(network, other)
     assert matching.tasks() == []
     assert [u.asset_id for u in matching.unmatched] == ["kokudo"]
+
+
+def test_layer_network_completed_from_an_osm_file(town_file: Path, tmp_path: Path) -> None:
+    """The one call the service makes: layer + local OSM file -> routable network and report."""
+    (x0, y0), (x1, y1) = _lonlat(0, 4), _lonlat(200, 4)
+    osm = tmp_path / "kokudo.osm"
+    osm.write_text(
+        f"""<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+ <node id="101" lat="{y0:.9f}" lon="{x0:.9f}"/>
+ <node id="102" lat="{y1:.9f}" lon="{x1:.9f}"/>
+ <way id="7"><nd ref="101"/><nd ref="102"/>
+  <tag k="highway" v="primary"/><tag k="ref" v="135"/><tag k="name" v="国道135号"/></way>
+</osm>
+""",
+        encoding="utf-8",
+    )
+    options = RoadLayerOptions(oneway_column="一方通行", metric_crs=CRS, source="roads.geojson")
+    built = build_layer_network(read_road_layer(town_file), options, osm_path=osm)
+    assert built.completion is not None
+    assert built.completion.connectors == 3
+    assert built.network.graph.graph["cut_off_features"] == ["3"]
+    report = built.to_dict()
+    assert report["osm"]["osm_edges"] == 2
+    assert report["road_layer"]["oneway_streets"] == 1
+    alone = build_layer_network(read_road_layer(town_file), options)
+    assert alone.completion is None
+    assert alone.network.summary.nodes == 2  # one two-way street left: 2 of 6 town nodes
