@@ -41,6 +41,7 @@ Authenticate with the header `X-API-Key: <key>` (roles: admin, planner, contract
 OPTIONAL_ROUTERS: tuple[tuple[str, bool], ...] = (
     ("maps", True),
     ("patrol_logs", True),
+    ("patrol_days", True),
     ("pages", False),
     ("workbench", True),
     ("workbench_pages", False),

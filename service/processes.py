@@ -656,4 +656,5 @@ for _process in (
 ):
     register_process(_process)
 
+from service import calendar_jobs as _calendar_jobs  # noqa: E402, F401 - replaces "calendar"
 from service import workbench_jobs as _workbench_jobs  # noqa: E402, F401 - registers "frontier"
