@@ -10,6 +10,7 @@ from typing import Any
 import shapely
 from fastapi import APIRouter, Response
 from shapely.geometry import mapping
+from sqlalchemy.orm import object_session
 
 from service import crud
 from service.api.jobs import start_job
@@ -58,15 +59,19 @@ def route_dict(route: Route, *, steps: bool, geometry: bool = True) -> dict[str,
     return data
 
 
-# Route geometries never change once stored: their GeoJSON text is kept per (id, plan, bbox)
-# (the bbox guards against a reused id after a deletion).
+# Route geometries never change once stored: their GeoJSON text is kept per (database, id, plan,
+# bbox, version): a re-plan replaces a day's rows (SQLite may reuse their ids) with a new version,
+# and two databases in one process (tests, tools) hold different routes under the same ids.
 _GEOJSON_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 _GEOJSON_CACHE_SIZE = 4096
 _GEOJSON_LOCK = threading.Lock()
 
 
 def _route_geojson(route: Route) -> str:
-    key = (route.id, route.plan_id, route.minx, route.miny, route.maxx, route.maxy)
+    session = object_session(route)
+    where = str(session.get_bind().engine.url) if session is not None else ""
+    version = route.properties.get("version") if isinstance(route.properties, dict) else None
+    key = (where, route.id, route.plan_id, route.minx, route.miny, route.maxx, route.maxy, version)
     with _GEOJSON_LOCK:
         text = _GEOJSON_CACHE.get(key)
         if text is not None:
