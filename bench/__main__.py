@@ -18,6 +18,7 @@ SUITES: list[tuple[str, str]] = [
     ("frontier", "bench.frontier"),
     ("prefecture", "bench.prefecture"),
     ("road_layer", "bench.road_layer"),
+    ("patrol_days", "bench.patrol_days"),
 ]
 
 

@@ -182,6 +182,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         seed=seed,
         shift_hours=settings.shift_hours,
         keep_geometry=True,
+        orphans=True,
     )
     with solve_mapper() as client:
         routed = route_calendar_parallel(calendar, router, client=client)
@@ -390,7 +391,9 @@ def run_replan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     routed: dict[tuple[frozenset[str], str], Any] = {}
     if any(a for a, _ in keys):
         setup = _setup(ctx)
-        router = setup.router(stop=MaxIterations(iterations), seed=seed, keep_geometry=True)
+        router = setup.router(
+            stop=MaxIterations(iterations), seed=seed, keep_geometry=True, orphans=True
+        )
         ctx.progress(40, f"re-routing {len(reroute)} days")
         from service.parallel import solve_mapper
 

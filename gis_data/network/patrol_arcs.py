@@ -154,23 +154,40 @@ class Matching:
     unmatched: list[Unmatched]
     served_by: dict[str, list[str]] = field(default_factory=dict)  # asset -> task ids (all assets)
 
-    def tasks(self, asset_ids: Iterable[str] | None = None) -> list[PatrolTask]:
+    def _orphans(self) -> set[str]:
+        """Road assets covering streets without owning any (computed once)."""
+        found = self.__dict__.get("_orphan_ids")
+        if found is None:
+            covering = {a for roads in self.road_cover.values() for a, _ in roads}
+            owners = {max(r, key=lambda x: x[1])[0] for r in self.road_cover.values() if r}
+            found = self.__dict__["_orphan_ids"] = covering - owners
+        return set(found)
+
+    def tasks(
+        self, asset_ids: Iterable[str] | None = None, *, orphans: bool = False
+    ) -> list[PatrolTask]:
         """Required tasks serving ``asset_ids`` (all matched assets when None).
 
         A street is required when its owner (the road asset covering most of it) or one of the
         banks it runs along is in the subset; it lists every asset of the subset it serves.
+        With ``orphans`` a road asset that owns no street at all (a short piece of a street
+        mostly covered by another asset) also requires its streets: a patrol calendar visits it
+        on its own days, not only on its streets' owners' days.
         """
         chosen = set(self.assets) if asset_ids is None else set(asset_ids)
+        alone = self._orphans() & chosen if orphans else set()
         tasks: list[PatrolTask] = []
         for street in self.streets:
             roads = self.road_cover.get(street.street_id, [])
             banks = [b for b in self.bank_cover.get(street.street_id, []) if b in chosen]
             owner = max(roads, key=lambda r: r[1])[0] if roads else None
-            road_ids = [a for a, _ in roads if a in chosen] if owner in chosen else []
+            required = owner in chosen or any(a in alone for a, _ in roads)
+            road_ids = [a for a, _ in roads if a in chosen] if required else []
             if not road_ids and not banks:
                 continue
             served = road_ids + banks
-            lead = self.assets[owner] if owner in chosen and owner else self.assets[banks[0]]
+            lead_id = owner if owner in chosen and owner else (road_ids or banks)[0]
+            lead = self.assets[lead_id]
             speed = min(self.assets[a].speed_kmh for a in served)
             serve_s = max(street.length_m / (speed / 3.6), street.travel_time_s)
             common = {

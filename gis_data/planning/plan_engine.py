@@ -52,6 +52,8 @@ class EngineRouter:
     stop: StoppingCriterion = DEFAULT_DAY_STOP
     seed: int = 0
     keep_geometry: bool = False
+    # Serve road assets that own no street on their own days too (stored calendars).
+    orphans: bool = False
     seconds: float = 0.0
     solves: int = 0
 
@@ -61,7 +63,7 @@ class EngineRouter:
             depots = [self.depots[d] for d in depot.split("|")]
         except KeyError as exc:
             raise ValueError(f"depot {exc.args[0]!r} is not a depot of the scenario") from None
-        tasks = self.matching.tasks(sorted(asset_ids))
+        tasks = self.matching.tasks(sorted(asset_ids), orphans=self.orphans)
         if not tasks:
             return EMPTY_DAY
         started = time.perf_counter()
@@ -145,8 +147,9 @@ class PlanSetup:
         seed: int = 0,
         shift_hours: float | None = 8.0,
         keep_geometry: bool = False,
+        orphans: bool = False,
     ) -> EngineRouter:
-        """A day router on this scenario's network."""
+        """A day router on this scenario's network (``orphans``: see `Matching.tasks`)."""
         return EngineRouter(
             self.network,
             self.matching,
@@ -155,6 +158,7 @@ class PlanSetup:
             stop=stop,
             seed=seed,
             keep_geometry=keep_geometry,
+            orphans=orphans,
         )
 
     def depots_of_kind(self, kind: str) -> list[str]:

@@ -253,3 +253,16 @@ def test_side_one_road_needs_a_pass_per_direction(network: RoadNetwork) -> None:
     ]
     G = network.graph
     assert all(G.has_edge(t.u, t.v, t.key) for t in tasks)
+
+
+def test_an_asset_owning_no_street_is_served_alone_for_calendars(matching: Matching) -> None:
+    """road-row2-b (30 % of street 8-9) rides with its owner by default; `orphans` requires the
+    street on its own days, serving it (and not the owner, which is not due)."""
+    assert not matching.tasks(["road-row2-b"])
+    [task] = matching.tasks(["road-row2-b"], orphans=True)
+    assert {task.u, task.v} == {8, 9}
+    assert task.asset_ids == ("road-row2-b",)
+    assert task.municipality_code == "T2"
+    # An owner due as well: the same tasks as without the option.
+    both = ["road-row2-a", "road-row2-b"]
+    assert matching.tasks(both, orphans=True) == matching.tasks(both)
