@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -12,6 +14,7 @@ import folium
 import folium.plugins
 from branca.element import CssLink, Figure, JavascriptLink
 from markupsafe import Markup
+from shapely.geometry import LineString as LineStringType
 
 from service.i18n import (
     MLIT_N03_ATTRIBUTION,
@@ -515,19 +518,132 @@ def plan_map_html(*, title: str, lang: str = "ja", **layers: Any) -> str:
     )
 
 
+# Steps shorter than this (a crossing, a few metres of another street) join the step before:
+# the crew reads streets, not graph edges.
+MERGE_MIN_M: Final = 40.0
+# One direction arrow about every this many metres of route (at most MAX_ARROWS).
+ARROW_EVERY_M: Final = 400.0
+MAX_ARROWS: Final = 60
+STOP_COLOUR: Final = "#6a3d9a"
+START_COLOUR: Final = "#1a9850"
+END_COLOUR: Final = "#000000"
+
+
+def _join(a: RouteStep, b: RouteStep) -> RouteStep:
+    """Two consecutive steps as one: patrol if either patrols, lengths and times added."""
+    coords_a = list(a.geometry.coords) if not a.geometry.is_empty else []
+    coords_b = list(b.geometry.coords) if not b.geometry.is_empty else []
+    coords = coords_a + (coords_b[1:] if coords_a and coords_b else coords_b)
+    ids = [i for i in (a.asset_id, b.asset_id) if i]
+    return RouteStep(
+        kind="serve" if "serve" in (a.kind, b.kind) else "deadhead",
+        street=a.street or b.street,
+        length_m=a.length_m + b.length_m,
+        minutes=a.minutes + b.minutes,
+        geometry=LineStringType(coords) if len(coords) >= 2 else a.geometry,
+        asset_id=", ".join(ids) or None,
+    )
+
+
+def merge_steps(steps: Sequence[RouteStep], *, min_m: float = MERGE_MIN_M) -> tuple[RouteStep, ...]:
+    """The steps as a crew reads them: consecutive steps on one street as one step.
+
+    A step shorter than ``min_m`` on another street joins the step before it; stops (node
+    visits, zero length) are never merged.
+    """
+    out: list[RouteStep] = []
+    for step in steps:
+        prev = out[-1] if out and out[-1].length_m > 0 else None
+        if step.length_m > 0 and prev is not None:
+            same = (prev.street or None) == (step.street or None)
+            if same or step.length_m < min_m:
+                out[-1] = _join(prev, step)
+                continue
+        out.append(step)
+    return tuple(out)
+
+
+def format_distance(metres: float, lang: Lang) -> str:
+    """A distance as a crew reads it: metres to 10 m below 1 km, else km to 0.1."""
+    if metres < 1000:
+        return f"{max(10, round(metres / 10) * 10):.0f} m" if metres > 0 else "—"
+    return f"{metres / 1000:.1f} km"
+
+
+def format_minutes(minutes: float, lang: Lang) -> str:
+    """Minutes as whole numbers (``<1`` below one); hours and minutes from an hour on."""
+    if minutes < 1:
+        return "<1 " + t("min", lang)
+    whole = round(minutes)
+    if whole < 60:
+        return f"{whole} {t('min', lang)}"
+    return t("hours_minutes", lang).format(h=whole // 60, m=whole % 60)
+
+
+def _bearing(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Compass bearing (degrees clockwise from north) from lon/lat ``a`` to ``b``."""
+    dx = (b[0] - a[0]) * math.cos(math.radians((a[1] + b[1]) / 2))
+    dy = b[1] - a[1]
+    return math.degrees(math.atan2(dx, dy)) % 360
+
+
+def _arrow_points(
+    lines: Sequence[Sequence[tuple[float, float]]],
+) -> list[tuple[float, float, float]]:
+    """(lon, lat, bearing) every ARROW_EVERY_M along the drawn route (direction of travel)."""
+    total = 0.0
+    segments: list[tuple[tuple[float, float], tuple[float, float], float]] = []
+    for coords in lines:
+        for a, b in itertools.pairwise(coords):
+            metres = math.dist(
+                (a[0] * 111_320 * math.cos(math.radians(a[1])), a[1] * 110_540),
+                (b[0] * 111_320 * math.cos(math.radians(a[1])), b[1] * 110_540),
+            )
+            if metres > 0:
+                segments.append((a, b, metres))
+                total += metres
+    if not segments:
+        return []
+    every = max(ARROW_EVERY_M, total / MAX_ARROWS)
+    out = []
+    walked, next_at = 0.0, every / 2
+    for a, b, metres in segments:
+        while next_at <= walked + metres:
+            f = (next_at - walked) / metres
+            out.append((a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), _bearing(a, b)))
+            next_at += every
+        walked += metres
+    return out
+
+
+def _badge(text: str, colour: str, *, size: int = 22) -> folium.DivIcon:
+    """A round numbered or lettered marker drawn by the browser (no image, no icon font)."""
+    return folium.DivIcon(
+        html=(
+            f'<div class="route-badge" style="background:{colour};width:{size}px;'
+            f'height:{size}px;line-height:{size}px">{text}</div>'
+        ),
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+        class_name="route-badge-icon",
+    )
+
+
 def route_map(route: DailyRoute, *, lang: str = "ja", tiles: Tiles = OSM_TILES) -> folium.Map:
-    """A contractor's daily route: serve steps solid, deadhead dashed, depot and waypoints."""
+    """A crew's day: patrol solid, driving dashed, direction arrows, numbered stops, start, end."""
     language = check_lang(lang)
     m = _osm_map(zoom_start=13, n03=False, tiles=tiles)
     lats: list[float] = []
     lons: list[float] = []
+    lines: list[list[tuple[float, float]]] = []
     group = folium.FeatureGroup(name=t("route", language))
     for i, step in enumerate(route.steps, start=1):
         coords = [(float(y), float(x)) for x, y, *_ in step.geometry.coords]
         if len(coords) < 2 or step.geometry.length == 0:
-            continue  # a node visit: listed in the steps, shown as a waypoint
+            continue  # a stop: drawn as a numbered marker
         lats += [c[0] for c in coords]
         lons += [c[1] for c in coords]
+        lines.append([(c[1], c[0]) for c in coords])
         serve = step.kind == "serve"
         folium.PolyLine(
             coords,
@@ -538,36 +654,70 @@ def route_map(route: DailyRoute, *, lang: str = "ja", tiles: Tiles = OSM_TILES) 
             tooltip=f"{i}. {t(step.kind, language)}: {step.street or t('unnamed', language)}",
         ).add_to(group)
     group.add_to(m)
-    stops = folium.FeatureGroup(name=t("assets", language))
-    for wp in route.waypoints:
+    arrows = folium.FeatureGroup(name=t("direction", language))
+    for lon, lat, bearing in _arrow_points(lines):
+        folium.Marker(
+            location=[lat, lon],
+            icon=folium.DivIcon(
+                html=f'<div class="route-arrow" style="transform:rotate({bearing - 90:.0f}deg)">'
+                "&#10148;</div>",
+                icon_size=(16, 16),
+                icon_anchor=(8, 8),
+                class_name="route-arrow-icon",
+            ),
+            interactive=False,
+        ).add_to(arrows)
+    arrows.add_to(m)
+    stops = folium.FeatureGroup(name=t("stops", language))
+    for number, wp in enumerate(route.waypoints, start=1):
         lats.append(wp.lat)
         lons.append(wp.lon)
-        folium.CircleMarker(
+        folium.Marker(
             location=[wp.lat, wp.lon],
-            radius=6,
-            color=FIELD_COLOURS["park"] if wp.kind in {"park", "playground"} else "#6a3d9a",
-            fill=True,
-            fill_opacity=0.9,
-            tooltip=f"{wp.name} ({wp.kind})",
+            icon=_badge(str(number), STOP_COLOUR),
+            tooltip=f"{number}. {wp.name}",
         ).add_to(stops)
     stops.add_to(m)
-    if route.depot is not None:
-        lon, lat = route.depot
-        lats.append(lat)
-        lons.append(lon)
-        folium.CircleMarker(
-            location=[lat, lon],
-            radius=9,
-            color="#000000",
-            weight=3,
-            fill=True,
-            fill_color="#ffffff",
-            fill_opacity=1.0,
-            tooltip=t("depot", language),
-        ).add_to(m)
+    start = route.depot or (lines[0][0] if lines else None)
+    end = lines[-1][-1] if lines else None
+    ends = folium.FeatureGroup(name=t("start_end", language))
+    if start is not None:
+        lats.append(start[1])
+        lons.append(start[0])
+        back = end is not None and math.dist(start, end) < 1e-4
+        label = t("start_and_end" if back else "start", language)
+        folium.Marker(
+            location=[start[1], start[0]],
+            icon=_badge(t("start_mark", language), START_COLOUR, size=28),
+            tooltip=f"{label} ({t('depot', language)})" if route.depot else label,
+        ).add_to(ends)
+        if end is not None and not back:
+            folium.Marker(
+                location=[end[1], end[0]],
+                icon=_badge(t("end_mark", language), END_COLOUR, size=28),
+                tooltip=t("end", language),
+            ).add_to(ends)
+    ends.add_to(m)
     _fit_points(m, lats, lons)
-    folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+def route_legend(route: DailyRoute, lang: Lang) -> list[tuple[str, str, str]]:
+    """The legend rows of a route page: every symbol the map uses, in the page's words."""
+    rows = [
+        ("line", SERVE_COLOUR, t("serve", lang)),
+        ("dash", DEADHEAD_COLOUR, t("deadhead", lang)),
+        ("arrow", "#000000", t("direction", lang)),
+        (
+            "badge",
+            START_COLOUR,
+            f"{t('start_mark', lang)} = {t('start', lang)} · {t('end_mark', lang)} = "
+            f"{t('end', lang)}",
+        ),
+    ]
+    if route.waypoints:
+        rows.append(("badge", STOP_COLOUR, t("stop_explained", lang)))
+    return rows
 
 
 def route_page_html(
@@ -580,21 +730,31 @@ def route_page_html(
     logs: Sequence[Mapping[str, Any]] = (),
     tiles: Tiles = OSM_TILES,
 ) -> str:
-    """The contractor's phone page: route map, step list, GPX/KML links, patrol log upload.
+    """The contractor's phone page: the day's summary and buttons on top, map, steps, logs.
 
-    ``logs`` are the route's stored patrol logs (``created_at``, ``file``, ``coverage_pct``,
-    ``covered_tasks``, ``planned_tasks``); the upload form posts a GPX to ``upload_url``.
+    Consecutive steps on one street are merged (:func:`merge_steps`); stops are numbered as on
+    the map. ``logs`` are the route's stored patrol logs (``created_at``, ``file``,
+    ``coverage_pct``, ``covered_tasks``, ``planned_tasks``); the upload form posts a GPX to
+    ``upload_url``.
     """
     language = check_lang(lang)
     m = route_map(route, lang=language, tiles=tiles)
-    legend = legend_entries(lang=language, routes=True, depots=route.depot is not None)
+    steps = merge_steps(route.steps)
+    stop_numbers: dict[int, int] = {}
+    for i, step in enumerate(steps):
+        if step.length_m == 0:
+            stop_numbers[i] = len(stop_numbers) + 1
     return _ENV.get_template("route_page.html").render(
         lang=language,
         other_lang=other_lang(language),
         t=labels(language),
         route=route,
+        steps=steps,
+        stop_numbers=stop_numbers,
+        distance=lambda metres: format_distance(metres, language),
+        minutes=lambda value: format_minutes(value, language),
         map=map_parts(m),
-        legend=legend,
+        legend=route_legend(route, language),
         gpx_url=gpx_url,
         kml_url=kml_url,
         upload_url=upload_url,

@@ -147,22 +147,69 @@ def make_route() -> maps.DailyRoute:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_route_page_for_a_phone(lang):
-    """The route page has a viewport, the steps in order with lengths/times and download links."""
+    """The route page: the day on top, the steps in order with rounded figures, numbered stops."""
     route = make_route()
     html = maps.route_page_html(route, lang=lang, gpx_url="/r/1.gpx", kml_url="/r/1.kml")
     assert 'name="viewport"' in html
-    rows = re.findall(r'<tr class="(serve|deadhead)">(.*?)</tr>', html, re.S)
-    assert [k for k, _ in rows] == ["deadhead", "serve", "serve"]
+    rows = re.findall(r'<tr class="(serve|deadhead|stop)"[^>]*>(.*?)</tr>', html, re.S)
+    assert [k for k, _ in rows] == ["deadhead", "serve", "stop"]
+    assert "500 m" in rows[0][1]
     assert "Landstrasse" in rows[1][1]
-    assert "1.20" in rows[1][1]
-    assert "3.6" in rows[1][1]
+    assert "1.2 km" in rows[1][1]
+    assert f"4 {t('min', lang)}" in rows[1][1]
+    assert f"{t('stop', lang)} 1" in rows[2][1]
     assert t("unnamed", lang) in rows[0][1]
     assert 'href="/r/1.gpx"' in html
     assert t("download_gpx", lang) in html
     assert 'href="/r/1.kml"' in html
-    assert f"{route.length_km:.1f}" in html  # total 1.7 km
-    assert html.count("L.polyline") == 2  # the zero-length node visit is listed, not drawn
+    # The day's summary and the downloads come before the map and the steps.
+    assert html.index('class="gpx"') < html.index('class="folium-map"') < html.index('id="steps"')
+    assert "1.7 km" in html  # total
+    assert html.count("L.polyline") == 2  # the zero-length node visit is a numbered marker
+    assert html.count("route-badge-icon") == 3  # start, end and stop 1
+    assert "route-arrow" in html  # direction arrows
     assert OSM_ATTRIBUTION in html
+
+
+def _step(kind: str, street: str | None, metres: float, x0: float, x1: float) -> maps.RouteStep:
+    line = LineString([(x0, 47.13), (x1, 47.13)]) if metres else LineString([(x0, 47.13)] * 2)
+    return maps.RouteStep(kind, street, metres, metres / 500.0, line)  # type: ignore[arg-type]
+
+
+def test_consecutive_steps_on_one_street_are_merged():
+    """Edges of one street become one step; a few metres of a cross street join the step before;
+    stops stay apart."""
+    steps = [
+        _step("deadhead", "Landstrasse", 300.0, 9.500, 9.504),
+        _step("serve", "Landstrasse", 200.0, 9.504, 9.507),
+        _step("serve", "Landstrasse", 10.0, 9.507, 9.5071),
+        _step("deadhead", "Kirchweg", 15.0, 9.5071, 9.5073),  # a crossing: joins Landstrasse
+        _step("serve", "Kirchweg", 400.0, 9.5073, 9.513),
+        _step("serve", "Rathauspark", 0.0, 9.513, 9.513),  # a stop
+        _step("serve", "Kirchweg", 100.0, 9.513, 9.515),
+    ]
+    merged = maps.merge_steps(steps)
+    assert [(s.street, s.kind) for s in merged] == [
+        ("Landstrasse", "serve"),
+        ("Kirchweg", "serve"),
+        ("Rathauspark", "serve"),
+        ("Kirchweg", "serve"),
+    ]
+    assert merged[0].length_m == pytest.approx(525.0)
+    assert merged[0].minutes == pytest.approx(525.0 / 500.0)
+    assert merged[0].geometry.coords[0] == (9.500, 47.13)
+    assert merged[0].geometry.coords[-1] == (9.5073, 47.13)
+    assert merged[2].length_m == 0.0
+    assert sum(s.length_m for s in merged) == pytest.approx(sum(s.length_m for s in steps))
+
+
+def test_distances_and_minutes_rounded_for_a_crew():
+    assert maps.format_distance(4.0, "ja") == "10 m"
+    assert maps.format_distance(347.0, "ja") == "350 m"
+    assert maps.format_distance(1234.0, "en") == "1.2 km"
+    assert maps.format_minutes(0.2, "ja") == "<1 分"
+    assert maps.format_minutes(12.6, "en") == "13 min"
+    assert maps.format_minutes(135.0, "ja") == "2 時間 15 分"
 
 
 def test_planner_page_configures_draw_and_towns(towns):
