@@ -473,6 +473,7 @@ def plan_layers(session: Session, plan: Plan) -> dict[str, Any]:
             [
                 {
                     "region": code_of.get(r.region_id or -1, ""),
+                    "crew": str(r.crew),
                     "route": f"{r.service_date or r.day} / {r.crew}",
                     "geometry": r.geom,
                 }

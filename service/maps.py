@@ -307,30 +307,85 @@ def _add_regions(m: folium.Map, regions: gpd.GeoDataFrame, lang: Lang) -> None:
     group.add_to(m)
 
 
-def _add_routes(m: folium.Map, routes: gpd.GeoDataFrame, lang: Lang) -> None:
-    data = _plain(routes, ["region", "route", "kind", "street"])
+# Crew colours on plan maps: apart from the region fills so a route never looks like an area.
+CREW_COLOURS: Final = (
+    "#e41a1c",
+    "#377eb8",
+    "#4daf4a",
+    "#984ea3",
+    "#ff7f00",
+    "#a65628",
+    "#f781bf",
+    "#000000",
+    "#17becf",
+    "#808000",
+)
+
+
+def _crew_key(props: Mapping[str, Any]) -> str:
+    return f"{props.get('region') or ''}/{props.get('crew') or ''}"
+
+
+def _add_routes(m: folium.Map, routes: gpd.GeoDataFrame, lang: Lang) -> list[tuple[str, str, str]]:
+    """Routes coloured by crew (region and crew), driving dashed; returns their legend rows.
+
+    Without a ``crew`` column every route of a region takes the region's colour instead.
+    """
+    data = _plain(routes, ["region", "crew", "route", "kind", "street"])
+    by_crew = "crew" in data.columns
+    keys = sorted({_crew_key(r) for r in data.to_dict("records")}) if by_crew else []
+    colour_of = {k: CREW_COLOURS[i % len(CREW_COLOURS)] for i, k in enumerate(keys)}
+
+    def colour(props: Mapping[str, Any]) -> str:
+        if by_crew:
+            return colour_of.get(_crew_key(props), CREW_COLOURS[0])
+        return region_colour(props.get("region") or "1")
+
     group = folium.FeatureGroup(name=t("routes", lang), show=True)
 
     def style(f: dict[str, Any]) -> dict[str, Any]:
         props = f["properties"]
         deadhead = props.get("kind") == "deadhead"
         return {
-            "color": region_colour(props.get("region") or "1"),
+            "color": colour(props),
             "weight": 2 if deadhead else 4,
             "opacity": 0.9,
             "dashArray": "6 6" if deadhead else None,
         }
 
-    fields = [c for c in ("region", "route", "kind", "street") if c in data.columns]
-    names = {"region": "region", "route": "route", "kind": "steps", "street": "street"}
+    fields = [c for c in ("region", "crew", "route", "kind", "street") if c in data.columns]
+    names = {
+        "region": "region",
+        "crew": "crew",
+        "route": "route",
+        "kind": "steps",
+        "street": "street",
+    }
     folium.GeoJson(
         data,
         style_function=style,
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[t(names[c], lang) for c in fields])
+        tooltip=folium.GeoJsonTooltip(
+            fields=fields, aliases=[t(names.get(c, c), lang) for c in fields]
+        )
         if fields
         else None,
     ).add_to(group)
     group.add_to(m)
+    if by_crew:
+        rows = []
+        for key in keys:
+            region, crew = key.split("/", 1)
+            label = f"{t('route', lang)}: {t('region', lang)} {region} · {t('crew', lang)} {crew}"
+            rows.append(("line", colour_of[key], label))
+    else:
+        regions = sorted({str(r.get("region") or "1") for r in data.to_dict("records")})
+        rows = [
+            ("line", region_colour(r), f"{t('route', lang)}: {t('region', lang)} {r}")
+            for r in regions
+        ]
+    if "kind" in data.columns and (data["kind"] == "deadhead").any():
+        rows.append(("dash", "#555555", t("deadhead", lang)))
+    return rows
 
 
 def _add_depots(m: folium.Map, depots: gpd.GeoDataFrame, lang: Lang) -> None:
@@ -490,16 +545,16 @@ def plan_map(
         _add_regions(m, regions, language)
         region_ids = sorted(set(regions["region"].tolist()), key=str)
     fields = _add_assets(m, assets, language) if assets is not None and not assets.empty else []
-    has_routes = routes is not None and not routes.empty
-    if routes is not None and has_routes:
-        _add_routes(m, routes, language)
+    route_rows: list[tuple[str, str, str]] = []
+    if routes is not None and not routes.empty:
+        route_rows = _add_routes(m, routes, language)
     has_depots = depots is not None and not depots.empty
     if depots is not None and has_depots:
         _add_depots(m, depots, language)
     folium.LayerControl(collapsed=False).add_to(m)
-    legend = legend_entries(
-        lang=language, region_ids=region_ids, fields=fields, routes=has_routes, depots=has_depots
-    )
+    legend = legend_entries(lang=language, region_ids=region_ids, fields=fields)
+    legend += route_rows
+    legend += legend_entries(lang=language, depots=has_depots)
     return m, legend
 
 

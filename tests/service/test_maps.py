@@ -278,3 +278,17 @@ def test_japanese_n03_towns_on_the_planner(shared_dir):
     assert "南伊豆町" in html
     assert MLIT_N03_ATTRIBUTION in html
     assert '"22219"' in html
+
+
+def test_plan_map_colours_routes_by_crew_with_a_matching_legend(layers):
+    """Each crew's routes in its own colour, and the legend lists those colours per crew."""
+    routes = layers["routes"].copy()
+    routes["crew"] = ["1", "2"]
+    html = maps.plan_map_html(title="Demo", lang="ja", **{**layers, "routes": routes})
+    legend = html[html.index('id="legend"') :]
+    for colour, crew in zip(maps.CREW_COLOURS[:2], ["1", "2"], strict=True):
+        assert f"{t('crew', 'ja')} {crew}" in legend
+        assert colour in legend
+        assert html.count(colour) >= 2  # the legend row and the route drawn in it
+    # The serve/drive colours of the route page are not what this map draws.
+    assert maps.SERVE_COLOUR not in legend
