@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse.csgraph import dijkstra
 
 from optimizer.carp_data import CarpData, TaskKind
 from optimizer.carp_solution import CarpSolution, Route, Service
-from optimizer.shortest_paths import DeadheadGraph
+from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -71,8 +72,45 @@ class TaskGraph:
         return cost + int(self.serve[options].sum())
 
 
-def build_task_graph(data: CarpData, graph: DeadheadGraph | None = None) -> TaskGraph:
-    """Expand tasks into options and compute the deadhead matrices through shortest paths."""
+def _local_radius(
+    graph: DeadheadGraph, sources: IntArray, targets: IntArray
+) -> npt.NDArray[np.float64] | None:
+    """Per source, a radius within which it reaches every target: d(s, t) <= d(s, c) + d(c, t)
+    for any node c. The centre c is the target nearest the middle of the targets' spread (two
+    far-apart nodes a, b by undirected distance; c minimises max(d(a, c), d(b, c))), which
+    keeps the balls small. None when some pair may be unreachable."""
+    undirected = graph.matrix
+
+    def spread(source: int) -> npt.NDArray[np.float64]:
+        d = dijkstra(undirected, directed=False, indices=source)
+        return np.where(np.isfinite(d), d, -1.0)
+
+    ends = np.concatenate([sources, targets])
+    a = int(ends[int(np.argmax(spread(int(targets[0]))[ends]))])
+    da = spread(a)
+    b = int(ends[int(np.argmax(da[ends]))])
+    db = spread(b)
+    far = np.maximum(da[targets], db[targets])
+    far[(da[targets] < 0) | (db[targets] < 0)] = np.inf
+    centre = targets[int(np.argmin(far)) : int(np.argmin(far)) + 1]
+    to_targets = graph.distances(centre, targets)[0]
+    from_sources = graph.distances(centre, sources, reverse=True)[0]
+    if (to_targets >= UNREACHABLE).any() or (from_sources >= UNREACHABLE).any():
+        return None
+    # Integer costs: the float sums of Dijkstra are exact, +1 keeps the boundary pair inside.
+    return (from_sources + to_targets.max() + 1).astype(np.float64)
+
+
+def build_task_graph(
+    data: CarpData, graph: DeadheadGraph | None = None, *, local: bool = True
+) -> TaskGraph:
+    """Expand tasks into options and compute the deadhead matrices through shortest paths.
+
+    ``local``: the option-to-option Dijkstras stop at a radius that provably covers every pair
+    (`_local_radius`), so a problem that is a small part of a large road graph (a cluster of a
+    decomposed city) explores only its neighbourhood; the matrices are the same as without it.
+    Depot rows and columns come from one Dijkstra per depot on the graph and its transpose.
+    """
     graph = graph or DeadheadGraph.from_data(data)
     task: list[int] = []
     reverse: list[bool] = []
@@ -94,12 +132,13 @@ def build_task_graph(data: CarpData, graph: DeadheadGraph | None = None) -> Task
     vehicle_depot = np.array(
         [data.depots.index(vt.depot) for vt in data.vehicle_types], dtype=np.int64
     )
-    sources, src_inv = np.unique(np.concatenate([end, depot_nodes]), return_inverse=True)
-    targets, tgt_inv = np.unique(np.concatenate([start, depot_nodes]), return_inverse=True)
-    dist = graph.distances(sources, targets)
     k = len(task_arr)
-    rows, cols = src_inv[:k], tgt_inv[:k]
-    drows, dcols = src_inv[k:], tgt_inv[k:]
+    sources, rows = np.unique(end, return_inverse=True)
+    targets, cols = np.unique(start, return_inverse=True)
+    radius = _local_radius(graph, sources, targets) if local and k else None
+    dist = graph.distances(sources, targets, limit=radius)
+    from_depot = graph.distances(depot_nodes, np.concatenate([targets, depot_nodes]))
+    to_depot = graph.distances(depot_nodes, sources, reverse=True).T
     return TaskGraph(
         data=data,
         task=task_arr,
@@ -112,7 +151,7 @@ def build_task_graph(data: CarpData, graph: DeadheadGraph | None = None) -> Task
         depot_nodes=depot_nodes,
         vehicle_depot=vehicle_depot,
         deadhead=dist[np.ix_(rows, cols)],
-        from_depot=dist[np.ix_(drows, cols)],
-        to_depot=dist[np.ix_(rows, dcols)],
-        depot_to_depot=dist[np.ix_(drows, dcols)],
+        from_depot=from_depot[:, cols],
+        to_depot=np.ascontiguousarray(to_depot[rows]),
+        depot_to_depot=from_depot[:, len(targets) :],
     )

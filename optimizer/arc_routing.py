@@ -1,5 +1,8 @@
 """Solve arc routing problems: `solve_arc_routing(data, stop=..., seed=...)` over one interface.
 
+Large problems with a free fleet (more than `DECOMPOSE_ABOVE` tasks) are split into compact parts
+solved one after the other and stitched, with a seam-repair solve (`optimizer._decompose`).
+
 Steps: expand tasks into service options with shortest-path deadhead matrices; build a feasible
 first solution by randomised path scanning (it also bounds the fleet when the number of crews is
 free); improve it with a backend (PyVRP's hybrid genetic search with mutually exclusive client
@@ -22,15 +25,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
 
+import numpy as np
+
 from optimizer._construct import Routes, best_path_scanning, total_cost
+from optimizer._decompose import TaskRoutes, can_decompose, seam_routes, split_tasks, sub_problem
 from optimizer._orientation import orient_routes
 from optimizer._task_graph import TaskGraph, build_task_graph
 from optimizer.carp_data import CarpData
-from optimizer.carp_solution import CarpSolution
+from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.errors import InfeasibleError, SpecificationError
 from optimizer.result import ArcRoutingResult
-from optimizer.shortest_paths import UNREACHABLE
+from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 from optimizer.stop import (
     StoppingCriterion,
     iteration_limit,
@@ -153,13 +159,17 @@ def _best_of_two_seeds(
 
     When the fleet is free and the capacity bound is tight, the worker searches with the fewest
     vehicles that can carry the demand: bin-packing-like instances need their routes nearly full,
-    which the penalised search finds more easily without spare vehicles."""
+    which the penalised search finds more easily without spare vehicles (only up to
+    `TIGHT_MAX_OPTIONS` options: from no start solution a large problem's first iteration takes
+    seconds)."""
     ctx = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     try:
         fleet2, initial2 = fleet, initial
         tight = _min_fleet(tg)
-        if tight is not None and tight < len(initial or ()):
+        # Without a start solution PyVRP's first local search runs from random routes: cheap on
+        # benchmark sizes, seconds per iteration on thousands of options (past any deadline).
+        if tight is not None and tight < len(initial or ()) and tg.num_options <= TIGHT_MAX_OPTIONS:
             fleet2, initial2 = [tight], None
         try:
             other = pool.submit(
@@ -185,8 +195,176 @@ def _best_of_two_seeds(
     return routes, iterations + iterations2
 
 
+#: Seconds a forked second-seed worker costs before it searches (fork, start, result back).
+FORK_SECONDS = 1.0
+
+
+def _backend_setup_seconds(tg: TaskGraph) -> float:
+    """Rough seconds the backend needs before its first iteration: it copies the dense
+    matrices and builds neighbour lists (about 1 s at 3,000 options on the 2-core machine)."""
+    return 1e-7 * float(tg.num_options + len(tg.depot_nodes)) ** 2
+
+
+#: Largest problem (options) whose second-seed worker may search from no start solution.
+TIGHT_MAX_OPTIONS = 1000
+#: Above this many tasks a problem with a free fleet is split into parts (`_decompose`).
+DECOMPOSE_ABOVE = 1500
+#: Tasks per part of a decomposed problem (its matrices: about (2 x PART_TASKS)^2 entries).
+PART_TASKS = 1500
+
+
+def _solve_routes(
+    tg: TaskGraph,
+    stop: StoppingCriterion,
+    seed: int,
+    chosen: str,
+    started: float,
+    limit: float | None,
+    start: Routes | None = None,
+) -> tuple[Routes | None, int]:
+    """Construct, improve and re-orient routes of ``tg`` within ``limit`` seconds of ``started``
+    (None: ``stop``'s counts only). ``start``, when given, competes with the construction as the
+    search's first solution; the result is never worse than the first solution."""
+    data = tg.data
+    # Construction gets at most a tenth of a time limit; the rest goes to the search.
+    initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
+    if initial is not None:
+        initial = orient_routes(tg, initial)
+        log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
+    if start is not None and (initial is None or total_cost(tg, start) <= total_cost(tg, initial)):
+        initial = start
+    fleet = _fleet(tg, initial)
+    if initial is None and not _enough_capacity(data):
+        log.info("the fixed fleet cannot carry the total demand")
+        return None, 0
+    # Keep time for the search's last iteration and the checker, both growing with the size.
+    margin = None if limit is None else min(0.05 * limit, 0.2 + tg.num_options / 1000)
+    deadline = None if limit is None or margin is None else started + limit - margin
+    setup = _backend_setup_seconds(tg)
+    routes: Routes | None
+    if deadline is not None and initial is not None and deadline - time.perf_counter() < 2 * setup:
+        # Too little time left for the backend to set up and search: keep the construction.
+        log.debug("no time for the search (%.2f s set-up): construction only", setup)
+        routes, iterations = initial, 0
+    elif (
+        chosen == "pyvrp"
+        and deadline is not None
+        and _workers() >= 2
+        and deadline - time.perf_counter() >= 4 * setup + FORK_SECONDS
+    ):
+        # A time-limited search has a second core to use: a second seed costs no wall time
+        # (once the limit is long enough to pay for the forked worker's start).
+        routes, iterations = _best_of_two_seeds(chosen, tg, fleet, initial, stop, seed, deadline)
+    else:
+        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
+    if routes is not None:
+        # The backends flip one task at a time; the DP finds the best joint directions per route.
+        routes = orient_routes(tg, routes)
+    if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
+        routes = initial
+    return routes, iterations
+
+
+def _task_routes(tg: TaskGraph, tasks: np.ndarray, routes: Routes) -> TaskRoutes:
+    """Routes of a part in the whole problem's task numbering."""
+    return [
+        (vt, [int(tasks[tg.task[o]]) for o in opts], [bool(tg.reverse[o]) for o in opts])
+        for vt, opts in routes
+        if opts
+    ]
+
+
+def _part_routes(tg: TaskGraph, routes: TaskRoutes, tasks: np.ndarray) -> Routes:
+    """Whole-problem routes over ``tasks`` in the options of that part's task graph."""
+    local = {int(t): i for i, t in enumerate(tasks)}
+    out: Routes = []
+    for vt, seq, rev in routes:
+        opts = []
+        for t, r in zip(seq, rev, strict=True):
+            options = tg.task_options[local[t]]
+            opts.append(options[1] if r and len(options) > 1 else options[0])
+        out.append((vt, opts))
+    return out
+
+
+def _solve_decomposed(
+    data: CarpData,
+    graph: DeadheadGraph,
+    stop: StoppingCriterion,
+    seed: int,
+    chosen: str,
+    started: float,
+    limit: float | None,
+    part_tasks: int,
+) -> tuple[CarpSolution | None, int, int]:
+    """Solve the parts of ``data`` one after the other, then the pooled seam routes once more.
+
+    Returns the solution (None when a part has none), the iterations and the number of parts.
+    """
+    deco = split_tasks(data, graph, part_tasks)
+    sizes = list(deco.sizes)
+    end = None
+    repair_share = 0.0 if all(vt.capacity is None for vt in data.vehicle_types) else 0.15
+    if limit is not None:
+        # Keep time for the final check of the whole solution (it grows with the size).
+        end = started + limit - min(0.05 * limit, 0.2 + data.num_tasks / 5000)
+    parts_end = None if end is None else end - repair_share * (end - time.perf_counter())
+    routes: TaskRoutes = []
+    part_of_route: list[int] = []
+    iterations = 0
+    for i, tasks in enumerate(deco.parts):
+        part_started = time.perf_counter()
+        tg = build_task_graph(sub_problem(data, tasks), graph)
+        _check_servable(tg)
+        seconds = None
+        if parts_end is not None:
+            share = (parts_end - part_started) * len(tasks) / max(1, sum(sizes[i:]))
+            seconds = max(0.05, share)
+        found, its = _solve_routes(tg, stop, seed, chosen, part_started, seconds)
+        iterations += its
+        if found is None:
+            return None, iterations, len(sizes)
+        for route in _task_routes(tg, tasks, found):
+            routes.append(route)
+            part_of_route.append(i)
+    pool = seam_routes(data, routes, part_of_route)
+    # The least loaded first, up to the size of two parts (bounded matrices).
+    pool.sort(key=lambda r: (int(data.task_demand[routes[r][1]].sum()), r))
+    keep, count = [], 0
+    for r in pool:
+        if count + len(routes[r][1]) > 2 * part_tasks:
+            break
+        keep.append(r)
+        count += len(routes[r][1])
+    if len(keep) >= 2:
+        repair_started = time.perf_counter()
+        tasks = np.sort(np.concatenate([np.asarray(routes[r][1], dtype=np.int64) for r in keep]))
+        tg = build_task_graph(sub_problem(data, tasks), graph)
+        before = _part_routes(tg, [routes[r] for r in keep], tasks)
+        seconds = None if end is None else max(0.05, end - repair_started)
+        found, its = _solve_routes(tg, stop, seed, chosen, repair_started, seconds, start=before)
+        iterations += its
+        if found is not None and total_cost(tg, found) < total_cost(tg, before):
+            log.debug("seam repair: %d -> %d", total_cost(tg, before), total_cost(tg, found))
+            routes = [r for i, r in enumerate(routes) if i not in set(keep)]
+            routes += _task_routes(tg, tasks, found)
+    solution = CarpSolution(
+        routes=tuple(
+            Route(vt, tuple(Service(t, r) for t, r in zip(seq, rev, strict=True)))
+            for vt, seq, rev in routes
+        )
+    )
+    return solution, iterations, len(sizes)
+
+
 def solve_arc_routing(
-    data: CarpData, *, stop: StoppingCriterion, seed: int = 0, backend: Backend = "auto"
+    data: CarpData,
+    *,
+    stop: StoppingCriterion,
+    seed: int = 0,
+    backend: Backend = "auto",
+    decompose: bool | None = None,
+    part_tasks: int = PART_TASKS,
 ) -> ArcRoutingResult:
     """Serve every task of ``data`` at least total cost within ``stop``.
 
@@ -195,12 +373,16 @@ def solve_arc_routing(
     data
         The problem.
     stop
-        When to stop improving: wall time (`MaxRuntime`), or counts for reproducible runs.
+        When to stop improving: wall time (`MaxRuntime`), or counts for reproducible runs (a
+        decomposed problem applies the counts to each part).
     seed
         Seeds the constructive heuristic and the backend; same seed and a count-based stop give
         the same result.
     backend
         ``"auto"`` (the best on the benchmarks), ``"ortools"`` or ``"pyvrp"``.
+    decompose
+        Split into parts of at most ``part_tasks`` tasks (`optimizer._decompose`): None decides
+        by size (more than `DECOMPOSE_ABOVE` tasks); never with a fixed fleet size.
 
     Raises
     ------
@@ -213,52 +395,36 @@ def solve_arc_routing(
     started = time.perf_counter()
     if data.num_tasks == 0:
         return _result(data, CarpSolution(routes=()), started, seed, chosen, 0)
-    tg = build_task_graph(data)
-    _check_servable(tg)
+    graph = DeadheadGraph.from_data(data)
     limit = time_limit(stop)
-    # Construction gets at most a tenth of a time limit; the rest goes to the search.
-    initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
-    if initial is not None:
-        initial = orient_routes(tg, initial)
-        log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
-    fleet = _fleet(tg, initial)
-    if initial is None and not _enough_capacity(data):
-        log.info("the fixed fleet cannot carry the total demand")
-        return ArcRoutingResult(
-            status="no_solution",
-            solution=None,
-            cost=None,
-            feasible=False,
-            runtime=time.perf_counter() - started,
-            seed=seed,
-            backend=chosen,
-            iterations=0,
+    split = data.num_tasks > DECOMPOSE_ABOVE if decompose is None else decompose
+    if split and can_decompose(data):
+        solution, iterations, parts = _solve_decomposed(
+            data, graph, stop, seed, chosen, started, limit, part_tasks
         )
-    # Keep time for the search's last iteration and the checker, both growing with the size.
-    margin = None if limit is None else min(0.05 * limit, 0.2 + tg.num_options / 1000)
-    deadline = None if limit is None or margin is None else started + limit - margin
-    if chosen == "pyvrp" and deadline is not None and _workers() >= 2:
-        # A time-limited search has a second core to use: a second seed costs no wall time.
-        routes, iterations = _best_of_two_seeds(chosen, tg, fleet, initial, stop, seed, deadline)
-    else:
-        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
-    if routes is not None:
-        # The backends flip one task at a time; the DP finds the best joint directions per route.
-        routes = orient_routes(tg, routes)
-    if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
-        routes = initial
+        log.info("decomposed into %d parts", parts)
+        if solution is None:
+            return _no_solution(started, seed, chosen, iterations)
+        return _result(data, solution, started, seed, chosen, iterations)
+    tg = build_task_graph(data, graph)
+    _check_servable(tg)
+    routes, iterations = _solve_routes(tg, stop, seed, chosen, started, limit)
     if routes is None:
-        return ArcRoutingResult(
-            status="no_solution",
-            solution=None,
-            cost=None,
-            feasible=False,
-            runtime=time.perf_counter() - started,
-            seed=seed,
-            backend=chosen,
-            iterations=iterations,
-        )
+        return _no_solution(started, seed, chosen, iterations)
     return _result(data, tg.to_solution(routes), started, seed, chosen, iterations)
+
+
+def _no_solution(started: float, seed: int, backend: str, iterations: int) -> ArcRoutingResult:
+    return ArcRoutingResult(
+        status="no_solution",
+        solution=None,
+        cost=None,
+        feasible=False,
+        runtime=time.perf_counter() - started,
+        seed=seed,
+        backend=backend,
+        iterations=iterations,
+    )
 
 
 def _result(

@@ -34,7 +34,14 @@ class CheckReport:
     violations: tuple[str, ...]
 
 
-def _distance_rows(data: CarpData, sources: list[int]) -> dict[int, np.ndarray]:
+def _leg_costs(
+    data: CarpData, legs: list[tuple[int, int]], block: int = 256
+) -> dict[tuple[int, int], float]:
+    """Shortest deadheading cost of each (from, to) leg (inf when there is no path).
+
+    Dijkstra runs in blocks of sources, each within a radius widened round by round for the
+    legs it did not reach, and keeps only the legs asked for: memory stays ``block x nodes``
+    and time follows the legs' lengths, however many routes a large solution has."""
     cheapest: dict[tuple[int, int], int] = {}
     for t, h, c in zip(
         data.link_tail.tolist(), data.link_head.tolist(), data.link_cost.tolist(), strict=True
@@ -42,14 +49,36 @@ def _distance_rows(data: CarpData, sources: list[int]) -> dict[int, np.ndarray]:
         if t != h and ((t, h) not in cheapest or c < cheapest[(t, h)]):
             cheapest[(t, h)] = c
     n = data.num_nodes
-    if not sources:
+    if not legs:
         return {}
     rows = np.array([k[0] for k in cheapest], dtype=np.int64)
     cols = np.array([k[1] for k in cheapest], dtype=np.int64)
     vals = np.array(list(cheapest.values()), dtype=np.float64)
     graph = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
-    dist = dijkstra(graph, directed=True, indices=sources)
-    return {s: dist[i] for i, s in enumerate(sources)}
+    out: dict[tuple[int, int], float] = {}
+    todo = list(legs)
+    # Most legs of a good solution are short hops between neighbouring tasks: search a small
+    # ball first and widen it only for the legs not reached (the last round is unlimited).
+    positive = vals[vals > 0]
+    radius = 16.0 * float(np.median(positive)) if len(positive) else np.inf
+    while todo:
+        by_source: dict[int, list[int]] = {}
+        for a, b in todo:
+            by_source.setdefault(a, []).append(b)
+        sources = sorted(by_source)
+        todo = []
+        for lo in range(0, len(sources), block):
+            chunk = sources[lo : lo + block]
+            dist = dijkstra(graph, directed=True, indices=chunk, limit=radius)
+            for i, a in enumerate(chunk):
+                for b in by_source[a]:
+                    d = float(dist[i, b])
+                    if np.isfinite(d) or not np.isfinite(radius):
+                        out[(a, b)] = d
+                    else:
+                        todo.append((a, b))
+        radius = radius * 8.0 if len(todo) > 64 else np.inf
+    return out
 
 
 def check_solution(data: CarpData, solution: CarpSolution) -> CheckReport:
@@ -63,7 +92,7 @@ def check_solution(data: CarpData, solution: CarpSolution) -> CheckReport:
     num_tasks = data.num_tasks
     seen = np.zeros(num_tasks, dtype=np.int64)
     walks: list[tuple[int, list[tuple[int, int, int, int]]] | None] = []
-    sources: set[int] = set()
+    legs: set[tuple[int, int]] = set()
     for r, route in enumerate(solution.routes):
         vt_index = route.vehicle_type
         if not 0 <= vt_index < len(data.vehicle_types):
@@ -90,14 +119,16 @@ def check_solution(data: CarpData, solution: CarpSolution) -> CheckReport:
                 u, v = v, u
             steps.append((u, v, int(data.task_serve_cost[t]), int(data.task_demand[t])))
         walks.append((depot, steps))
-        sources.add(depot)
-        sources.update(step[1] for step in steps)
+        here = depot
+        for start, end, _, _ in [*steps, (depot, depot, 0, 0)]:
+            legs.add((here, start))
+            here = end
     for t in np.flatnonzero(seen == 0).tolist():
         violations.append(f"task {data.task_labels[t]!r} is not served")
     for t in np.flatnonzero(seen > 1).tolist():
         violations.append(f"task {data.task_labels[t]!r} is served {int(seen[t])} times")
 
-    dist = _distance_rows(data, sorted(sources))
+    dist = _leg_costs(data, sorted(legs))
     route_costs: list[int] = []
     route_demands: list[int] = []
     used = [0] * len(data.vehicle_types)
@@ -115,7 +146,7 @@ def check_solution(data: CarpData, solution: CarpSolution) -> CheckReport:
         demand = 0
         here = depot
         for start, end, serve, dem in [*steps, (depot, depot, 0, 0)]:
-            leg = float(dist[here][start])
+            leg = dist[(here, start)]
             if not np.isfinite(leg):
                 violations.append(f"route {r}: no deadheading path from node {here} to {start}")
             else:

@@ -52,6 +52,7 @@ class DeadheadGraph:
             (self._costs.astype(np.float64), (self._tails, self._heads)),
             shape=(self.num_nodes, self.num_nodes),
         )
+        self.transposed = self.matrix.T.tocsr()
         self._pair_link = {
             (int(t), int(h)): int(k)
             for t, h, k in zip(self._tails, self._heads, self._link_ids, strict=True)
@@ -63,26 +64,51 @@ class DeadheadGraph:
         return cls(data.num_nodes, data.link_tail, data.link_head, data.link_cost)
 
     def distances(
-        self, sources: Sequence[int] | IntArray, targets: Sequence[int] | IntArray | None = None
+        self,
+        sources: Sequence[int] | IntArray,
+        targets: Sequence[int] | IntArray | None = None,
+        *,
+        limit: float | npt.ArrayLike | None = None,
+        reverse: bool = False,
     ) -> IntArray:
         """Shortest path costs, shape ``(len(sources), len(targets))`` (all nodes when None).
 
-        Unreachable pairs hold `UNREACHABLE`.
+        Unreachable pairs hold `UNREACHABLE`, and so do pairs farther than ``limit`` (each
+        Dijkstra then stops at that radius: a local query costs only its ball of the graph);
+        ``limit`` may be one radius per source (sources are then grouped by radius).
+        ``reverse`` gives the costs from each target *to* each source (Dijkstra on the
+        transposed graph), still shaped ``(len(sources), len(targets))``.
         """
         src = np.asarray(sources, dtype=np.int64).reshape(-1)
         tgt = None if targets is None else np.asarray(targets, dtype=np.int64).reshape(-1)
         width = self.num_nodes if tgt is None else len(tgt)
         out = np.empty((len(src), width), dtype=np.int64)
         unique_src, inverse = np.unique(src, return_inverse=True)
-        for lo in range(0, len(unique_src), _BLOCK):
-            block = unique_src[lo : lo + _BLOCK]
-            dist = dijkstra(self.matrix, directed=True, indices=block)
+        inverse = inverse.reshape(-1)
+        radius = np.full(len(unique_src), np.inf)
+        if limit is not None:
+            per_source = np.broadcast_to(np.asarray(limit, dtype=np.float64), src.shape)
+            radius[:] = -np.inf
+            np.maximum.at(radius, inverse, per_source)  # a repeated source: its widest radius
+        # Blocks of sources with similar radii: each block's Dijkstras stop at its largest.
+        order = np.argsort(radius, kind="stable")
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        for lo in range(0, len(order), _BLOCK):
+            members = order[lo : lo + _BLOCK]
+            dist = dijkstra(
+                self.transposed if reverse else self.matrix,
+                directed=True,
+                indices=unique_src[members],
+                limit=float(radius[members].max()),
+            )
             if tgt is not None:
                 dist = dist[:, tgt]
             finite = np.isfinite(dist)
             block_int = np.where(finite, np.rint(np.where(finite, dist, 0)), UNREACHABLE)
-            rows = np.flatnonzero((inverse >= lo) & (inverse < lo + len(block)))
-            out[rows] = block_int[inverse[rows] - lo].astype(np.int64)
+            slot = position[inverse]
+            rows = np.flatnonzero((slot >= lo) & (slot < lo + len(members)))
+            out[rows] = block_int[slot[rows] - lo].astype(np.int64)
         return out
 
     def predecessors(self, source: int) -> IntArray:

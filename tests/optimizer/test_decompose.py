@@ -1,0 +1,166 @@
+"""Large-instance path: local deadhead matrices, geographic decomposition, seam repair, memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer._decompose import seam_routes, split_tasks, sub_problem
+from optimizer._task_graph import build_task_graph
+from optimizer.arc_routing import solve_arc_routing
+from optimizer.carp_data import CarpData, CarpModel
+from optimizer.checker import check_solution
+from optimizer.shortest_paths import DeadheadGraph
+from optimizer.stop import MaxIterations
+from tests.optimizer.test_arc_routing import _random_instance
+
+
+def _grid(rows: int, cols: int, seed: int = 0, *, mixed: bool = False) -> CarpData:
+    """A street grid: every street required (demand = cost = length); with ``mixed``, every
+    seventh street is one-way (an arc task), every eleventh crossing a node task, two depots."""
+    rng = np.random.default_rng(seed)
+    m = CarpModel(name=f"grid{rows}x{cols}")
+    node = [[m.add_node() for _ in range(cols)] for _ in range(rows)]
+    k = 0
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr >= rows or c + dc >= cols:
+                    continue
+                a, b = node[r][c], node[r + dr][c + dc]
+                cost = int(rng.integers(50, 150))
+                k += 1
+                if mixed and k % 7 == 0:
+                    m.add_link(a, b, cost)
+                    m.add_link(b, a, cost * 3)  # the long way round for the other direction
+                    m.add_required_arc(a, b, serve_cost=cost, demand=cost)
+                else:
+                    m.add_link(a, b, cost, both_ways=True)
+                    m.add_required_edge(a, b, serve_cost=cost, demand=cost)
+            if mixed and (r * cols + c) % 11 == 5:
+                m.add_required_node(node[r][c], serve_cost=30, demand=40)
+    m.add_vehicle_type(node[rows // 2][cols // 2], capacity=2500)
+    if mixed:
+        m.add_vehicle_type(node[0][0], capacity=2500, shift_limit=20_000)
+    return m.data()
+
+
+def _matrix_fields(data: CarpData, *, local: bool) -> list[np.ndarray]:
+    tg = build_task_graph(data, local=local)
+    return [tg.deadhead, tg.from_depot, tg.to_depot, tg.depot_to_depot]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_local_matrices_equal_dense(seed: int) -> None:
+    """Radius-limited Dijkstras give exactly the all-pairs matrices, on a whole mixed graph
+    and on a corner part of a grid (where the radius cuts most of the graph away)."""
+    whole = _random_instance(seed, num_tasks=9)
+    for a, b in zip(
+        _matrix_fields(whole, local=True), _matrix_fields(whole, local=False), strict=True
+    ):
+        assert np.array_equal(a, b)
+    grid = _grid(12, 12, seed, mixed=True)
+    part = sub_problem(grid, np.arange(0, 40, dtype=np.int64))
+    for a, b in zip(
+        _matrix_fields(part, local=True), _matrix_fields(part, local=False), strict=True
+    ):
+        assert np.array_equal(a, b)
+
+
+def test_same_solution_with_local_matrices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same seed and counted stop: the solve over local matrices equals the all-pairs one."""
+    import optimizer.arc_routing as ar
+
+    data = _grid(6, 6, 3, mixed=True)
+    local = solve_arc_routing(data, stop=MaxIterations(200), seed=2)
+    original = ar.build_task_graph
+    monkeypatch.setattr(ar, "build_task_graph", lambda d, g=None: original(d, g, local=False))
+    dense = solve_arc_routing(data, stop=MaxIterations(200), seed=2)
+    assert local.solution == dense.solution
+    assert local.cost == dense.cost
+
+
+def test_split_covers_every_task_once_in_compact_parts() -> None:
+    data = _grid(16, 16, 1)
+    graph = DeadheadGraph.from_data(data)
+    deco = split_tasks(data, graph, 60)
+    flat = np.sort(np.concatenate(deco.parts))
+    assert np.array_equal(flat, np.arange(data.num_tasks))
+    assert len(deco.parts) == int(np.ceil(data.num_tasks / 60))
+    assert max(deco.sizes) <= 2 * 60
+    # Compact: tasks of a part are closer to each other than to random tasks of the whole.
+    dist = graph.distances(data.task_u, data.task_u)
+    inside = np.mean([dist[np.ix_(p, p)].mean() for p in deco.parts])
+    assert inside < 0.6 * dist.mean()
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_decomposed_solution_passes_the_checker(mixed: bool) -> None:
+    """Many parts, a counted stop: every task served once within the limits (checker), and the
+    same result again for the same seed."""
+    data = _grid(10, 12, 2, mixed=mixed)
+    stop = MaxIterations(40)
+    result = solve_arc_routing(data, stop=stop, seed=1, decompose=True, part_tasks=50)
+    assert result.feasible
+    assert result.solution is not None
+    report = check_solution(data, result.solution)
+    assert report.feasible, report.violations
+    assert report.cost == result.cost
+    served = sorted(s.task for r in result.solution.routes for s in r.services)
+    assert served == list(range(data.num_tasks))
+    again = solve_arc_routing(data, stop=stop, seed=1, decompose=True, part_tasks=50)
+    assert again.solution == result.solution
+
+
+def test_fixed_fleet_is_not_decomposed() -> None:
+    """A fixed crew count cannot be shared out between parts: the whole problem is solved."""
+    m = CarpModel()
+    for _ in range(4):
+        m.add_node()
+    for i in range(4):
+        m.add_link(i, (i + 1) % 4, 5, both_ways=True)
+        m.add_required_edge(i, (i + 1) % 4, serve_cost=5, demand=1)
+    m.add_vehicle_type(0, capacity=2, count=2)
+    result = solve_arc_routing(m.data(), stop=MaxIterations(50), decompose=True, part_tasks=1)
+    assert result.feasible
+    assert result.num_routes == 2
+
+
+def test_seam_routes_pool_the_under_half_full_and_the_emptiest_per_part() -> None:
+    m = CarpModel()
+    for _ in range(3):
+        m.add_node()
+    m.add_link(0, 1, 1, both_ways=True)
+    m.add_link(1, 2, 1, both_ways=True)
+    for q in (600, 700, 100, 900, 800):
+        m.add_required_edge(0, 1, serve_cost=1, demand=q)
+    m.add_vehicle_type(0, capacity=1000)
+    data = m.data()
+    routes = [(0, [0], [False]), (0, [2], [False]), (0, [1], [False]), (0, [3], [False])]
+    routes.append((0, [4], [False]))
+    # Part 0: 600 and 100 (under half); part 1: 700 (its emptiest), 900, 800.
+    assert seam_routes(data, routes, [0, 0, 1, 1, 1]) == [1, 2]
+    assert seam_routes(data, routes[:1], [0]) == [0]  # a part's only route is its emptiest
+    no_cap = CarpModel()
+    no_cap.add_node()
+    no_cap.add_required_node(0, serve_cost=1)
+    no_cap.add_vehicle_type(0, shift_limit=100)
+    assert seam_routes(no_cap.data(), [(0, [0], [False])], [0]) == []
+
+
+def test_matrix_entries_grow_linearly_when_decomposed() -> None:
+    """Counting, not timing: the entries of all parts' matrices per task stay about constant
+    as the grid grows fourfold, where one whole matrix grows with the square."""
+    per_task = []
+    for rows in (10, 20):
+        data = _grid(rows, rows, 0)
+        graph = DeadheadGraph.from_data(data)
+        entries = 0
+        for part in split_tasks(data, graph, 80).parts:
+            tg = build_task_graph(sub_problem(data, part), graph)
+            entries += tg.deadhead.size + tg.from_depot.size + tg.to_depot.size
+        per_task.append(entries / data.num_tasks)
+        dense = (2 * data.num_tasks) ** 2
+        assert entries < dense
+    assert per_task[1] <= 1.25 * per_task[0]
+    assert per_task[0] <= 4 * 2 * 80 + 8  # about 2 options x (2 x part size) per task
