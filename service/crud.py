@@ -18,8 +18,11 @@ from service.models import (
     AssetLayer,
     Depot,
     Job,
+    MunicipalityRow,
     Plan,
+    PlanningSettingsRow,
     Region,
+    RoadNetworkSource,
     Route,
     Scenario,
     utcnow,
@@ -53,7 +56,135 @@ def create_scenario(
     )
     session.add(scenario)
     session.flush()
+    sync_municipalities(session=session, scenario=scenario)
     return scenario
+
+
+def sync_municipalities(*, session: Session, scenario: Scenario) -> list[MunicipalityRow]:
+    """Make the municipality rows follow the scenario's list; boundaries of kept codes stay."""
+    existing = {
+        m.code: m
+        for m in session.scalars(
+            select(MunicipalityRow).where(MunicipalityRow.scenario_id == scenario.id)
+        )
+    }
+    rows = []
+    wanted: set[str] = set()
+    for position, item in enumerate(scenario.municipalities or []):
+        code = str(item.get("code") or "")
+        if not code or code in wanted:
+            continue
+        wanted.add(code)
+        row = existing.get(code)
+        if row is None:
+            row = MunicipalityRow(scenario_id=scenario.id, code=code)
+            session.add(row)
+        row.position = position
+        row.name = str(item.get("name") or "")
+        population = item.get("population")
+        # A list without a population keeps one already stored (e.g. from a boundaries file).
+        if population is not None:
+            row.population = float(population)
+            row.population_year = item.get("population_year")
+        rows.append(row)
+    for code, row in existing.items():
+        if code not in wanted:
+            session.delete(row)
+    session.flush()
+    return rows
+
+
+def list_municipalities(*, session: Session, scenario_id: int) -> Sequence[MunicipalityRow]:
+    """The municipalities of a scenario in list order."""
+    query = (
+        select(MunicipalityRow)
+        .where(MunicipalityRow.scenario_id == scenario_id)
+        .order_by(MunicipalityRow.position, MunicipalityRow.id)
+    )
+    return session.scalars(query).all()
+
+
+def set_boundaries(
+    *,
+    session: Session,
+    scenario_id: int,
+    boundaries: dict[str, BaseGeometry],
+    populations: dict[str, float] | None = None,
+) -> Sequence[MunicipalityRow]:
+    """Give every listed municipality its boundary (EPSG:4326); populations fill gaps only."""
+    rows = list_municipalities(session=session, scenario_id=scenario_id)
+    for row in rows:
+        geom = boundaries.get(row.code)
+        if geom is None:
+            continue
+        row.geom = geom
+        for key, value in bounds_columns(geom).items():
+            setattr(row, key, value)
+        population = (populations or {}).get(row.code)
+        if row.population is None and population is not None and population == population:
+            row.population = float(population)
+    session.flush()
+    return rows
+
+
+def replace_depots(
+    *, session: Session, scenario_id: int, depots: Iterable[dict[str, Any]]
+) -> list[Depot]:
+    """Replace every depot of a scenario (keyword arguments of `add_depot` per depot)."""
+    session.execute(delete(Depot).where(Depot.scenario_id == scenario_id))
+    return [add_depot(session=session, scenario_id=scenario_id, **d) for d in depots]
+
+
+def get_network_source(*, session: Session, scenario_id: int) -> RoadNetworkSource | None:
+    """The road network source of a scenario, if one was given."""
+    return session.get(RoadNetworkSource, scenario_id)
+
+
+def set_network_source(
+    *,
+    session: Session,
+    scenario_id: int,
+    source: str,
+    file_name: str,
+    file_path: str | None,
+    sha256: str,
+    options: dict[str, Any],
+    summary: dict[str, Any],
+) -> RoadNetworkSource:
+    """Insert or replace the road network source of a scenario."""
+    row = session.get(RoadNetworkSource, scenario_id)
+    if row is None:
+        row = RoadNetworkSource(scenario_id=scenario_id)
+        session.add(row)
+    row.source = source
+    row.file_name = file_name
+    row.file_path = file_path
+    row.sha256 = sha256
+    row.options = options
+    row.summary = summary
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def get_planning_settings(*, session: Session, scenario_id: int) -> dict[str, Any]:
+    """A scenario's stored planning settings (a settings TOML as JSON; {}: the defaults)."""
+    row = session.get(PlanningSettingsRow, scenario_id)
+    return dict(row.settings) if row is not None else {}
+
+
+def set_planning_settings(
+    *, session: Session, scenario_id: int, settings: dict[str, Any]
+) -> PlanningSettingsRow:
+    """Insert or replace the planning settings of a scenario."""
+    row = session.get(PlanningSettingsRow, scenario_id)
+    if row is None:
+        row = PlanningSettingsRow(scenario_id=scenario_id)
+        session.add(row)
+    row.settings = settings
+    row.updated_at = utcnow()
+    session.flush()
+    return row
 
 
 def get_scenario(*, session: Session, scenario_id: int) -> Scenario:
@@ -107,6 +238,8 @@ def update_scenario(
             continue
         setattr(scenario, key, empty[key] if value is None and key in empty else value)
     session.flush()
+    if "municipalities" in changes:
+        sync_municipalities(session=session, scenario=scenario)
     return scenario
 
 
@@ -213,6 +346,7 @@ def add_depot(
     geom: BaseGeometry,
     name: str = "",
     municipality_code: str = "",
+    kind: str = "town",
     properties: dict[str, Any] | None = None,
 ) -> Depot:
     """Insert a depot."""
@@ -221,6 +355,7 @@ def add_depot(
         depot_id=depot_id,
         name=name,
         municipality_code=municipality_code,
+        kind=kind,
         properties=properties or {},
         geom=geom,
         **bounds_columns(geom),

@@ -108,6 +108,7 @@ def depot_rows(depots: gpd.GeoDataFrame) -> list[dict[str, Any]]:
                 "depot_id": str(values["depot_id"]),
                 "name": str(json_value(values.get("name")) or ""),
                 "municipality_code": str(json_value(values.get("municipality_code")) or ""),
+                "kind": str(json_value(values.get("kind")) or "town"),
                 "properties": {"kind": json_value(values.get("kind"))},
                 "geom": values["geometry"],
             }

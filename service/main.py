@@ -16,7 +16,18 @@ from starlette.staticfiles import StaticFiles
 
 from service import __name__ as _package
 from service import processes as _processes  # noqa: F401 - registers the processes
-from service.api import jobs, keys, ogc, patrols, plans, scenarios, uploads
+from service.api import (
+    boundaries,
+    depots,
+    jobs,
+    keys,
+    network,
+    ogc,
+    patrols,
+    plans,
+    scenarios,
+    uploads,
+)
 from service.browser_keys import KeyLinkExchange, redact_access_log
 from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
@@ -86,7 +97,7 @@ def create_app(
     install_error_handlers(app)
 
     prefix = settings.API_PREFIX
-    for module in (scenarios, uploads, plans, patrols, jobs, keys):
+    for module in (scenarios, boundaries, uploads, depots, network, plans, patrols, jobs, keys):
         app.include_router(module.router, prefix=prefix)
     app.include_router(ogc.router, prefix=settings.OGC_PREFIX)
     # Whole responses of the heavy reads, per caller scope and data version (see read_cache).

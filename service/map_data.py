@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -16,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis_data.loading.load import Scenario as LoadedScenario
-from gis_data.loading.load import load_scenario
 from gis_data.network.adapters import PatrolRoute, Traversal
 from gis_data.network.graph import network_for_scenario
 from gis_data.planning.evaluate import PlanError, evaluate_plan
@@ -37,23 +35,27 @@ _TRAVERSAL_KEYS = frozenset(Traversal.__dataclass_fields__)
 
 # -- scenario files ------------------------------------------------------------------------------
 
-_LOADED: dict[tuple[str, float], LoadedScenario] = {}
+_LOADED: dict[tuple[int, str], LoadedScenario] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def loaded_scenario(scenario: Scenario) -> LoadedScenario | None:
-    """The scenario TOML a stored scenario came from, loaded once per file version; None if none."""
-    if not scenario.source_config:
-        return None
-    path = Path(scenario.source_config)
-    if not path.is_file():
-        logger.warning("scenario %s: its config %s is gone", scenario.id, path.name)
-        return None
-    key = (str(path.resolve()), path.stat().st_mtime)
+def loaded_scenario(session: Session, scenario: Scenario) -> LoadedScenario | None:
+    """The stored scenario with its town boundaries and network source, once per data version;
+    None when it has neither (an API scenario with assets only)."""
+    from service.stored_scenario import IncompleteScenarioError, load_stored_scenario
+
+    key = (scenario.id, scenario.updated_at.isoformat())
     with _LOAD_LOCK:
-        if key not in _LOADED:
-            _LOADED[key] = load_scenario(path)
-        return _LOADED[key]
+        if key in _LOADED:
+            return _LOADED[key]
+        try:
+            loaded = load_stored_scenario(session, scenario.id, need_network=False)
+        except IncompleteScenarioError:
+            return None
+        if loaded.municipalities.empty and loaded.network_path is None:
+            return None
+        _LOADED[key] = loaded
+        return loaded
 
 
 def is_n03(codes: Sequence[str]) -> bool:
@@ -66,7 +68,7 @@ def town_outlines(session: Session, scenario: Scenario) -> tuple[gpd.GeoDataFram
 
     From the scenario's boundary file when it has one, else the hull of each town's assets.
     """
-    loaded = loaded_scenario(scenario)
+    loaded = loaded_scenario(session, scenario)
     if loaded is not None and not loaded.municipalities.empty:
         munis = loaded.municipalities.to_crs(4326)
         towns = gpd.GeoDataFrame(
@@ -130,7 +132,7 @@ def planning_context(session: Session, scenario: Scenario) -> PlanningContext:
         assets = assets_frame(session, scenario.id)
         if assets.empty:
             raise ServiceError(409, "no-assets", f"scenario {scenario.id} has no assets to plan")
-        loaded = loaded_scenario(scenario)
+        loaded = loaded_scenario(session, scenario)
         graph = None
         munis = None
         metric = None

@@ -1,4 +1,4 @@
-"""Database tables: scenarios, assets, depots, plans, regions, routes, jobs and API keys."""
+"""Database tables: scenarios (towns, depots, road network, settings), assets, plans, jobs, keys."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -84,6 +85,67 @@ class Scenario(Base):
     )
 
 
+class MunicipalityRow(Base):
+    """A municipality of a scenario: code, name, population (with its year) and boundary.
+
+    The rows follow the scenario's `municipalities` list (kept in sync by `crud`); the boundary
+    comes from `PUT /scenarios/{id}/boundaries` or a scenario TOML import.
+    """
+
+    __tablename__ = "municipalities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    population: Mapped[float | None] = mapped_column(Float, default=None)
+    population_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    geom: Mapped[BaseGeometry | None] = mapped_column(GeometryType(), default=None)
+    minx: Mapped[float | None] = mapped_column(Float, default=None)
+    miny: Mapped[float | None] = mapped_column(Float, default=None)
+    maxx: Mapped[float | None] = mapped_column(Float, default=None)
+    maxy: Mapped[float | None] = mapped_column(Float, default=None)
+
+    __table_args__ = (UniqueConstraint("scenario_id", "code", name="uq_municipalities_code"),)
+
+
+class RoadNetworkSource(Base):
+    """Where a scenario's road network comes from, so that every job rebuilds the same graph.
+
+    `file_path` is a content-addressed copy (sha256) of the OSM file under the data folder, never
+    shown to clients; `options` holds the build options (buffer, layer id, column mapping,
+    speeds) and `summary` what the last successful build reported.
+    """
+
+    __tablename__ = "road_networks"
+
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(20))  # osm | layer | layer+osm
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    file_path: Mapped[str | None] = mapped_column(Text, default=None)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PlanningSettingsRow(Base):
+    """A scenario's planning settings: the tables of a plan settings TOML as JSON."""
+
+    __tablename__ = "planning_settings"
+
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class AssetLayer(Base):
     """One uploaded or loaded source of assets in a scenario."""
 
@@ -135,7 +197,7 @@ class Asset(Base):
 
 
 class Depot(Base):
-    """A contractor's yard that crews start from."""
+    """A town yard or a contractor's yard that crews start from."""
 
     __tablename__ = "depots"
 
@@ -146,6 +208,7 @@ class Depot(Base):
     depot_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300), default="")
     municipality_code: Mapped[str] = mapped_column(String(20), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="town")  # town | contractor
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     geom: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
     minx: Mapped[float] = mapped_column(Float)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import geopandas as gpd
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from gis_data.loading.crs import metric_crs_for
-from gis_data.loading.schema import ASSET_CRS
 from gis_data.loading.summary import summarize
 from service import crud
 from service.frames import assets_frame, json_value
@@ -23,18 +18,7 @@ from service.jobs import JobContext, JobInputError, JobOutcome, Process, registe
 from service.models import Plan
 
 logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class StoredScenario:
-    """A scenario made only of stored rows (no TOML): enough for straight-line region plans."""
-
-    name: str
-    assets: gpd.GeoDataFrame
-    municipalities: gpd.GeoDataFrame
-    depots: gpd.GeoDataFrame
-    metric_crs: Any
-    network_path: Path | None = None
+_Request = TypeVar("_Request", bound=BaseModel)
 
 
 def _scenario_id(ctx: JobContext) -> int:
@@ -55,51 +39,27 @@ def _number(inputs: dict[str, Any], name: str, default: float, low: float, high:
 
 
 def load_job_scenario(ctx: JobContext, *, need_network: bool) -> Any:
-    """The scenario of the job with its stored assets (uploads included).
-
-    From its TOML (towns, depots, road network) when it has one, else from stored rows only.
-    """
-    from gis_data.loading.load import load_scenario
+    """The job's scenario from its stored rows (towns, boundaries, assets, depots, network)."""
+    from service.stored_scenario import IncompleteScenarioError, load_stored_scenario
 
     scenario_id = _scenario_id(ctx)
     with ctx.session() as session:
-        row = crud.get_scenario(session=session, scenario_id=scenario_id)
-        assets = assets_frame(session, scenario_id)
-        depots = crud.list_depots(session=session, scenario_id=scenario_id)
-        source = row.source_config
-        name = row.name
-    if assets.empty:
-        raise JobInputError(f"scenario {scenario_id} has no assets: upload some first")
-    if source and Path(source).is_file():
-        loaded = load_scenario(source)
-        return dataclasses.replace(loaded, assets=assets)
-    if need_network:
-        raise JobInputError(
-            f"scenario {scenario_id} has no road network (it was not loaded from a scenario "
-            "TOML with [network]); routes need one"
-        )
-    depot_frame = gpd.GeoDataFrame(
-        {
-            "depot_id": [d.depot_id for d in depots],
-            "municipality_code": [d.municipality_code for d in depots],
-            "kind": [str(d.properties.get("kind") or "town") for d in depots],
-            "name": [d.name for d in depots],
-        },
-        geometry=[d.geom for d in depots],
-        crs=ASSET_CRS,
-    )
-    empty = gpd.GeoDataFrame(
-        {"municipality_code": [], "municipality": [], "population": []},
-        geometry=[],
-        crs=ASSET_CRS,
-    )
-    return StoredScenario(
-        name=name,
-        assets=assets,
-        municipalities=empty,
-        depots=depot_frame,
-        metric_crs=metric_crs_for(assets),
-    )
+        try:
+            return load_stored_scenario(session, scenario_id, need_network=need_network)
+        except IncompleteScenarioError as exc:
+            raise JobInputError(str(exc)) from None
+
+
+def job_settings(ctx: JobContext) -> Any:
+    """The scenario's stored planning settings (the defaults when none are stored)."""
+    from gis_data.planning.plan_settings import settings_from_mapping
+
+    with ctx.session() as session:
+        data = crud.get_planning_settings(session=session, scenario_id=_scenario_id(ctx))
+    try:
+        return settings_from_mapping(data, where="planning settings")
+    except ValueError as exc:
+        raise JobInputError(str(exc)) from None
 
 
 # -- summary -----------------------------------------------------------------------------------
@@ -392,16 +352,6 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
 
 # -- calendar, effects, cost shares (the `gunmane plan ...` engines) -------------------------------
 
-_FLAGS = {
-    "horizon": "--horizon",
-    "regions": "--regions",
-    "iterations": "--iterations",
-    "seed": "--seed",
-    "sample_days": "--sample-days",
-    "exact_max": "--exact-max",
-    "permutations": "--permutations",
-}
-
 
 def plain(value: Any) -> Any:
     """Nested results made JSON-safe (NaN -> None, numpy -> Python, tuples -> lists)."""
@@ -412,34 +362,41 @@ def plain(value: Any) -> Any:
     return json_value(value)
 
 
-def _command_args(module: Any, config: str, inputs: dict[str, Any]) -> argparse.Namespace:
-    """The CLI command's arguments for `config` with the job inputs as flags (same defaults)."""
-    flags: list[str] = []
-    for name, flag in _FLAGS.items():
-        if inputs.get(name) is not None:
-            flags += [flag, str(inputs[name])]
-    parser = argparse.ArgumentParser(prog="gunmane plan", exit_on_error=False)
-    module.register(parser.add_subparsers(dest="what"))
-    name = module.__name__.rsplit("_", 1)[-1]
+# Job inputs that are not fields of a workflow request.
+_JOB_KEYS = ("scenario_id", "name")
+
+
+def workflow_request(model: type[_Request], inputs: dict[str, Any]) -> _Request:
+    """The typed request of a workflow from job inputs; JobInputError lists every bad input."""
+    from pydantic import ValidationError
+
+    fields = {k: v for k, v in inputs.items() if k not in _JOB_KEYS}
     try:
-        return parser.parse_args([name, config, *flags])
-    except (argparse.ArgumentError, SystemExit) as exc:
-        raise JobInputError(f"invalid inputs {sorted(inputs)}: {exc}") from None
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise JobInputError(input_errors(exc)) from None
 
 
-def _plan_setup(ctx: JobContext) -> tuple[Any, str]:
+def input_errors(exc: Any) -> str:
+    """A pydantic ValidationError as one line per bad input: `inputs.k: message`."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ())) or "inputs"
+        lines.append(f"inputs.{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(lines)
+
+
+def _plan_setup(ctx: JobContext) -> Any:
+    """The stored scenario with its road network built and its assets matched."""
+    from gis_data.network.graph import NetworkError
     from gis_data.planning.plan_engine import PlanSetup
 
-    scenario_id = _scenario_id(ctx)
-    with ctx.session() as session:
-        source = crud.get_scenario(session=session, scenario_id=scenario_id).source_config
-    if not source or not Path(source).is_file():
-        raise JobInputError(
-            f"scenario {scenario_id} was not loaded from a scenario TOML: calendars, effects and "
-            "cost shares need its road network and towns"
-        )
     ctx.progress(5, "loading the scenario, road network and matching")
-    return PlanSetup.load(source), source
+    scenario = load_job_scenario(ctx, need_network=True)
+    try:
+        return PlanSetup.from_scenario(scenario)
+    except NetworkError as exc:
+        raise JobInputError(str(exc)) from None
 
 
 def _store_plan(
@@ -465,32 +422,21 @@ def _store_plan(
 
 
 def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
-    """The patrol calendar over a horizon, every working day routed (planning.patrol_calendar)."""
-    from gis_data.planning.parallel import route_calendar_parallel
-    from gis_data.planning.plan_engine import choose_regions
-    from gis_data.planning.plan_settings import read_settings
-    from gis_data.planning.work_calendar import parse_horizon
-    from optimizer.stop import MaxIterations
-    from service.commands import plan_calendar
+    """The patrol calendar over a horizon, every working day routed (planning.workflows)."""
+    from gis_data.planning.workflows import CalendarRequest, plan_calendar
     from service.parallel import solve_mapper
 
-    setup, source = _plan_setup(ctx)
-    args = _command_args(plan_calendar, source, inputs)
-    settings = read_settings(None)
-    seed = settings.seed if args.seed is None else args.seed
-    horizon = parse_horizon(args.horizon or settings.horizon)
-    regions = choose_regions(setup, args.regions, seed=seed)
-    ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
-    calendar = plan_calendar.region_calendar(setup, horizon, regions, settings, seed)
-    ctx.progress(50, f"routing {len(calendar.dates)} working days")
-    router = setup.router(
-        stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
-    )
+    request = workflow_request(CalendarRequest, inputs)
+    settings = job_settings(ctx)
+    setup = _plan_setup(ctx)
+    ctx.progress(20, f"calendar {request.horizon_in(settings).label}: {len(setup.assets)} assets")
     with solve_mapper() as client:
-        routed = route_calendar_parallel(calendar, router, client=client)
+        outcome = plan_calendar(setup, settings, request, client=client)
+    routed = outcome.routed
+    calendar = routed.calendar
     res = calendar.result
     summary = {
-        "horizon": horizon.label,
+        "horizon": calendar.horizon.label,
         "working_days": len(calendar.dates),
         "regions": list(calendar.regions),
         "crews": list(calendar.crews),
@@ -514,53 +460,45 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         }
         for d, region, r in routed.days
     ]
-    parameters: dict[str, Any] = {
-        k: inputs[k] for k in ("horizon", "regions", "iterations", "seed") if k in inputs
-    }
-    name = str(inputs.get("name") or f"calendar {horizon.label}")
+    parameters = request.model_dump(exclude_defaults=True)
+    name = str(inputs.get("name") or f"calendar {calendar.horizon.label}")
     return _store_plan(ctx, "calendar", name, parameters, plain(summary), {"days": days})
 
 
 def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The effect estimate (導入効果試算): siloed status quo against bundled patrols."""
-    from gis_data.planning.plan_engine import choose_regions
-    from gis_data.planning.plan_settings import read_settings
-    from service.commands import plan_effects
+    from gis_data.planning.workflows import EffectsRequest, compute_effects, effects_json
     from service.parallel import solve_mapper
 
-    setup, source = _plan_setup(ctx)
-    args = _command_args(plan_effects, source, inputs)
-    settings = read_settings(None)
-    seed = settings.seed if args.seed is None else args.seed
-    regions = choose_regions(setup, args.regions, seed=seed)
+    request = workflow_request(EffectsRequest, inputs)
+    settings = job_settings(ctx)
+    setup = _plan_setup(ctx)
     ctx.progress(20, "planning and routing the siloed and bundled calendars")
     with solve_mapper() as client:
-        effects = plan_effects.compute_effects(setup, settings, regions, args, client=client)
-    data = plain(plan_effects.effects_json(effects, setup.town_names()))
+        effects = compute_effects(setup, settings, request, client=client)
+    data = plain(effects_json(effects, setup.town_names()))
     summary = {
         "horizon": data["horizon"],
         "comparison": data["comparison"],
         "routing_solves": data["routing_solves"],
     }
-    parameters: dict[str, Any] = {
-        k: inputs[k] for k in ("horizon", "regions", "iterations", "seed") if k in inputs
-    }
+    parameters = request.model_dump(exclude_defaults=True)
     name = str(inputs.get("name") or f"effects {data['horizon']}")
     return _store_plan(ctx, "effects", name, parameters, summary, {"effects": data})
 
 
 def run_cost_shares(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """Cost shares among towns: Shapley value of routed coalition costs, with the core check."""
-    from gis_data.planning.plan_settings import read_settings
-    from service.commands import plan_shares
+    from gis_data.planning.workflows import SharesRequest, compute_shares, shares_json
     from service.parallel import solve_mapper
 
-    setup, source = _plan_setup(ctx)
-    args = _command_args(plan_shares, source, inputs)
+    request = workflow_request(SharesRequest, inputs)
+    settings = job_settings(ctx)
+    setup = _plan_setup(ctx)
     ctx.progress(20, "costing the coalitions of towns")
     with solve_mapper() as client:
-        result = plan_shares.compute_shares(setup, read_settings(None), args, client=client)
-    data = plain(plan_shares.shares_json(result))
+        result = compute_shares(setup, settings, request, client=client)
+    data = plain(shares_json(result))
     summary = {
         "total_yen": data["total_yen"],
         "towns": [
@@ -569,8 +507,7 @@ def run_cost_shares(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         ],
         "core_violations": data["core_violations"],
     }
-    keys = ("horizon", "iterations", "seed", "sample_days", "exact_max", "permutations")
-    parameters = {k: inputs[k] for k in keys if k in inputs}
+    parameters = request.model_dump(exclude_defaults=True)
     name = str(inputs.get("name") or "cost shares")
     return _store_plan(ctx, "cost_shares", name, parameters, summary, {"shares": data})
 

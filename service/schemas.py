@@ -24,6 +24,10 @@ class Municipality(BaseModel):
 
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(default="", max_length=200)
+    population: int | None = Field(default=None, ge=0, description="inhabitants")
+    population_year: int | None = Field(
+        default=None, ge=1900, le=2200, description="year of the population figure"
+    )
 
 
 # Fields shared by creation and reading.

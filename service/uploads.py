@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
@@ -115,6 +118,45 @@ def check_zip(path: Path, *, max_unzipped_bytes: int, max_ratio: float) -> None:
                 )
 
 
+def scrub_paths(problems: list[Problem], workdir: Path) -> list[Problem]:
+    """The problems with the server's temporary folder cut out of their messages.
+
+    GDAL and the readers quote the file path they were given; clients see the file name only.
+    """
+    prefixes = sorted({str(workdir), str(workdir.resolve())}, key=len, reverse=True)
+    cleaned = []
+    for problem in problems:
+        message = problem.message
+        for prefix in prefixes:
+            message = message.replace(prefix + "/", "").replace(prefix + "\\", "")
+            message = message.replace(prefix, "")
+        cleaned.append(dataclasses.replace(problem, message=message))
+    return cleaned
+
+
+@contextlib.contextmanager
+def upload_workdir(settings: Settings) -> Iterator[Path]:
+    """A private temporary folder under the data folder, removed afterwards."""
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=settings.DATA_DIR))
+    try:
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def receive_file(
+    *, stream: IO[bytes], filename: str | None, workdir: Path, settings: Settings
+) -> Path:
+    """Save an uploaded file into ``workdir`` with the size limit, checking zips for bombs."""
+    path = save_upload(stream, workdir, safe_name(filename), max_bytes=settings.max_upload_bytes)
+    if path.name.lower().endswith(".zip"):
+        check_zip(
+            path, max_unzipped_bytes=settings.max_unzipped_bytes, max_ratio=settings.MAX_ZIP_RATIO
+        )
+    return path
+
+
 def _columns(raw: str | None) -> dict[str, str] | None:
     if not raw:
         return None
@@ -195,6 +237,7 @@ def import_upload(
             wkt=options.wkt,
             label=name,
         )
+        problems = scrub_paths(problems, workdir)
         if not any(p.severity == "error" for p in problems):
             problems += _duplicates(session, scenario_id, name, list(assets["asset_id"]))
         if any(p.severity == "error" for p in problems):

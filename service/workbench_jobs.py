@@ -41,7 +41,7 @@ def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     from service.processes import _plan_setup, _scenario_id, _store_plan, plain
     from service.workbench import scenario_firms
 
-    setup, _ = _plan_setup(ctx)
+    setup = _plan_setup(ctx)
     towns = len(setup.town_names())
     max_k = _int(inputs, "max_k", towns, 1, MAX_K)
     seed = _int(inputs, "seed", 0, 0, 2**31 - 1)

@@ -52,10 +52,15 @@ _FORMAT_DEFAULTS = {"osm": ("road", "road_segment")}
 
 @dataclass
 class Scenario:
-    """A loaded, validated scenario: assets, municipalities, depots, road network file."""
+    """A loaded, validated scenario: assets, municipalities, depots, road network file.
+
+    ``config`` is the TOML it was read from; None for a scenario assembled from stored tables
+    (`scenario_from_tables`). ``network_options`` are the build options of a network that is
+    not a plain OSM file (a town's road layer, alone or completed by ``network_path``).
+    """
 
     name: str
-    config: ScenarioConfig
+    config: ScenarioConfig | None
     assets: gpd.GeoDataFrame
     municipalities: gpd.GeoDataFrame
     depots: gpd.GeoDataFrame
@@ -63,6 +68,39 @@ class Scenario:
     network_buffer_m: float
     metric_crs: CRS
     warnings: list[Problem] = field(default_factory=list)
+    network_options: dict[str, Any] = field(default_factory=dict)
+
+
+def scenario_from_tables(
+    *,
+    name: str,
+    assets: gpd.GeoDataFrame,
+    municipalities: gpd.GeoDataFrame,
+    depots: gpd.GeoDataFrame,
+    network_path: Path | None = None,
+    network_buffer_m: float = 1000.0,
+    network_options: dict[str, Any] | None = None,
+) -> Scenario:
+    """A scenario from tables already validated (e.g. stored rows): the metric CRS is chosen
+    from the municipality boundaries, else from the assets, as `load_scenario` does."""
+    known = municipalities.geometry.dropna()
+    area = known if not known.empty else assets.geometry.dropna()
+    codes = [str(c) for c in municipalities["municipality_code"]]
+    try:
+        metric_crs = metric_crs_for(area, municipality_codes=codes)
+    except ValueError:
+        metric_crs = CRS.from_epsg(3857)
+    return Scenario(
+        name=name,
+        config=None,
+        assets=assets,
+        municipalities=municipalities,
+        depots=depots,
+        network_path=network_path,
+        network_buffer_m=network_buffer_m,
+        metric_crs=metric_crs,
+        network_options=dict(network_options or {}),
+    )
 
 
 def _format_id(value: object) -> object:
@@ -316,6 +354,13 @@ def _load_boundaries(
     return table, problems
 
 
+def read_boundaries_file(
+    config: BoundariesConfig, *, repair: bool = False
+) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Municipality polygons of a boundaries file: code, name, population, one row per code."""
+    return _load_boundaries(config, repair=repair)
+
+
 def _municipalities(
     config: ScenarioConfig, boundaries: gpd.GeoDataFrame | None
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -512,4 +557,10 @@ def load_scenario(path: str | Path, *, repair: bool = False) -> Scenario:
     )
 
 
-__all__ = ["ASSET_COLUMNS", "Scenario", "load_assets_from_file", "load_scenario"]
+__all__ = [
+    "ASSET_COLUMNS",
+    "Scenario",
+    "load_assets_from_file",
+    "load_scenario",
+    "scenario_from_tables",
+]

@@ -112,10 +112,15 @@ class PlanSetup:
     def load(cls, config: str | Path) -> PlanSetup:
         """Load the scenario TOML, build its network and match its assets once."""
         from gis_data.loading.load import load_scenario
+
+        return cls.from_scenario(load_scenario(config))
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> PlanSetup:
+        """Build the network of a loaded (or stored) scenario and match its assets once."""
         from gis_data.network.graph import network_for_scenario
         from gis_data.network.patrol_arcs import match_assets
 
-        scenario = load_scenario(config)
         network = network_for_scenario(scenario)
         matching = match_assets(network, scenario.assets)
         unmatched = {u.asset_id for u in matching.unmatched}

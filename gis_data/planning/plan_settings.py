@@ -142,31 +142,39 @@ def read_settings(path: str | Path | None) -> PlanSettings:
         raise ValueError(f"{p}: settings file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{p}: not valid TOML: {exc}") from None
-    _check(data, _TOP, str(p))
+    return settings_from_mapping(data, where=str(p))
+
+
+def settings_from_mapping(data: dict[str, Any], *, where: str = "settings") -> PlanSettings:
+    """Settings from the tables of a settings TOML as a mapping (e.g. stored as JSON).
+
+    Raises ValueError naming ``where`` and the key for an unknown key or a bad value.
+    """
+    _check(data, _TOP, where)
     horizon = str(data.get("horizon", "FY2026"))
     parse_horizon(horizon)
-    freq = Frequencies.from_mapping(data.get("calendar", {}), where=f"{p} [calendar]")
+    freq = Frequencies.from_mapping(data.get("calendar", {}), where=f"{where} [calendar]")
     wd = data.get("work_days", {})
-    _check(wd, {"weekend", "public_holidays_off", "year_end_off"}, f"{p} [work_days]")
+    _check(wd, {"weekend", "public_holidays_off", "year_end_off"}, f"{where} [work_days]")
     rules = WorkRules(
         weekend=frozenset(int(d) for d in wd.get("weekend", [5, 6])),
         public_holidays_off=bool(wd.get("public_holidays_off", True)),
         year_end_off=bool(wd.get("year_end_off", True)),
     )
-    costs = UnitCosts.from_mapping(data.get("costs", {}), where=f"{p} [costs]")
+    costs = UnitCosts.from_mapping(data.get("costs", {}), where=f"{where} [costs]")
     phases = []
     for k, ph in enumerate(data.get("phase", [])):
-        where = f"{p} [[phase]] {k + 1}"
-        _check(ph, {"label", "start", "towns"}, where)
+        at = f"{where} [[phase]] {k + 1}"
+        _check(ph, {"label", "start", "towns"}, at)
         if not ph.get("towns"):
-            raise ValueError(f"{where}: 'towns' must list at least one municipality code")
+            raise ValueError(f"{at}: 'towns' must list at least one municipality code")
         start = str(ph.get("start", f"FY{2026 + 2 * k}"))
         parse_horizon(start)
         phases.append(
             Phase(str(ph.get("label", f"第{k + 1}期")), start, tuple(map(str, ph["towns"])))
         )
     rep = data.get("report", {})
-    _check(rep, _REPORT, f"{p} [report]")
+    _check(rep, _REPORT, f"{where} [report]")
     report = ReportOptions(
         title=str(rep.get("title", ReportOptions.title)),
         contract_years=int(rep.get("contract_years", 3)),
@@ -187,12 +195,12 @@ def read_settings(path: str | Path | None) -> PlanSettings:
         costs=costs,
         phases=tuple(phases),
         report=report,
-        cooperation=_cooperation(data, report, where=f"{p} [cooperation]"),
+        cooperation=_cooperation(data, report, where=f"{where} [cooperation]"),
         cost_share=CouncilFormula.from_mapping(
-            data.get("cost_share", {}), where=f"{p} [cost_share]"
+            data.get("cost_share", {}), where=f"{where} [cost_share]"
         ),
-        budget=BudgetRates.from_mapping(data.get("budget", {}), where=f"{p} [budget]"),
-        source=str(p),
+        budget=BudgetRates.from_mapping(data.get("budget", {}), where=f"{where} [budget]"),
+        source=where,
     )
 
 

@@ -59,7 +59,7 @@ def _projected(network: RoadNetwork) -> nx.MultiDiGraph:
 
 def _network(session: SessionDep, scenario_id: int) -> RoadNetwork:
     scenario = crud.get_scenario(session=session, scenario_id=scenario_id)
-    loaded = loaded_scenario(scenario)
+    loaded = loaded_scenario(session, scenario)
     if loaded is None or loaded.network_path is None:
         raise ServiceError(
             409, "no-network", f"scenario {scenario_id} has no road network to match tracks to"

@@ -175,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
         loaded = load_scenario(config)
         print_scenario(loaded)
         with session_scope(engine) as session:
-            scenario_id = import_scenario(session=session, config=config).id
+            scenario_id = import_scenario(
+                session=session, config=config, data_dir=settings.DATA_DIR
+            ).id
         print(f"Stored as scenario {scenario_id}.")
     else:
         print(f"Scenario {scenario_id} ({config.name}) is already stored.")

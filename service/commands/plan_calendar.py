@@ -10,12 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gis_data.planning.parallel import route_calendar_parallel
-from gis_data.planning.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
-from gis_data.planning.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
+from gis_data.planning.patrol_calendar import CalendarRoutes
+from gis_data.planning.plan_engine import PlanSetup, RegionChoice
 from gis_data.planning.plan_settings import PlanSettings, read_settings
-from gis_data.planning.work_calendar import Horizon, parse_horizon
-from optimizer.stop import MaxIterations
+from gis_data.planning.workflows import CalendarRequest, plan_calendar, plan_regions_for
 from service.parallel import workers_client
 
 logger = logging.getLogger(__name__)
@@ -80,15 +78,22 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+ENGINE_FIELDS = ("horizon", "regions", "iterations", "seed", "bases")
+
+
+def request_fields(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
+    """The workflow request's fields from the command's arguments (unset ones keep defaults)."""
+    names = (*ENGINE_FIELDS, *extra)
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 def load_plan_inputs(
-    args: argparse.Namespace,
+    args: argparse.Namespace, request: Any
 ) -> tuple[PlanSettings, PlanSetup, RegionChoice]:
-    """Settings, scenario setup and contract regions (settings' seed unless --seed) of the args."""
+    """Settings, scenario setup and the contract regions of ``request``."""
     settings = read_settings(args.settings)
     setup = PlanSetup.load(args.config)
-    seed = settings.seed if args.seed is None else args.seed
-    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
-    return settings, setup, regions
+    return settings, setup, plan_regions_for(setup, request, settings)
 
 
 def _summary(routed: CalendarRoutes) -> dict[str, Any]:
@@ -117,45 +122,19 @@ def _summary(routed: CalendarRoutes) -> dict[str, Any]:
     }
 
 
-def region_calendar(
-    setup: PlanSetup, horizon: Horizon, regions: RegionChoice, settings: PlanSettings, seed: int
-) -> PatrolCalendar:
-    """The patrol calendar of ``setup``'s assets over ``horizon``, per chosen region and yard."""
-    return build_patrol_calendar(
-        setup.assets,
-        horizon,
-        region_of=regions.asset_region,
-        depot_of=regions.region_depot,
-        shift_minutes=settings.shift_hours * 60.0,
-        frequencies=settings.frequencies,
-        rules=settings.rules,
-        metric_crs=setup.scenario.metric_crs,
-        seed=seed,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan, route, print and export the calendar."""
     started = time.perf_counter()
-    settings = read_settings(args.settings)
-    horizon = parse_horizon(args.horizon or settings.horizon)
-    seed = settings.seed if args.seed is None else args.seed
-    setup = PlanSetup.load(args.config)
-    regions = choose_regions(setup, args.regions, seed=seed, with_towns=args.bases == "yards+towns")
-    calendar = region_calendar(setup, horizon, regions, settings, seed)
-    stop = MaxIterations(args.iterations)
-    router = setup.router(
-        stop=stop, seed=seed, shift_hours=settings.shift_hours, keep_geometry=bool(args.out)
+    request = CalendarRequest(
+        **request_fields(args), routes=not args.no_routes, keep_geometry=bool(args.out)
     )
-    if args.no_routes:
-        routed = CalendarRoutes(calendar=calendar, days=(), solves=0, reused=0)
-    else:
-        with workers_client(args.workers) as client:
-            routed = route_calendar_parallel(calendar, router, client=client)
+    settings, setup, regions = load_plan_inputs(args, request)
+    with workers_client(args.workers if request.routes else 0) as client:
+        outcome = plan_calendar(setup, settings, request, regions=regions, client=client)
+    routed = outcome.routed
+    horizon = routed.calendar.horizon
     summary = _summary(routed)
-    summary["method"] = (
-        f"{regions.method}; routes: arc routing, {describe_stop(stop)} per distinct day"
-    )
+    summary["method"] = outcome.method
     summary["unmatched_assets"] = len(setup.unmatched)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     rows = _day_rows(routed)

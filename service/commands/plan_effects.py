@@ -6,14 +6,12 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
-from gis_data.planning.effects import EffectEstimate, PlanCosting, estimate_effects
-from gis_data.planning.plan_engine import PlanSetup, RegionChoice, describe_stop
-from gis_data.planning.plan_settings import PlanSettings, default_phases
-from gis_data.planning.work_calendar import parse_horizon
+from gis_data.planning.effects import EffectEstimate
+from gis_data.planning.plan_engine import describe_stop
+from gis_data.planning.workflows import EffectsRequest, compute_effects, effects_json
 from optimizer.stop import MaxIterations
-from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
+from service.commands.plan_calendar import add_common_arguments, load_plan_inputs, request_fields
 from service.parallel import workers_client
 
 
@@ -33,65 +31,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_common_arguments(p)
     p.add_argument("--out", type=Path, help="write effects.json and the .xlsx tables here")
     p.set_defaults(handler=run)
-
-
-def compute_effects(
-    setup: PlanSetup,
-    settings: PlanSettings,
-    regions: RegionChoice,
-    args: argparse.Namespace,
-    *,
-    client: Any | None = None,
-) -> EffectEstimate:
-    """The effect estimate of a loaded scenario under ``settings``.
-
-    ``client`` (a Dask client or None) routes the distinct days of all units in parallel.
-    """
-    horizon = parse_horizon(args.horizon or settings.horizon)
-    seed = settings.seed if args.seed is None else args.seed
-    router = setup.router(
-        stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
-    )
-    costing = PlanCosting(
-        setup.assets,
-        router,
-        horizon,
-        frequencies=settings.frequencies,
-        rules=settings.rules,
-        metric_crs=setup.scenario.metric_crs,
-        shift_minutes=settings.shift_hours * 60.0,
-        seed=seed,
-    )
-    phases = settings.phases or default_phases(setup.populations())
-    present = set(setup.assets["municipality_code"].astype(str))
-    phases = tuple(p for p in phases if set(p.towns) <= present)
-    return estimate_effects(
-        costing,
-        town_depots=setup.town_depots(),
-        bundle_depots=regions.region_depot,
-        region_of=regions.asset_region,
-        phases=phases,
-        costs=settings.costs,
-        client=client,
-    )
-
-
-def effects_json(effects: EffectEstimate, names: dict[str, str]) -> dict[str, Any]:
-    """The estimate as plain data."""
-    return {
-        "horizon": effects.horizon,
-        "comparison": effects.comparison_rows(),
-        "phases": [
-            {**r, "town_names": [names.get(c, c) for c in r["towns"].split(", ")]}
-            for r in effects.phase_rows()
-        ],
-        "method": effects.siloed.method,
-        "routing_solves": effects.solves,
-        "units": {
-            "siloed": [u.__dict__ for u in effects.siloed.units],
-            "bundled": [u.__dict__ for u in effects.bundled.units],
-        },
-    }
 
 
 def print_effects(effects: EffectEstimate, names: dict[str, str]) -> None:
@@ -121,9 +60,10 @@ def print_effects(effects: EffectEstimate, names: dict[str, str]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print and optionally write the effect estimate."""
     started = time.perf_counter()
-    settings, setup, regions = load_plan_inputs(args)
+    request = EffectsRequest(**request_fields(args))
+    settings, setup, regions = load_plan_inputs(args, request)
     with workers_client(args.workers) as client:
-        effects = compute_effects(setup, settings, regions, args, client=client)
+        effects = compute_effects(setup, settings, request, regions=regions, client=client)
     names = setup.town_names()
     data = effects_json(effects, names)
     data["regions"] = regions.method

@@ -6,7 +6,6 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from gis_data.planning.cost_share import (
     DEFAULT_PERMUTATIONS,
@@ -14,14 +13,11 @@ from gis_data.planning.cost_share import (
     EXACT_MAX_TOWNS,
     RULE_LABELS_JA,
     ShareResult,
-    build_coalition_cost,
-    share_costs,
 )
 from gis_data.planning.plan_engine import PlanSetup
-from gis_data.planning.plan_settings import PlanSettings, read_settings
-from gis_data.planning.work_calendar import parse_horizon
-from optimizer.stop import MaxIterations
-from service.commands.plan_calendar import add_common_arguments
+from gis_data.planning.plan_settings import read_settings
+from gis_data.planning.workflows import SharesRequest, compute_shares, shares_json
+from service.commands.plan_calendar import add_common_arguments, request_fields
 from service.parallel import workers_client
 
 
@@ -64,61 +60,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=run, iterations=0)
 
 
-def compute_shares(
-    setup: PlanSetup, settings: PlanSettings, args: argparse.Namespace, *, client: Any | None = None
-) -> ShareResult:
-    """Coalition costs and shares of a loaded scenario.
-
-    ``client`` (a Dask client or None) routes the days of every coalition in parallel.
-    """
-    seed = settings.seed if args.seed is None else args.seed
-    router = setup.router(
-        stop=MaxIterations(args.iterations), seed=seed, shift_hours=settings.shift_hours
-    )
-    cost = build_coalition_cost(
-        setup.assets,
-        router,
-        parse_horizon(args.horizon or settings.horizon),
-        depot=setup.bundle_depot(with_towns=getattr(args, "bases", "yards") == "yards+towns"),
-        costs=settings.costs,
-        sample_days=args.sample_days or None,
-        frequencies=settings.frequencies,
-        rules=settings.rules,
-        metric_crs=setup.scenario.metric_crs,
-        shift_minutes=settings.shift_hours * 60.0,
-        seed=seed,
-    )
-    return share_costs(
-        cost,
-        setup.assets,
-        names=setup.town_names(),
-        populations=setup.populations(),
-        metric_crs=setup.scenario.metric_crs,
-        exact_max_towns=args.exact_max,
-        permutations=args.permutations,
-        seed=seed,
-        client=client,
-    )
-
-
-def shares_json(result: ShareResult) -> dict[str, Any]:
-    """The shares as plain data."""
-    std = result.shapley.std_error
-    return {
-        "total_yen": result.total_yen,
-        "rules": list(result.rules),
-        "towns": result.rows(),
-        "core_violations": result.violations,
-        "core_checked": result.core_checked,
-        "shapley_exact": result.shapley.exact,
-        "shapley_std_error_yen": [float(x) for x in std] if std is not None else [],
-        "method": result.method,
-        "routing_solves": result.solves,
-        "coalitions_costed": result.coalitions,
-        "seconds": round(result.runtime, 1),
-    }
-
-
 def print_shares(result: ShareResult) -> None:
     """The share table as text."""
     rules = result.rules
@@ -150,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = read_settings(args.settings)
     setup = PlanSetup.load(args.config)
+    request = SharesRequest(**request_fields(args, "sample_days", "exact_max", "permutations"))
     with workers_client(args.workers) as client:
-        result = compute_shares(setup, settings, args, client=client)
+        result = compute_shares(setup, settings, request, client=client)
     data = shares_json(result)
     data["total_seconds"] = round(time.perf_counter() - started, 1)
     if args.out:

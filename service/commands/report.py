@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from gis_data.planning.cost_share import DEFAULT_PERMUTATIONS, DEFAULT_SAMPLE_DAYS, EXACT_MAX_TOWNS
+from gis_data.planning.workflows import (
+    EffectsRequest,
+    SharesRequest,
+    compute_effects,
+    compute_shares,
+    effects_json,
+    shares_json,
+)
 from gis_data.workbench.report import ReportInputs, write_report
-from service.commands.plan_calendar import add_common_arguments, load_plan_inputs
-from service.commands.plan_effects import compute_effects, effects_json
-from service.commands.plan_shares import compute_shares, shares_json
+from service.commands.plan_calendar import add_common_arguments, load_plan_inputs, request_fields
 from service.parallel import workers_client
 
 
@@ -48,13 +54,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Compute the figures and write the report."""
     started = time.perf_counter()
-    settings, setup, regions = load_plan_inputs(args)
+    request = EffectsRequest(**request_fields(args))
+    settings, setup, regions = load_plan_inputs(args, request)
     with workers_client(args.workers) as client:
-        effects = compute_effects(setup, settings, regions, args, client=client)
+        effects = compute_effects(setup, settings, request, regions=regions, client=client)
         shares = None
         if not args.no_shares:
-            share_args = argparse.Namespace(**{**vars(args), "iterations": 0})
-            shares = compute_shares(setup, settings, share_args, client=client)
+            # Coalitions are routed by construction only (iterations 0), as `plan shares` does.
+            fields = {**request_fields(args), "iterations": 0}
+            shares = compute_shares(setup, settings, SharesRequest(**fields), client=client)
     inputs = ReportInputs(
         scenario_name=setup.scenario.name,
         town_names=setup.town_names(),

@@ -66,6 +66,7 @@ def test_backend_specifics(engine: Engine) -> None:
         assert {(t, srid) for t, srid, _ in columns} == {
             ("assets", 4326),
             ("depots", 4326),
+            ("municipalities", 4326),
             ("regions", 4326),
             ("routes", 4326),
         }
@@ -76,7 +77,13 @@ def test_backend_specifics(engine: Engine) -> None:
                 " WHERE schemaname = current_schema() AND indexname LIKE 'ix_%_geom'"
             )
         ).all()
-        assert {t for t, _ in indexes} == {"assets", "depots", "regions", "routes"}
+        assert {t for t, _ in indexes} == {
+            "assets",
+            "depots",
+            "municipalities",
+            "regions",
+            "routes",
+        }
         assert all("USING gist" in d for _, d in indexes)
 
 

@@ -24,7 +24,12 @@ def test_create_read_list_delete(client: TestClient, api: str, planner: dict[str
     """A created scenario reads back identically, is listed, and is gone after DELETE."""
     created = _create(client, api, planner)
     assert created["version"] == 1
-    assert created["municipalities"][0] == {"code": "22219", "name": "下田市"}
+    assert created["municipalities"][0] == {
+        "code": "22219",
+        "name": "下田市",
+        "population": None,
+        "population_year": None,
+    }
     read = client.get(f"{api}/scenarios/{created['id']}", headers=planner).json()
     assert read == created
     _create(client, api, planner, name="second")
