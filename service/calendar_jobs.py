@@ -26,7 +26,14 @@ from service import crud
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
 from service.models import Plan, Route, utcnow
 from service.patrol_day_models import PatrolDayMark
-from service.processes import _ENGINE_INPUTS, _number, _plan_setup, _scenario_id, plain
+from service.processes import (
+    _ENGINE_INPUTS,
+    _number,
+    _plan_setup,
+    _scenario_id,
+    job_settings,
+    plain,
+)
 
 if TYPE_CHECKING:
     from gis_data.planning.day_routes import DayRoutes
@@ -40,8 +47,8 @@ REPLAN_KIND = "replan"
 
 def _setup(ctx: JobContext) -> PlanSetup:
     """The loaded scenario with its network and matching (`service.processes`)."""
-    found = _plan_setup(ctx)
-    return found[0] if isinstance(found, tuple) else found
+    setup: PlanSetup = _plan_setup(ctx)
+    return setup
 
 
 def _day_key(assets: frozenset[str], depot: str) -> str:
@@ -143,16 +150,15 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The patrol calendar over a horizon, every working day routed and stored per crew."""
     from gis_data.planning.parallel import route_calendar_parallel
     from gis_data.planning.plan_engine import choose_regions
-    from gis_data.planning.plan_settings import read_settings
     from gis_data.planning.replan import CalendarSchedule
     from gis_data.planning.work_calendar import parse_horizon
+    from gis_data.planning.workflows import region_calendar
     from optimizer.stop import MaxIterations
-    from service.commands import plan_calendar
     from service.parallel import solve_mapper
 
     started = time.perf_counter()
     scenario_id = _scenario_id(ctx)
-    settings = read_settings(None)
+    settings = job_settings(ctx)
     seed = int(_number(inputs, "seed", settings.seed, 0, 2**31 - 1))
     iterations = int(_number(inputs, "iterations", 10, 1, 10**6))
     k = int(_number(inputs, "regions", 1, 1, 50))
@@ -175,7 +181,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     if regions_plan_id is None:
         regions = choose_regions(setup, k, seed=seed)
     ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
-    calendar = plan_calendar.region_calendar(setup, horizon, regions, settings, seed)
+    calendar = region_calendar(setup, horizon, regions, settings, seed)
     ctx.progress(50, f"routing {len(calendar.dates)} working days")
     router = setup.router(
         stop=MaxIterations(iterations),

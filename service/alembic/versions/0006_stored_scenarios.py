@@ -1,7 +1,7 @@
 """Stored scenarios: municipalities with boundaries, depot kinds, road network source, settings.
 
-Revision ID: 0004_stored_scenarios
-Revises: 0003_data_version
+Revision ID: 0006_stored_scenarios
+Revises: 0005_patrol_days
 Create Date: 2026-12-05 21:30:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from service.geometry import GeometryType
 
-revision: str = "0004_stored_scenarios"
-down_revision: str | None = "0003_data_version"
+revision: str = "0006_stored_scenarios"
+down_revision: str | None = "0005_patrol_days"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
