@@ -23,6 +23,7 @@ from gis_data.network.patrol_arcs import Matching, PatrolTask, Unmatched, match_
 from gis_data.planning.parallel import as_mapper
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.errors import InfeasibleError
+from optimizer.lower_bound import carp_lower_bound
 from optimizer.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Plan:
     status: str  # "feasible", "infeasible", "no_solution", "error: ..."
     cost_s: int
     runtime_s: float
+    bound_s: int | None = None  # the optimizer's lower bound on cost_s (bundled plan only)
 
     @property
     def crews(self) -> int:
@@ -222,6 +224,8 @@ def solve_plan(
     if result.solution is None:
         return failed(result.status)
     routes = trace_routes(instance, result.solution)
+    # The bundled plan's progress line states how far it can be from the best possible.
+    bound = carp_lower_bound(instance.data).value if bundled else None
     return Plan(
         label=label,
         municipality_code=municipality_code,
@@ -232,6 +236,7 @@ def solve_plan(
         status=result.status,
         cost_s=int(result.cost or 0),
         runtime_s=time.perf_counter() - started,
+        bound_s=bound,
     )
 
 
@@ -327,9 +332,13 @@ def plan_patrols(
         return f"separate: {job.label}: {len(job.tasks)} tasks from {job.depots[0].name} ..."
 
     def solved(plan: Plan) -> str:
+        bound = ""
+        if plan.bound_s:
+            gap = 100.0 * (plan.cost_s - plan.bound_s) / plan.bound_s
+            bound = f", cost {plan.cost_s} s, lower bound {plan.bound_s} s (+{gap:.1f} %)"
         return (
             f"bundled: {plan.crews} crews, {plan.km:.1f} km, {plan.hours:.2f} h"
-            f" ({plan.status}, {plan.runtime_s:.1f} s)"
+            f" ({plan.status}, {plan.runtime_s:.1f} s{bound})"
         )
 
     plans: list[Plan] = []

@@ -46,3 +46,17 @@ def test_demo_town_bundled_and_separate(vaduz) -> None:
     assert totals["km"] == pytest.approx(sum(p.km for p in result.siloed), abs=0.01)
     # The network reaches beyond Vaduz (buffer), so crews from other towns' yards can come in.
     assert result.network.summary.nodes > 100
+
+
+def test_bundled_progress_states_cost_and_lower_bound(vaduz) -> None:
+    """The bundled plan carries the optimizer's lower bound (never above its cost), and the
+    progress line that reports it shows both."""
+    settings = PlanSettings(seed=1, bundled_stop=MaxIterations(5), silo_stop=MaxIterations(5))
+    messages: list[str] = []
+    result = plan_patrols(vaduz, settings, progress=messages.append)
+    bundled = result.bundled
+    assert bundled.bound_s is not None
+    assert 0 < bundled.bound_s <= bundled.cost_s
+    assert all(p.bound_s is None for p in result.siloed)
+    line = next(m for m in messages if m.startswith("bundled:") and "crews" in m)
+    assert f"cost {bundled.cost_s} s, lower bound {bundled.bound_s} s" in line
