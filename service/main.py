@@ -54,6 +54,7 @@ OPTIONAL_ROUTERS: tuple[tuple[str, bool], ...] = (
     ("patrol_logs", True),
     ("patrol_days", True),
     ("pages", False),
+    ("patrol_day_pages", False),
     ("workbench", True),
     ("workbench_pages", False),
 )

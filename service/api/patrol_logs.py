@@ -29,6 +29,7 @@ from gis_data.network.patrol_log import (
 from gis_data.planning.patrol_calendar import Frequencies, patrol_class
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, require
+from service.calendar_intervals import calendar_intervals
 from service.deps import SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.frames import assets_frame
@@ -214,8 +215,9 @@ def patrol_coverage(
 ) -> dict[str, Any]:
     """Per asset of the region: visits in the stored logs, last visit, longest gap, overdue?
 
-    Intervals are the asset's own ``patrol_interval_days``, else its class default (working
-    days turned into calendar days at 7/5).
+    Intervals are those of the newest stored calendar covering the region and date (its
+    working days turned into calendar days at 7/5); without one, the asset's own
+    ``patrol_interval_days``, else its class default (also at 7/5).
     """
     logs = _region_logs(session, principal, region_id)
     region = crud.get_region(session=session, region_id=region_id)
@@ -225,8 +227,10 @@ def patrol_coverage(
     start = since.replace(tzinfo=dt.UTC) if since is not None and since.tzinfo is None else since
     assets = region_assets(session, region)
     frequencies = Frequencies()
-    intervals: dict[str, float] = {}
-    for row in assets.drop(columns="geometry").to_dict("records"):
+    # A stored calendar's intervals when one covers the region and date (what crews work to).
+    planned = calendar_intervals(session, region, when.date())
+    intervals: dict[str, float] = dict(planned or {})
+    for row in assets.drop(columns="geometry").to_dict("records") if planned is None else []:
         own = row.get("patrol_interval_days")
         if isinstance(own, float) and math.isfinite(own) and own > 0:
             intervals[str(row["asset_id"])] = own

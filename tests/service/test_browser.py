@@ -290,6 +290,14 @@ PAGES = (
     ("patrol_log", "/patrol-logs/{log}?lang={lang}", "contractor", True),
     ("region_logs", "/regions/{region}/patrol-logs?lang={lang}", "planner", False),
     ("workbench", "/workbench?scenario={scenario}&lang={lang}", "planner", False),
+    ("patrol_day", "/contractor/days?date=2026-04-01&lang={lang}", "contractor", False),
+    ("patrol_week", "/contractor/days?date=2026-04-01&view=week&lang={lang}", "contractor", False),
+    (
+        "patrol_month",
+        "/planner/calendar?region_id={region}&month=2026-04&lang={lang}",
+        "planner",
+        False,
+    ),
 )
 
 

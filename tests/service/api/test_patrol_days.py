@@ -253,3 +253,64 @@ def test_a_log_is_matched_against_its_crew_day(
     assert day["status"] in ("done", "partly done")
     missing = client.get(f"{api}/patrol-days/2026-05-09/crews/1/gpx", headers=crew)
     assert missing.status_code == 404
+    # The contract status per asset uses the calendar's intervals (working days x 7/5).
+    status = client.get(
+        f"{api}/regions/{region_id}/patrol-coverage",
+        params={"as_of": f"{date.isoformat()}T23:00:00+00:00"},
+        headers=crew,
+    ).json()
+    intervals = schedule.intervals_on(date)
+    pool = schedule.regions.index(schedule.regions[0])
+    mine = {a for a, t in zip(schedule.task_assets, schedule.tasks, strict=True) if t.pool == pool}
+    items = {i["asset_id"]: i for i in status["items"]}
+    assert set(items) == mine
+    for asset, item in items.items():
+        assert item["interval_days"] == round(intervals[asset] * 7 / 5, 2)
+    assert all(items[a]["visits"] == 1 for a in assets)
+
+
+def test_contractor_pages_show_the_day_and_the_week_and_planners_the_month(
+    client: TestClient, api: str, planner: dict[str, str], engine: Engine, stored
+) -> None:
+    """The day page lists the crews of the date with downloads; the week page every day of the
+    week with its status (weekend off); the planner's month page every day; both languages."""
+    schedule, region_ids, routes = _stored_days(engine, stored["calendar"]["plan_id"])
+    region = schedule.regions[0]
+    region_id = region_ids[region]
+    crew = make_key(engine, "contractor", (region_id,))
+    day = next(d for d, when in enumerate(schedule.dates) if schedule.day_assets(d, region))
+    date = schedule.dates[day]
+    crews = sorted(r[3] for r in routes if r[1] == date and r[2] == region_id)
+    page = client.get("/contractor/days", params={"date": date.isoformat()}, headers=crew)
+    assert page.status_code == 200
+    html = page.text
+    assert 'name="viewport"' in html
+    for label in crews:
+        assert f"/patrol-days/{date.isoformat()}/crews/{label}/gpx?region_id={region_id}" in html
+    assert "予定" in html
+    week = client.get(
+        "/contractor/days",
+        params={"date": date.isoformat(), "view": "week", "lang": "en"},
+        headers=crew,
+    )
+    assert week.status_code == 200
+    monday = date - dt.timedelta(days=date.weekday())
+    for offset in range(7):
+        assert f'data-date="{(monday + dt.timedelta(days=offset)).isoformat()}"' in week.text
+    assert "day off" in week.text
+    assert "Week" in week.text
+    other = client.get(
+        "/contractor/days", params={"region_id": region_ids[schedule.regions[1]]}, headers=crew
+    )
+    assert other.status_code == 404
+    month = client.get(
+        "/planner/calendar",
+        params={"region_id": region_id, "month": HORIZON, "lang": "en"},
+        headers=planner,
+    )
+    assert month.status_code == 200
+    assert month.text.count('data-date="2026-05-') == 31
+    assert (
+        client.get("/planner/calendar", params={"region_id": region_id}, headers=crew).status_code
+        == 403
+    )
