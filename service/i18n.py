@@ -285,7 +285,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "next": ("次 →", "Next →"),
     "show": ("表示", "Show"),
     "hours": ("時間", "Hours"),
-    "stops": ("施設数", "Stops"),
     "status": ("状況", "Status"),
     "status_planned": ("予定", "planned"),
     "status_done": ("実施済", "done"),
