@@ -19,6 +19,7 @@ SUITES: list[tuple[str, str]] = [
     ("prefecture", "bench.prefecture"),
     ("road_layer", "bench.road_layer"),
     ("patrol_days", "bench.patrol_days"),
+    ("council_report", "bench.council_report"),
 ]
 
 

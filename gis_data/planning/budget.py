@@ -47,9 +47,12 @@ SOURCE_LABELS = {
     "engine": "経路計算による試算",
     "setting": "設定値",
     "cooperation": "連携の仕組みの設定",
+    "quantities": "施設の数量×歩掛（設定値）",
 }
-# Intake process keys the engine models (patrols; routine maintenance work when declared).
+# Intake process keys the engine models: patrols; routine maintenance (清掃・除草・剪定) is
+# modelled by quantities (`planning.maintenance`) and compared with the intake's cleaning rows.
 MODELLED_PROCESSES = frozenset({"patrol"})
+MAINTENANCE_PROCESSES = frozenset({"cleaning"})
 INTAKE_YEARS = 3  # the intake counts tenders over the last three years
 
 
@@ -175,6 +178,7 @@ def budget_estimate(
     intake: Intake | None = None,
     admin_fees: Mapping[str, float] | None = None,
     processes: Sequence[str] = tuple(MODELLED_PROCESSES),
+    maintenance_yen: Mapping[str, float] | None = None,
 ) -> Budget:
     """Per town the status quo and the bundle in yen and hours per year (module docstring).
 
@@ -190,9 +194,13 @@ def budget_estimate(
     chosen = set(processes)
     staff_by_town = {s.municipality_code: s for s in intake.staff} if intake else {}
     orders_by_town: dict[str, list[Any]] = {}
+    upkeep_by_town: dict[str, list[Any]] = {}
+    upkeep = maintenance_yen or {}
     for o in intake.orders if intake else ():
         if o.process in chosen:
             orders_by_town.setdefault(o.municipality_code, []).append(o)
+        elif o.process in MAINTENANCE_PROCESSES and upkeep:
+            upkeep_by_town.setdefault(o.municipality_code, []).append(o)
     siloed_cost: dict[str, float] = {}
     siloed_hours: dict[str, float] = {}
     for u in effects.siloed.units:
@@ -234,6 +242,28 @@ def budget_estimate(
             BudgetLine(code, "諸経費", "円", None, modelled * rates.overhead_rate, "setting",
                        f"作業費の{100 * rates.overhead_rate:.0f}%"),
         ]  # fmt: skip
+        work = upkeep.get(code, 0.0)
+        if work > 0:
+            current = upkeep_by_town.get(code, [])
+            if current:
+                rounds += sum(_tender_rounds(o.method, o.tenders, rates, term) for o in current)
+                lines.append(
+                    BudgetLine(code, "維持作業の現行契約（清掃・除草・剪定）", "円",
+                               sum(o.annual_cost_yen for o in current), None, "intake",
+                               f"{len(current)}件の契約")
+                )  # fmt: skip
+            else:
+                lines.append(
+                    BudgetLine(code, "維持作業（現状、推計）", "円", work, None, "quantities",
+                               "発注状況の記入なし：同じ数量の試算")
+                )  # fmt: skip
+            lines += [
+                BudgetLine(code, "維持作業（除草・清掃・剪定・補修・点検）", "円", None, work,
+                           "quantities", "職種別の班日×日額（諸経費込み）"),
+                BudgetLine(code, "全体マネジメント業務費（維持作業分）", "円", None,
+                           work * rates.management_fee_rate, "setting",
+                           f"維持作業費の{100 * rates.management_fee_rate:.0f}%"),
+            ]  # fmt: skip
         fee = fees.get(code, 0.0) * scale
         if fee:
             lines.append(

@@ -46,6 +46,10 @@ table is optional::
     basis = "workload"               # or "asset_km"
     departments = { road = "建設課", park = "都市計画課" }
 
+    [[maintenance]]                  # gis_data.planning.maintenance: override or add a task
+    key = "verge_mowing"
+    per_year = 3
+
     [budget]                         # gis_data.planning.budget.BudgetRates
     management_fee_rate = 0.10
     overhead_rate = 0.30
@@ -66,6 +70,7 @@ from gis_data.planning.budget import BudgetRates
 from gis_data.planning.cooperation import PATTERNS, Cooperation
 from gis_data.planning.cost_share import CouncilFormula
 from gis_data.planning.effects import Phase, UnitCosts
+from gis_data.planning.maintenance import DEFAULT_TASKS, MaintenanceTask, tasks_from_settings
 from gis_data.planning.patrol_calendar import Frequencies
 from gis_data.planning.work_calendar import WorkRules, parse_horizon
 
@@ -81,6 +86,7 @@ _TOP = {
     "cooperation",
     "cost_share",
     "budget",
+    "maintenance",
 }
 _REPORT = {
     "contract_years",
@@ -122,6 +128,7 @@ class PlanSettings:
     cooperation: Cooperation = field(default_factory=Cooperation)
     cost_share: CouncilFormula = field(default_factory=CouncilFormula)
     budget: BudgetRates = field(default_factory=BudgetRates)
+    maintenance: tuple[MaintenanceTask, ...] = DEFAULT_TASKS
     source: str = "defaults"
 
 
@@ -200,6 +207,9 @@ def settings_from_mapping(data: dict[str, Any], *, where: str = "settings") -> P
             data.get("cost_share", {}), where=f"{where} [cost_share]"
         ),
         budget=BudgetRates.from_mapping(data.get("budget", {}), where=f"{where} [budget]"),
+        maintenance=tasks_from_settings(
+            data.get("maintenance", []), where=f"{where} [[maintenance]]"
+        ),
         source=where,
     )
 

@@ -42,6 +42,7 @@ from gis_data.planning.cost_share import (
     department_split,
 )
 from gis_data.planning.effects import FIELD_LABELS_JA, METRICS, EffectEstimate, UnitCosts
+from gis_data.planning.maintenance import UNITS_JA, MaintenancePlan, plan_maintenance
 from gis_data.planning.plan_settings import PlanSettings
 from gis_data.workbench import report_doc as rd
 from gis_data.workbench.ja_format import (
@@ -185,6 +186,7 @@ class ReportFigures:
     field_cost: dict[str, dict[str, float]]  # town -> field -> status-quo engine cost
     formula: CouncilFormula = field(default_factory=CouncilFormula)  # as applied
     notes: tuple[str, ...] = ()
+    maintenance: MaintenancePlan | None = None
 
     @property
     def town_share(self) -> dict[str, float]:
@@ -259,6 +261,17 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
     fees = coop.admin_fees(share_of, lead) if len(towns) > 1 else dict.fromkeys(towns, 0.0)
     first = start_year(eff.horizon) or inputs.created.year
     regions = max(1, len(eff.bundled.units))
+    upkeep = None
+    if inputs.assets is not None and inputs.settings.maintenance:
+        from gis_data.planning.work_calendar import parse_horizon, working_days
+
+        upkeep = plan_maintenance(
+            inputs.assets,
+            year=first,
+            region_of=inputs.asset_region or None,
+            tasks=inputs.settings.maintenance,
+            working_days=working_days(parse_horizon(f"FY{first}"), inputs.settings.rules),
+        )
     budget = budget_estimate(
         eff,
         shares=share_of,
@@ -269,6 +282,7 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
         regions=regions,
         intake=inputs.intake,
         admin_fees=fees,
+        maintenance_yen={t: upkeep.cost_yen(town=t) for t in towns} if upkeep else None,
     )
     departments = {
         t: department_split(share_of[t], field_cost[t], _department_of(inputs, t)) for t in towns
@@ -285,6 +299,7 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
         field_cost=field_cost,
         formula=formula,
         notes=tuple(notes),
+        maintenance=upkeep,
     )
 
 
@@ -545,78 +560,137 @@ def _effect_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block]:
     return out
 
 
-def _scope_cells(inputs: ReportInputs) -> tuple[dict[str, set[str]], dict[str, set[str]], str]:
-    """Per field the columns modelled (●), declared (○) and suggested by the intake (△)."""
-    modelled = {f: {"維持作業"} for f in inputs.fields_present}
-    declared: dict[str, set[str]] = {}
+_TASK_WORDS = {
+    "verge_mowing": "除草",
+    "bank_mowing": "除草",
+    "park_mowing": "除草",
+    "street_sweeping": "清掃",
+    "gutter_cleaning": "清掃",
+    "pruning": "剪定",
+    "pothole_patching": "補修",
+}
+SCOPE_LEGEND = (
+    "●：試算に含む、○：包括の対象とする（設定による、試算には含まない）、"
+    "△：発注状況から見た包括の候補（未決定）、－：対象外"
+)
+
+
+def scope_rows(inputs: ReportInputs, fig: ReportFigures | None = None) -> list[tuple[str, ...]]:
+    """The scope matrix: field, asset or routine work, then one mark per `PROCESSES` column.
+
+    ● only where the figures model the work (patrols, the maintenance tasks with quantities,
+    bridge and tunnel inspection when the data has them); ○ where the settings' scope declares
+    it; △ where the intake's ordering status suggests it and the settings say nothing.
+    """
+    fig = fig or report_figures(inputs)
+    tasks = fig.maintenance.fields_modelled() if fig.maintenance else {}
     scope = inputs.settings.report.scope
+    declared: dict[str, set[str]] = {}
+    suggested: dict[str, set[str]] = {}
     if scope is not None:
         for f, procs in scope.items():
             declared[f] = {PROCESS_ALIASES[x] for x in procs if x in PROCESS_ALIASES}
-    suggested: dict[str, set[str]] = {}
-    if scope is None and inputs.workbench and inputs.workbench.get("scope"):
+    elif inputs.workbench and inputs.workbench.get("scope"):
         for f, procs in inputs.workbench["scope"].items():
             suggested[f] = {PROCESS_ALIASES[x] for x in procs if x in PROCESS_ALIASES}
-    for f, cols in suggested.items():
-        declared.setdefault(f, set())
-        suggested[f] = cols - declared[f]
-    legend = "●：試算に含む（巡回）、○：包括の対象とする（設定による、試算には含まない）"
-    if suggested:
-        legend += "、△：発注状況から包括の候補（未決定）"
-    legend += "、－：対象外"
-    return modelled, {**declared, "__suggested__": set()} | suggested, legend
-
-
-def scope_rows(inputs: ReportInputs) -> list[tuple[str, ...]]:
-    """The scope matrix: field, asset or routine work, then one mark per `PROCESSES` column."""
-    modelled, marks, _ = _scope_cells(inputs)
-    declared = {k: v for k, v in marks.items() if k != "__suggested__"}
-    scope = inputs.settings.report.scope
-    suggested_fields = (
-        set(inputs.workbench["scope"]) if scope is None and inputs.workbench and
-        inputs.workbench.get("scope") else set()
-    )  # fmt: skip
-    fields_shown = list(inputs.fields_present) + [
+    shown = list(inputs.fields_present) + [
         f for f in declared if f not in inputs.fields_present and f in ASSET_ROWS
     ]
+
+    def mark(f: str, col: str, modelled: bool) -> str:
+        if modelled:
+            return "●"
+        if col in declared.get(f, set()):
+            return "○"
+        if col in suggested.get(f, set()):
+            return "△"
+        return "－"
+
     rows = []
-    for f in fields_shown:
+    for f in shown:
         field_ja = FIELD_LABELS_JA.get(f, f)
-        chosen = declared.get(f, set()) if scope is not None else set()
-        maybe = declared.get(f, set()) if f in suggested_fields else set()
-
-        def mark(col: str, f: str = f, chosen: set[str] = chosen, maybe: set[str] = maybe) -> str:
-            if col in modelled.get(f, set()):
-                return "●"
-            if col in chosen:
-                return "○"
-            if col in maybe:
-                return "△"
-            return "－"
-
+        present = f in inputs.fields_present
         for asset in ASSET_ROWS.get(f, ()):
+            inspected = asset in ("橋梁", "トンネル") and "bridge_inspection" in tasks.get(f, set())
             rows.append(
-                (field_ja, asset, *(mark(c) if c in STRUCTURE_COLUMNS else "" for c in PROCESSES))
+                (
+                    field_ja,
+                    asset,
+                    *(
+                        mark(f, c, c == "点検" and inspected) if c in STRUCTURE_COLUMNS else ""
+                        for c in PROCESSES
+                    ),
+                )
             )
+        words = ["巡回"] if present else []
+        for key in sorted(tasks.get(f, set())):
+            word = _TASK_WORDS.get(key)
+            if word and word not in words:
+                words.append(word)
+        label = "・".join(words) if words else ROUTINE_ROWS.get(f, "巡回")
         rows.append(
             (
                 field_ja,
-                ROUTINE_ROWS.get(f, "巡回"),
-                *(mark(c) if c in ROUTINE_COLUMNS else "" for c in PROCESSES),
+                label,
+                *(
+                    mark(f, c, c == "維持作業" and present) if c in ROUTINE_COLUMNS else ""
+                    for c in PROCESSES
+                ),
             )
         )
     return rows
 
 
-def _strategy_blocks(inputs: ReportInputs) -> list[rd.Block]:
+def _maintenance_blocks(fig: ReportFigures) -> list[rd.Block]:
+    plan = fig.maintenance
+    if plan is None or not plan.amounts:
+        return []
+    out = [rd.h("維持作業の年間計画（職種別の延べ班日数）", 4)]
+    by_task: dict[str, list[Any]] = {}
+    for a in plan.amounts:
+        by_task.setdefault(a.task.key, []).append(a)
+    rows = []
+    for items in by_task.values():
+        task = items[0].task
+        months = "・".join(f"{m}月" for m in task.months) if len(task.months) < 12 else "通年"
+        qty = sum(a.quantity for a in items)
+        days = sum(a.crew_days for a in items)
+        rows.append(
+            (task.label, task.trade, f"{qty:,.0f}{UNITS_JA[task.quantity]}", months,
+             _num(days, 1), _yen(days * plan.trade_day_yen[task.trade]))
+        )  # fmt: skip
+    out.append(
+        rd.table(("作業", "職種", "年間数量", "実施時期", "延べ班日数", "費用（円/年）"), rows,
+                 numeric=(2, 4, 5))
+    )  # fmt: skip
+    month_names = [f"{m}月" for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+    crews = plan.crews_by_trade()
+    out.append(
+        rd.table(
+            ("職種", *month_names, "必要班数"),
+            [(trade, *[_num(v, 0) for v in values], str(crews.get(trade, 0)))
+             for trade, values in plan.month_rows()],
+            numeric=tuple(range(1, 14)),
+        )
+    )  # fmt: skip
+    out.append(
+        rd.note(
+            "各作業は実施時期の稼働日に均等に割り付けています。必要班数は最も忙しい月の1稼働日"
+            "あたりの班数です。数量・頻度・歩掛・日額は参考資料の想定値で、契約ごとに置き換えます。"
+        )
+    )
+    return out
+
+
+def _strategy_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block]:
     opts = inputs.settings.report
-    _, _, legend = _scope_cells(inputs)
     out = [
         rd.h("（１）業務のマネジメント戦略", 2, "strategy"),
         rd.h("［実施内容］", 3),
         rd.h("①対象範囲（インフラ分野×業務プロセス）", 4),
-        rd.table(("インフラ分野", "施設・作業", *PROCESSES), scope_rows(inputs)),
-        rd.note(legend),
+        rd.table(("インフラ分野", "施設・作業", *PROCESSES), scope_rows(inputs, fig)),
+        rd.note(SCOPE_LEGEND),
+        *_maintenance_blocks(fig),
         rd.h("②発注方式等", 4),
     ]
     contract = f"有（{opts.contract_years}年）" if opts.contract_years > 1 else "無（単年度）"
@@ -986,6 +1060,30 @@ def _reference_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block
         value = getattr(rates, f.name)
         brows.append((label, _num(100 * value if unit == "％" else value, 1), unit))
     out.append(rd.table(("項目", "値", "単位"), brows, numeric=(1,)))
+    if fig.maintenance is not None and fig.maintenance.amounts:
+        plan = fig.maintenance
+        out.append(rd.h("維持作業の数量・歩掛・日額（想定値）", 4))
+        out.append(
+            rd.table(
+                ("作業", "数量の単位", "年間回数", "1班1日の作業量", "職種", "1班1日の日額（円）"),
+                [(t.label, UNITS_JA[t.quantity], _num(t.per_year, 1),
+                  _num(t.output_per_crew_day, 0), t.trade, _yen(plan.trade_day_yen[t.trade]))
+                 for t in inputs.settings.maintenance if t.field in inputs.fields_present],
+                numeric=(2, 3, 5),
+            )
+        )  # fmt: skip
+        how = []
+        if "road" in inputs.fields_present:
+            how.append("路肩の面積は道路延長×両側の幅")
+        if "river" in inputs.fields_present:
+            how.append("河川堤防の面積は延長×のり面の幅")
+        out.append(
+            rd.note(
+                "、".join(how)
+                + ("で求めます。" if how else "")
+                + "日額は機械を含む1班の費用で諸経費を含みます。"
+            )
+        )
     if fig.budget.scale != 1.0:
         out.append(rd.note("算定期間が1か月のため、年額は1か月の試算の12倍としています。"))
     out.append(
@@ -1101,7 +1199,7 @@ def build_document(inputs: ReportInputs, *, map_png: bytes | None) -> rd.Documen
         rd.ul(_issues(inputs)),
     )
     doc.add(*_effect_blocks(inputs, fig))
-    doc.add(*_strategy_blocks(inputs))
+    doc.add(*_strategy_blocks(inputs, fig))
     doc.add(*_bundle_blocks(inputs, fig, map_png))
     doc.add(*_collaboration_blocks(inputs, fig))
     doc.add(*_reference_blocks(inputs, fig))

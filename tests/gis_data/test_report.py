@@ -22,6 +22,7 @@ from gis_data.workbench.report import (
     ReportInputs,
     build_document,
     report_figures,
+    scope_rows,
     write_report,
 )
 from gis_data.workbench.report_doc import render_markdown
@@ -32,7 +33,7 @@ NAMES = {"T1": "一町", "T2": "二村"}
 PCT = {"planning": 10.0, "inspection": 30.0, "works": 10.0, "maintenance": 40.0, "counter": 10.0}
 AGES = {"under30": 0, "30s": 1, "40s": 1, "50s": 2, "60plus": 1}
 # ASCII words a Japanese official document may carry: proper nouns and units.
-ALLOWED_ASCII = {"OpenStreetMap", "contributors", "km", "kg", "CO2", "t", "L", "kL", "h", "JV"}
+ALLOWED_ASCII = {"OpenStreetMap", "contributors", "km", "kg", "CO2", "t", "L", "kL", "h", "m", "JV"}
 GUIDE_ORDER = (
     "［自治体が抱える課題と群マネ導入で期待する効果］",
     "（１）業務のマネジメント戦略",
@@ -278,3 +279,20 @@ def test_default_phases_start_with_the_most_populous_town() -> None:
     assert [p.start for p in phases] == ["FY2026", "FY2028", "FY2030"]
     unknown = default_phases({"A": float("nan"), "B": 10.0})
     assert [p.towns for p in unknown] == [("B",), ("B", "A")]
+
+
+def test_maintenance_work_is_ticked_costed_and_planned(inputs) -> None:
+    """With the assets, the routine row names the modelled work and is ticked; bridges (absent
+    from the data) stay unticked; the budget carries the work by quantities; the report shows
+    its monthly crew-days per trade."""
+    fig = report_figures(inputs)
+    rows = {(r[0], r[1]): r[2:] for r in scope_rows(inputs, fig)}
+    routine = next(k for k in rows if k[0] == "道路" and k[1].startswith("巡回"))
+    assert "除草" in routine[1]
+    assert "清掃" in routine[1]
+    assert rows[routine][4] == "●"
+    assert rows[("道路", "橋梁")][1] == "－"
+    lines = [x for t in fig.budget.towns for x in t.lines if x.source == "quantities"]
+    assert sum(x.after or 0.0 for x in lines) == pytest.approx(fig.maintenance.cost_yen())
+    heads = _headings(build_document(inputs, map_png=None))
+    assert "維持作業の年間計画（職種別の延べ班日数）" in heads

@@ -99,8 +99,8 @@ def test_ordering_status_suggests_scope_cells_but_only_patrols_are_ticked(inputs
     assert with_wb[("道路", "舗装")][works] == "△"
     assert without[("道路", "舗装")][works] == "－"
     assert with_wb[("河川", "河川構造物")][inspection] == "△"
-    assert with_wb[("道路", "巡回・清掃・除草・剪定")][routine] == "●"
-    assert without[("公園", "巡回・除草・剪定")][routine] == "●"
+    assert with_wb[("道路", "巡回")][routine] == "●"  # no assets given: patrols only
+    assert without[("公園", "巡回")][routine] == "●"
     assert "○" not in {c for cells in without.values() for c in cells}
 
 
