@@ -121,7 +121,11 @@ class RoadLayerOptions:
     ``speed_kmh`` adds to or overrides the default class speeds; ``tolerance_m`` is how far an
     end point may be from another line and still be joined to it; ``metric_crs`` is used when the
     layer is in degrees (default: the JGD2011 zone or UTM zone of the layer); ``source`` names
-    the layer in problems and on the graph (a file name, never a server path).
+    the layer in problems and on the graph (a file name, never a server path). Assets loaded
+    from the same file are matched to their own edges by ``id_column`` when given (give a column
+    unique per feature: a 路線番号 shared by several features would let each claim them all),
+    else by the feature number they carry as ``source_row``; their ``source_file`` must equal
+    ``source``.
     """
 
     oneway_column: str | None = None
@@ -339,6 +343,9 @@ def _join_endpoints(
     root_ids = np.unique(roots)
     root_pts = shapely.points(end_xy[root_ids])
     near_pt, near_line = line_tree.query(root_pts, predicate="dwithin", distance=tolerance)
+    # each junction moves onto the nearest line first
+    order = np.lexsort((shapely.distance(root_pts[near_pt], lines[near_line]), near_pt))
+    near_pt, near_line = near_pt[order], near_line[order]
     members: dict[int, list[int]] = {}
     for i, r in enumerate(roots.tolist()):
         members.setdefault(r, []).append(i)

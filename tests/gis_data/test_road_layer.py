@@ -253,3 +253,22 @@ def test_line_shorter_than_the_tolerance_becomes_a_junction_and_is_reported() ->
     (warning,) = [p for p in built.report.problems if p.feature == 2]
     assert "0.50 m" in warning.message
     assert "junction" in warning.message
+
+
+def test_a_dangling_end_joins_the_nearest_line() -> None:
+    """An end 0.3 m from one road and 0.9 m from another joins the nearer one."""
+    lines = [
+        LineString([(0, 0), (100, 0)]),  # 0.9 m below the end
+        LineString([(0, 1.2), (100, 1.2)]),  # 0.3 m above it
+        LineString([(50, 0.9), (50, 80)]),
+    ]
+    built = build_road_layer_graph(_layer(list(reversed(lines))))
+    G = built.graph
+    assert built.report.joins == 1
+    assert built.report.max_join_m == pytest.approx(0.3)
+    assert G.number_of_nodes() == 6  # the upper road split at the joint, the lower one not
+    side = _node_at(G, 50, 80)
+    (first,) = (v for _, v in G.out_edges(side))
+    x, y = G.nodes[first]["x"], G.nodes[first]["y"]
+    at = gpd.GeoSeries.from_xy([x], [y], crs=4326).to_crs(CRS).iloc[0]
+    assert (at.x, at.y) == (pytest.approx(50.0), pytest.approx(1.2))
