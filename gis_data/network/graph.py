@@ -313,8 +313,14 @@ def network_for_scenario(scenario: Any, *, use_cache: bool = True) -> RoadNetwor
     """The road network of a loaded scenario (`gis_data.loading.load.Scenario`), cached in memory.
 
     Uses ``scenario.network_path``, the union of ``scenario.municipalities`` grown by
-    ``scenario.network_buffer_m``, and ``scenario.metric_crs``.
+    ``scenario.network_buffer_m``, and ``scenario.metric_crs``. When
+    ``scenario.network_options`` names a ``road_layer_file``, the network is built from that
+    layer (completed by ``network_path`` when set), see
+    `gis_data.network.road_layer.layer_network_for_scenario`.
     """
+    options = getattr(scenario, "network_options", None) or {}
+    if options.get("road_layer_file"):
+        return _layer_network(scenario, use_cache=use_cache)
     if scenario.network_path is None:
         raise NetworkError("the scenario names no OSM file for the road network (network_path)")
     area = buffered_area(
@@ -331,6 +337,39 @@ def network_for_scenario(scenario: Any, *, use_cache: bool = True) -> RoadNetwor
     network = build_network(
         scenario.network_path, area, metric_crs=scenario.metric_crs, use_cache=use_cache
     )
+    if use_cache:
+        _CACHE[key] = network
+    return network
+
+
+def _layer_network(scenario: Any, *, use_cache: bool) -> RoadNetwork:
+    """A road-layer network, cached per layer content, options, OSM file and area."""
+    import hashlib
+    import json
+
+    import pandas as pd
+    import shapely
+
+    from gis_data.network.road_layer import SCENARIO_LAYER_KEYS, layer_network_for_scenario
+
+    options = scenario.network_options
+    assets = scenario.assets
+    lines = assets[assets["source_file"].astype(str) == str(options["road_layer_file"])]
+    digest = hashlib.sha256(
+        json.dumps({k: options.get(k) for k in SCENARIO_LAYER_KEYS}, sort_keys=True).encode()
+    )
+    attributes = lines.drop(columns=lines.geometry.name).astype(str)
+    digest.update(pd.util.hash_pandas_object(attributes, index=False).to_numpy().tobytes())
+    digest.update(b"".join(shapely.to_wkb(lines.geometry.to_numpy())))
+    osm = "" if scenario.network_path is None else str(Path(scenario.network_path).resolve())
+    area = buffered_area(
+        scenario.municipalities.geometry, float(scenario.network_buffer_m), scenario.metric_crs
+    )
+    key = (f"layer:{digest.hexdigest()}:{osm}", float(scenario.network_buffer_m),
+           scenario.metric_crs.to_string(), area.wkb)  # fmt: skip
+    if use_cache and key in _CACHE:
+        return _CACHE[key]
+    network = layer_network_for_scenario(scenario).network
     if use_cache:
         _CACHE[key] = network
     return network

@@ -966,3 +966,54 @@ def build_layer_network(
         graph, metric_crs=built.metric_crs, area=area, source=options.source
     )
     return LayerNetwork(graph=graph, network=network, report=built.report, completion=completion)
+
+
+# Keys of ``Scenario.network_options`` read by `layer_network_for_scenario`.
+SCENARIO_LAYER_KEYS = (
+    "road_layer_file", "oneway_column", "class_column", "speed_kmh", "tolerance_m",
+    "osm_tolerance_m",
+)  # fmt: skip
+
+
+def layer_network_for_scenario(scenario: Any) -> LayerNetwork:
+    """The network of a scenario whose roads come from a town's layer stored as its assets.
+
+    ``scenario.network_options["road_layer_file"]`` names the layer: the road lines among
+    ``scenario.assets`` whose ``source_file`` is that name (each keeps its ``source_row``, so
+    those assets match their own edges). ``oneway_column``, ``class_column``, ``speed_kmh`` and
+    ``tolerance_m`` are the `RoadLayerOptions`; ``scenario.network_path``, when set, is the OSM
+    file that completes it (``osm_tolerance_m``). The area is the towns grown by
+    ``scenario.network_buffer_m``, as for OSM networks.
+    """
+    from gis_data.network.graph import NetworkError, buffered_area
+
+    opts = dict(scenario.network_options or {})
+    source = str(opts["road_layer_file"])
+    assets = scenario.assets
+    is_line = assets.geometry.geom_type.isin(["LineString", "MultiLineString"])
+    lines = assets[(assets["source_file"].astype(str) == source) & is_line]
+    if lines.empty:
+        raise NetworkError(f"{source}: the road layer has no line among the scenario's assets")
+    options = RoadLayerOptions(
+        oneway_column=opts.get("oneway_column") or None,
+        class_column=opts.get("class_column") or None,
+        name_column="name" if "name" in lines.columns else None,
+        id_column="source_row" if "source_row" in lines.columns else None,
+        speed_kmh={str(k): float(v) for k, v in dict(opts.get("speed_kmh") or {}).items()},
+        tolerance_m=float(opts.get("tolerance_m", 1.0)),
+        metric_crs=scenario.metric_crs,
+        source=source,
+    )
+    area = buffered_area(
+        scenario.municipalities.geometry, float(scenario.network_buffer_m), scenario.metric_crs
+    )
+    try:
+        return build_layer_network(
+            lines,
+            options,
+            osm_path=scenario.network_path,
+            area=area,
+            osm_tolerance_m=float(opts.get("osm_tolerance_m", OSM_JOIN_TOLERANCE_M)),
+        )
+    except RoadLayerError as exc:
+        raise NetworkError(str(exc)) from exc

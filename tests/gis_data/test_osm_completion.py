@@ -147,3 +147,50 @@ def test_layer_network_completed_from_an_osm_file(town_file: Path, tmp_path: Pat
     alone = build_layer_network(read_road_layer(town_file), options)
     assert alone.completion is None
     assert alone.network.summary.nodes == 2  # one two-way street left: 2 of 6 town nodes
+
+
+def test_scenario_network_from_its_stored_road_layer(town_file: Path, tmp_path: Path) -> None:
+    """A scenario whose network options name its road layer routes on the layer's own edges."""
+    from shapely import box
+
+    from gis_data.loading.load import scenario_from_tables
+    from gis_data.network.graph import NetworkError, network_for_scenario
+
+    assets, _ = load_assets_from_file(
+        town_file, municipality_code="22219", municipality="下田市", field="road",
+        kind="road_segment", columns={"路線名": "name"},
+    )  # fmt: skip
+    corner = _lonlat(-50, -50), _lonlat(1200, 150)
+    towns = gpd.GeoDataFrame(
+        {"municipality_code": ["22219"], "municipality": ["下田市"], "population": [20000]},
+        geometry=[box(corner[0][0], corner[0][1], corner[1][0], corner[1][1])],
+        crs=4326,
+    )
+    depots = gpd.GeoDataFrame(
+        {"depot_id": ["d"], "municipality_code": ["22219"], "kind": ["town"], "name": ["yard"]},
+        geometry=gpd.points_from_xy([corner[0][0]], [corner[0][1]]),
+        crs=4326,
+    )
+    scenario = scenario_from_tables(
+        name="shimoda", assets=assets, municipalities=towns, depots=depots,
+        network_options={"road_layer_file": "roads.geojson", "oneway_column": "一方通行"},
+    )  # fmt: skip
+    network = network_for_scenario(scenario)
+    assert network.graph.graph["road_layer"]["source"] == "roads.geojson"
+    assert network_for_scenario(scenario) is network  # cached per layer content and options
+    matching = match_assets(network, scenario.assets)
+    # alone, the one-way 市道1号 cannot be driven back: cut off, and named so
+    reasons = {u.asset_id: u.reason for u in matching.unmatched}
+    assert "cut off" in reasons["22219:roads:1"]
+    assert len(matching.tasks()) == 1
+    scenario.network_options["oneway_column"] = None
+    two_way = network_for_scenario(scenario)
+    assert two_way is not network
+    assert two_way.summary.street_km == pytest.approx(0.2)  # 市道1号 is now the largest part
+    tasks = match_assets(two_way, scenario.assets).tasks()
+    assert [(t.kind, round(t.length_m, 6), t.asset_ids) for t in tasks] == [
+        ("edge", 200.0, ("22219:roads:1",))
+    ]
+    scenario.network_options["class_column"] = "道路種別"
+    with pytest.raises(NetworkError, match="道路種別"):
+        network_for_scenario(scenario)
