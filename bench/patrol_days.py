@@ -115,6 +115,50 @@ def _wrk(
     return parse_wrk(out)
 
 
+def in_process(url: str, key: str, dates: list[str]) -> tuple[float, float, float, float]:
+    """The ASGI app called directly: each date's first read (a cache miss: database, JSON) and
+    a second one (cached); mean and p95 ms of the misses, mean ms of the hits, mean bytes."""
+    import asyncio
+    import statistics
+
+    from service.main import create_app
+
+    app = create_app(Settings(DATABASE_URL=url, RECOVER_JOBS_ON_STARTUP=False))
+    sizes: list[int] = []
+
+    def scope(date: str) -> dict[str, Any]:
+        return {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": "/api/v1/patrols", "raw_path": b"/api/v1/patrols",
+            "root_path": "", "query_string": f"date={date}".encode(),
+            "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+            "headers": [(b"host", b"127.0.0.1"), (b"x-api-key", key.encode())],
+        }  # fmt: skip
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"/api/v1/patrols: status {message['status']}")
+        if message["type"] == "http.response.body":
+            sizes.append(len(message.get("body", b"")))
+
+    async def loop() -> tuple[list[float], list[float]]:
+        misses: list[float] = []
+        hits: list[float] = []
+        for date in dates:
+            for times in (misses, hits):
+                start = time.perf_counter()
+                await app(scope(date), receive, send)  # type: ignore[arg-type]
+                times.append((time.perf_counter() - start) * 1000)
+        return misses, hits
+
+    misses, hits = asyncio.run(loop())
+    p95 = statistics.quantiles(misses, n=20)[-1] if len(misses) > 1 else misses[0]
+    return statistics.mean(misses), p95, statistics.mean(hits), statistics.mean(sizes)
+
+
 def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
     """The table lines of one backend."""
     migrate(url)
@@ -148,8 +192,19 @@ def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
         f" {rows} route rows, +{size:.1f} MB (database {database_mb(url):.1f} MB),"
         f" unrouted days {summary['days_with_unrouted_assets']}, load {os.getloadavg()[0]:.1f}"
     ]
-    # One lost day mid-horizon in the first region, then the re-plan.
-    lost = dates[len(dates) // 2]
+    # One lost day mid-horizon in the first region (a day it has routes), then the re-plan.
+    with session_scope(engine) as session:
+        lost = min(
+            d.isoformat()
+            for d in session.scalars(
+                select(Route.service_date).where(
+                    Route.plan_id == plan.id,
+                    Route.region_id == region_id,
+                    Route.service_date >= dt.date.fromisoformat(dates[len(dates) // 2]),
+                )
+            )
+            if d is not None
+        )
     from service.patrol_day_models import PatrolDayMark
 
     with session_scope(engine) as session:
@@ -169,6 +224,12 @@ def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
         f"{backend:<8} re-plan after losing {lost} in one region: {seconds:.1f} s,"
         f" {r['days_rerouted']} days re-routed, {r['moves']} visits moved,"
         f" {r['late_assets']} assets late, load {os.getloadavg()[0]:.1f}"
+    )
+    miss, miss95, hit, size = in_process(url, contractor, dates)
+    lines.append(
+        f"{backend:<8} GET /patrols?date= in-process, one client: first read of each of"
+        f" {len(dates)} days (cache miss) mean {miss:.1f} ms, p95 {miss95:.1f} ms; cached"
+        f" {hit:.2f} ms; mean response {size / 1024:.0f} kB, load {os.getloadavg()[0]:.1f}"
     )
     if shutil.which("wrk") is None:
         lines.append(f"{backend:<8} reads: wrk is not installed (apt-get install wrk); skipped")

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service import crud
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
@@ -307,6 +307,15 @@ def pending_marks(session: Session, plan: Plan) -> list[PatrolDayMark]:
     return list(session.scalars(query).all())
 
 
+def _light_routes(plan_id: int) -> Any:
+    """The routes of a plan without their steps and geometry (a year is 100+ MB of them)."""
+    return (
+        select(Route)
+        .where(Route.plan_id == plan_id)
+        .options(defer(Route.steps), defer(Route.geom))
+    )
+
+
 def _missed_from_logs(
     session: Session, plan: Plan, applied: set[int]
 ) -> tuple[list[tuple[dt.date, str]], list[int]]:
@@ -314,7 +323,7 @@ def _missed_from_logs(
     the crew-day's route that the track did not cover."""
     planned = {
         r.id: (r.service_date, set(r.properties.get("assets") or []))
-        for r in session.scalars(select(Route).where(Route.plan_id == plan.id))
+        for r in session.scalars(_light_routes(plan.id))
     }
     logs = crud.list_plans(session=session, scenario_id=plan.scenario_id, kind="patrol_log")
     visited: dict[int, set[str]] = {}
@@ -362,7 +371,7 @@ def run_replan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
             crews_out.setdefault(key, set()).add(mark.crew or "*")
             reasons.setdefault(key, []).append(mark.reason)
         old_versions: dict[tuple[dt.date, str], int] = {}
-        for route in session.scalars(select(Route).where(Route.plan_id == calendar_id)):
+        for route in session.scalars(_light_routes(calendar_id)):
             if route.service_date is not None and route.region_id in label_of:
                 key = (route.service_date, label_of[route.region_id])
                 version = int(route.properties.get("version", 1))
