@@ -310,9 +310,7 @@ def pending_marks(session: Session, plan: Plan) -> list[PatrolDayMark]:
 def _light_routes(plan_id: int) -> Any:
     """The routes of a plan without their steps and geometry (a year is 100+ MB of them)."""
     return (
-        select(Route)
-        .where(Route.plan_id == plan_id)
-        .options(defer(Route.steps), defer(Route.geom))
+        select(Route).where(Route.plan_id == plan_id).options(defer(Route.steps), defer(Route.geom))
     )
 
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # OGC API - Features page size.
     OGC_DEFAULT_LIMIT: int = 100
     OGC_MAX_LIMIT: int = 10000
+    # Read cache (service/read_cache.py) per server process: whole responses of the route
+    # lists and OGC reads. A contractor reads any day of a stored fiscal year: a region's year
+    # of daily route lists is about 40 MB on the 11-town demo (docs/benchmarks.md).
+    READ_CACHE_MB: float = 256.0
     # Mark jobs left running by a crash as failed when the app starts.
     RECOVER_JOBS_ON_STARTUP: bool = True
     # Background map tiles of every map page ({z}/{x}/{y} template) and their credit (HTML).

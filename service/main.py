@@ -107,6 +107,7 @@ def create_app(
         engine=get_engine(settings.DATABASE_URL),
         exact_paths=(f"{prefix}/patrols", f"{prefix}/patrols/routes.geojson"),
         path_prefixes=(f"{settings.OGC_PREFIX}/collections",),
+        max_bytes=int(settings.READ_CACHE_MB * 2**20),
     )
     # Pages, GeoJSON and the vendored scripts compress well (a map page ~10x).
     app.add_middleware(GZipMiddleware, minimum_size=1000)

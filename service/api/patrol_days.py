@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar as month_calendar
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
@@ -150,19 +151,33 @@ def _crew_order(route: Route) -> tuple[int, str]:
     return (int(route.crew), "") if route.crew.isdigit() else (10**6, route.crew)
 
 
-def _logs_by_route(session: Session, routes: Sequence[Route]) -> dict[int, list[Plan]]:
-    """Patrol logs uploaded against the routes (kind ``patrol_log``, parameters.route_id)."""
+def _logs_by_route(session: Session, routes: Sequence[Route]) -> dict[int, list[LogSummary]]:
+    """Patrol logs uploaded against the routes (kind ``patrol_log``, parameters.route_id); only
+    their ids and summaries are read (a stored log keeps its whole GPX)."""
     ids = {r.id for r in routes}
-    out: dict[int, list[Plan]] = {}
-    for scenario_id in {r.scenario_id for r in routes}:
-        for log in crud.list_plans(session=session, scenario_id=scenario_id, kind="patrol_log"):
-            route_id = log.parameters.get("route_id")
-            if isinstance(route_id, int) and route_id in ids:
-                out.setdefault(route_id, []).append(log)
+    out: dict[int, list[LogSummary]] = {}
+    scenarios = {r.scenario_id for r in routes}
+    if not scenarios:
+        return out
+    query = select(Plan.id, Plan.parameters, Plan.summary).where(
+        Plan.kind == "patrol_log", Plan.scenario_id.in_(scenarios)
+    )
+    for log_id, parameters, summary in session.execute(query.order_by(Plan.id)):
+        route_id = (parameters or {}).get("route_id")
+        if isinstance(route_id, int) and route_id in ids:
+            out.setdefault(route_id, []).append(LogSummary(log_id, dict(summary or {})))
     return out
 
 
-def _crew_json(route: Route, logs: Sequence[Plan]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LogSummary:
+    """A stored patrol log's id and coverage figures."""
+
+    id: int
+    summary: dict[str, Any]
+
+
+def _crew_json(route: Route, logs: Sequence[LogSummary]) -> dict[str, Any]:
     p = route.properties
     coverage = max((float(log.summary.get("coverage_pct") or 0.0) for log in logs), default=None)
     return {
