@@ -304,6 +304,18 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "reason_other": ("その他", "other"),
     "weekdays": ("月火水木金土日", "MoTuWeThFrSaSu"),
     "no_patrol_today": ("この日の巡回はありません", "No patrol on this day"),
+    "mark_unavailable": (
+        "この日を中止にする（雨天・災害対応・病欠）",
+        "Mark unavailable (rain, disaster, sick)",
+    ),
+    "save": ("保存", "Save"),
+    "all_crews": ("全班", "All crews"),
+    "note": ("メモ", "Note"),
+    "mark_saved": (
+        "登録しました。次の再計画で作業が移ります。",
+        "Saved: the next re-plan moves the work.",
+    ),
+    "mark_failed": ("登録できませんでした", "Could not save"),
 }
 
 

@@ -338,3 +338,21 @@ def test_every_page_offline(server, patrol_log_id, page, name, path, role, has_m
     assert overflow <= 0, f"{url}: the page scrolls sideways by {overflow} px"
     assert page.js_errors == []
     assert page.console_errors == []
+
+
+def test_crew_marks_a_day_unavailable_on_the_phone(server, page):
+    """On the day page at 390 px a crew marks its day lost to a disaster call-out (cookie + the
+    page's CSRF header); the page reloads with the day unavailable and the reason shown."""
+    base, data, _ = server
+    page.set_viewport_size(PHONE)
+    day = "2026-04-02"
+    page.goto(f"{base}/contractor/days?date={day}&key={data.keys['contractor']}")
+    page.click("details.mark summary")
+    page.select_option("form.mark-form select[name=reason]", "disaster")
+    page.fill("form.mark-form input[name=note]", "土砂崩れ対応")
+    with page.expect_navigation():
+        page.click("form.mark-form button[type=submit]")
+    page.wait_for_selector(f'section.day[data-date="{day}"][data-status="unavailable"]')
+    assert "災害対応" in page.locator("section.day").inner_text()
+    _shot(page, "contractor_day_marked_390.png")
+    assert page.js_errors == []
