@@ -14,8 +14,11 @@ cp932 attributes and no ``.cpg``. The road assets are then taken as loaded from 
 Steps timed: ``read`` (`read_road_layer`), ``build`` (`build_road_layer_graph`: noding, joins,
 one-way, speeds, graph), ``network`` (largest strongly connected part, `RoadLayerGraph.to_network`),
 ``summary`` (`network_summary` with every asset, the depots and the towns) and ``match``
-(`match_assets` of every asset). ``peak MB`` is the process's peak resident memory (including the
-scenario load that prepares the instance). Target for 30 towns: network from the layer (read +
+(`match_assets` of every asset); then ``+osm``: the same layer completed by the scenario's OSM
+file (`build_layer_network` with ``osm_path``: OSM read, ``conn`` connectors, reduction), and
+``cut lines``: the layer's lines cut off from the network alone -> once completed. ``peak MB``
+is the process's peak resident memory (including the scenario load that prepares the
+instance). Target for 30 towns: network from the layer (read +
 build + network) under 60 s and 2 GB.
 """
 
@@ -60,6 +63,7 @@ def _child(config: Path) -> dict[str, Any]:
     from gis_data.network.patrol_arcs import match_assets
     from gis_data.network.road_layer import (
         RoadLayerOptions,
+        build_layer_network,
         build_road_layer_graph,
         read_road_layer,
     )
@@ -98,6 +102,14 @@ def _child(config: Path) -> dict[str, Any]:
     start = time.perf_counter()
     matching = match_assets(network, assets)
     out["match_s"] = time.perf_counter() - start
+    if scenario.network_path is not None:
+        # the same layer completed by the scenario's OSM file (read, joins, reduction)
+        start = time.perf_counter()
+        completed = build_layer_network(lines, options, osm_path=scenario.network_path, area=area)
+        out["osm_s"] = time.perf_counter() - start
+        assert completed.completion is not None
+        out["connectors"] = completed.completion.connectors
+        out["osm_cut_features"] = len(completed.network.graph.graph["cut_off_features"])
     out.update(
         lines=len(lines),
         nodes=built.report.nodes,
@@ -108,6 +120,7 @@ def _child(config: Path) -> dict[str, Any]:
         cut_off=len(summary.cut_off),
         unmatched=len(matching.unmatched),
         layer_assets=int(is_layer.sum()),
+        cut_features=len(network.graph.graph["cut_off_features"]),
         peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     )
     return out
@@ -127,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'instance':<12} {'towns':>5} {'lines':>6} {'km':>6} {'nodes':>6} {'joins':>5}"
         f" {'read':>5} {'build':>6} {'network':>7} {'summary':>7} {'match':>6} {'layer→net':>9}"
-        f" {'scc':>5} {'cut':>4} {'unmatched':>9} {'peak MB':>8}",
+        f" {'scc':>5} {'cut':>4} {'unmatched':>9} {'+osm':>5} {'conn':>5} {'cut lines':>13}"
+        f" {'peak MB':>8}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 f" {r['nodes']:>6} {r['joins']:>5} {r['read_s']:>5.1f} {r['build_s']:>6.1f}"
                 f" {r['network_s']:>7.1f} {r['summary_s']:>7.1f} {r['match_s']:>6.1f}"
                 f" {to_network:>9.1f} {r['scc']:>5} {r['cut_off']:>4} {r['unmatched']:>9}"
+                f" {r.get('osm_s', float('nan')):>5.1f} {r.get('connectors', 0):>5}"
+                f" {r['cut_features']:>5} -> {r.get('osm_cut_features', 0):>5}"
                 f" {r['peak_mb']:>8.0f}",
                 flush=True,
             )

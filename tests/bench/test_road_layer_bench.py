@@ -18,3 +18,6 @@ def test_small_prefecture_network_from_its_road_layer(tmp_path: Path) -> None:
     assert (r["joins"], r["scc"], r["cut_off"], r["unmatched"]) == (0, 1, 0, 0)
     # a two-way grid: each street is two directed edges
     assert r["edges"] == pytest.approx(2 * r["lines"], rel=0.02)
+    # completed by the prefecture's OSM file: every town junction meets its OSM node
+    assert r["connectors"] == r["nodes"]
+    assert r["osm_cut_features"] == 0
