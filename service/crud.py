@@ -332,10 +332,14 @@ def delete_layer(*, session: Session, scenario_id: int, layer_id: int) -> None:
     touch_scenario(session=session, scenario_id=scenario_id)
 
 
-def list_assets(*, session: Session, scenario_id: int) -> Sequence[Asset]:
-    """Every asset of a scenario, in insertion order."""
-    query = select(Asset).where(Asset.scenario_id == scenario_id).order_by(Asset.id)
-    return session.scalars(query).all()
+def list_assets(
+    *, session: Session, scenario_id: int, layer_id: int | None = None
+) -> Sequence[Asset]:
+    """Every asset of a scenario (or of one of its layers), in insertion order."""
+    query = select(Asset).where(Asset.scenario_id == scenario_id)
+    if layer_id is not None:
+        query = query.where(Asset.layer_id == layer_id)
+    return session.scalars(query.order_by(Asset.id)).all()
 
 
 def add_depot(

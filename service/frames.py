@@ -72,9 +72,11 @@ def asset_features(assets: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     return features
 
 
-def assets_frame(session: Session, scenario_id: int) -> gpd.GeoDataFrame:
-    """The stored assets of a scenario as a gis_data asset table (schema columns first)."""
-    rows = crud.list_assets(session=session, scenario_id=scenario_id)
+def assets_frame(
+    session: Session, scenario_id: int, *, layer_id: int | None = None
+) -> gpd.GeoDataFrame:
+    """The stored assets of a scenario (or one layer) as a gis_data asset table."""
+    rows = crud.list_assets(session=session, scenario_id=scenario_id, layer_id=layer_id)
     records = []
     for asset in rows:
         record: dict[str, Any] = dict(asset.properties)

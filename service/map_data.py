@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis_data.loading.load import Scenario as LoadedScenario
 from gis_data.network.adapters import PatrolRoute, Traversal
-from gis_data.network.graph import network_for_scenario
+from gis_data.network.scenario_network import scenario_network
 from gis_data.planning.evaluate import PlanError, evaluate_plan
 from gis_data.planning.units import PlanningUnits, build_units
 from service import crud
@@ -52,7 +52,11 @@ def loaded_scenario(session: Session, scenario: Scenario) -> LoadedScenario | No
             loaded = load_stored_scenario(session, scenario.id, need_network=False)
         except IncompleteScenarioError:
             return None
-        if loaded.municipalities.empty and loaded.network_path is None:
+        if (
+            loaded.municipalities.empty
+            and loaded.network_path is None
+            and loaded.network_lines is None
+        ):
             return None
         _LOADED[key] = loaded
         return loaded
@@ -139,8 +143,8 @@ def planning_context(session: Session, scenario: Scenario) -> PlanningContext:
         if loaded is not None:
             munis = loaded.municipalities
             metric = loaded.metric_crs
-            if loaded.network_path is not None:
-                graph = network_for_scenario(loaded).graph
+            if loaded.network_path is not None or loaded.network_lines is not None:
+                graph = scenario_network(loaded).network.graph
         units = build_units(assets, metric_crs=metric, graph=graph, area=munis)
         context = PlanningContext(units=units, municipalities=munis)
         with _CONTEXTS_LOCK:

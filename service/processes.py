@@ -50,6 +50,11 @@ def load_job_scenario(ctx: JobContext, *, need_network: bool) -> Any:
             raise JobInputError(str(exc)) from None
 
 
+def has_network(scenario: Any) -> bool:
+    """Whether a loaded scenario names a road network source (an OSM file or a road layer)."""
+    return scenario.network_path is not None or scenario.network_lines is not None
+
+
 def job_settings(ctx: JobContext) -> Any:
     """The scenario's stored planning settings (the defaults when none are stored)."""
     from gis_data.planning.plan_settings import settings_from_mapping
@@ -112,11 +117,11 @@ def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     ctx.progress(2, "loading the scenario")
     scenario = load_job_scenario(ctx, need_network=False)
     graph = None
-    if not straight_line and scenario.network_path is not None:
-        from gis_data.network.graph import network_for_scenario
+    if not straight_line and has_network(scenario):
+        from gis_data.network.scenario_network import scenario_network
 
         ctx.progress(10, "building the road network")
-        graph = network_for_scenario(scenario).graph
+        graph = scenario_network(scenario).network.graph
     ctx.progress(30, f"partitioning {len(scenario.assets)} assets into {k} regions")
     try:
         from service.workbench_jobs import survey_limits

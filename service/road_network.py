@@ -9,26 +9,25 @@ data folder; its server path is never shown.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 from typing import IO, Any
 
-import geopandas as gpd
-import networkx as nx
-import shapely
 from sqlalchemy.orm import Session
 
 from gis_data.loading.config import detect_format
 from gis_data.loading.load import scenario_from_tables
-from gis_data.network.graph import NetworkError, RoadNetwork, network_for_scenario
+from gis_data.network.graph import NetworkError
+from gis_data.network.road_layer import RoadLayerError
+from gis_data.network.scenario_network import ScenarioNetwork, scenario_network
+from gis_data.network.summary import network_summary
 from service import crud
 from service.config import Settings
 from service.errors import ServiceError
 from service.frames import assets_frame
 from service.stored_scenario import depots_frame, municipalities_frame
-from service.uploads import receive_file, safe_name, upload_workdir
+from service.uploads import receive_file, safe_name, scrub_paths, upload_workdir
 
 DEFAULT_BUFFER_M = 1000.0
 
@@ -59,49 +58,6 @@ def _speeds(raw: str | None) -> dict[str, float] | None:
     return {k: float(v) for k, v in value.items()}
 
 
-def cut_off_parts(network: RoadNetwork, assets: gpd.GeoDataFrame) -> list[dict[str, Any]]:
-    """Streets cut off from the largest strongly connected part, grouped into connected parts,
-    each with its length, a location and the assets lying on it."""
-    if not network.cut_off:
-        return []
-    joins = nx.Graph()
-    for i, line in enumerate(network.cut_off):
-        coords = list(line.coords)
-        joins.add_edge(("line", i), ("end", coords[0]))
-        joins.add_edge(("line", i), ("end", coords[-1]))
-    metric = network.metric_crs
-    asset_metric = assets.to_crs(metric) if not assets.empty else assets
-    parts = []
-    for component in nx.connected_components(joins):
-        lines = [network.cut_off[i] for kind, i in component if kind == "line"]
-        merged = gpd.GeoSeries([shapely.union_all(lines)], crs=4326).to_crs(metric).iloc[0]
-        where = gpd.GeoSeries([shapely.point_on_surface(merged)], crs=metric).to_crs(4326).iloc[0]
-        on_part: list[str] = []
-        if not asset_metric.empty:
-            near = asset_metric.geometry.intersects(merged.buffer(5.0))
-            on_part = sorted(map(str, asset_metric.loc[near, "asset_id"]))
-        parts.append(
-            {
-                "km": round(merged.length / 1000.0, 3),
-                "lon": round(where.x, 6),
-                "lat": round(where.y, 6),
-                "asset_ids": on_part[:100],
-                "asset_count": len(on_part),
-            }
-        )
-    parts.sort(key=lambda p: (-p["km"], p["lon"], p["lat"]))
-    return parts
-
-
-def network_summary(network: RoadNetwork, assets: gpd.GeoDataFrame) -> dict[str, Any]:
-    """Nodes, edges, km, strongly connected parts and every part cut off from the largest one."""
-    summary: dict[str, Any] = dict(network.summary.as_dict())
-    parts = cut_off_parts(network, assets)
-    summary["strongly_connected_components"] = 1 + len(parts) if len(network.graph) else 0
-    summary["cut_off_parts"] = parts
-    return summary
-
-
 def store_network(
     *,
     session: Session,
@@ -123,13 +79,7 @@ def store_network(
         )
     speeds = _speeds(speed_kmh)
     if from_layer:
-        _check_layer(session, scenario_id, from_layer)
-        if importlib.util.find_spec("gis_data.network.road_layer") is None:
-            raise ServiceError(
-                501,
-                "not-implemented",
-                "networks from a town's road layer are not available in this version",
-            )
+        _layer(session, scenario_id, from_layer)
     towns = municipalities_frame(session, scenario_id)
     missing = [
         c for c, g in zip(towns["municipality_code"], towns.geometry, strict=True) if g is None
@@ -143,12 +93,20 @@ def store_network(
             details={"missing_codes": missing},
         )
     options: dict[str, Any] = {"buffer_m": buffer_m}
+    lines = None
     if from_layer:
-        options.update(from_layer=int(from_layer), oneway_column=oneway_column,
-                       class_column=class_column)  # fmt: skip
+        layer = _layer(session, scenario_id, from_layer)
+        options.update(
+            from_layer=layer.id,
+            layer_name=layer.name,
+            oneway_column=oneway_column,
+            class_column=class_column,
+        )
+        lines = assets_frame(session, scenario_id, layer_id=layer.id)
     if speeds:
         options["speed_kmh"] = speeds
     assets = assets_frame(session, scenario_id)
+    depots = depots_frame(session, scenario_id, towns)
     with upload_workdir(settings) as workdir:
         path: Path | None = None
         name = ""
@@ -167,24 +125,19 @@ def store_network(
             name=row.name,
             assets=assets,
             municipalities=towns,
-            depots=depots_frame(session, scenario_id, towns),
+            depots=depots,
             network_path=path,
             network_buffer_m=buffer_m,
             network_options=options,
+            network_lines=lines,
         )
-        try:
-            network = network_for_scenario(scenario, use_cache=False)
-        except NetworkError as exc:
-            message = str(exc).replace(str(workdir) + os.sep, "").replace(str(workdir), "")
-            raise ServiceError(422, "network-build-failed", message) from None
-        except Exception as exc:  # osmnx and the PBF reader raise many types for broken files
-            raise ServiceError(
-                422,
-                "network-build-failed",
-                f"{name or 'the road layer'}: cannot build a road network"
-                f" ({type(exc).__name__}); is it an OSM XML or PBF file?",
-            ) from None
-        summary = network_summary(network, assets)
+        built = _build(scenario, workdir, name)
+        summary = network_summary(
+            built.graph, assets=assets, depots=depots, boundaries=towns
+        ).to_dict()
+        summary["routable"] = built.network.summary.as_dict()
+        if built.report:
+            summary["build"] = built.report
         stored_path: str | None = None
         sha = ""
         if path is not None:
@@ -210,21 +163,43 @@ def store_network(
     return summary
 
 
-def _check_layer(session: Session, scenario_id: int, raw: str) -> None:
+def _layer(session: Session, scenario_id: int, raw: str) -> Any:
+    """The uploaded layer ``raw`` names, or 422."""
     try:
         layer_id = int(raw)
     except ValueError:
         raise ServiceError(
             422, "invalid-layer", f"from_layer must be a layer id, got {raw!r}"
         ) from None
-    if not any(
-        layer.id == layer_id for layer in crud.list_layers(session=session, scenario_id=scenario_id)
-    ):
+    for layer in crud.list_layers(session=session, scenario_id=scenario_id):
+        if layer.id == layer_id:
+            return layer
+    raise ServiceError(
+        422, "invalid-layer", f"layer {layer_id} is not an uploaded layer of scenario {scenario_id}"
+    )
+
+
+def _build(scenario: Any, workdir: Path, name: str) -> ScenarioNetwork:
+    """Build the network; every failure becomes a 422 naming the file, never a server path."""
+    try:
+        return scenario_network(scenario, use_cache=False)
+    except RoadLayerError as exc:
         raise ServiceError(
             422,
-            "invalid-layer",
-            f"layer {layer_id} is not an uploaded layer of scenario {scenario_id}",
-        )
+            "network-build-failed",
+            f"the road layer cannot become a network: {len(exc.problems)} problem(s)",
+            details=[p.to_dict() for p in scrub_paths(exc.problems, workdir)],
+        ) from None
+    except NetworkError as exc:
+        message = str(exc).replace(str(workdir) + os.sep, "").replace(str(workdir), "")
+        raise ServiceError(422, "network-build-failed", message) from None
+    except Exception as exc:  # osmnx and the PBF reader raise many types for broken files
+        raise ServiceError(
+            422,
+            "network-build-failed",
+            f"{name or 'the road layer'}: cannot build a road network"
+            f" ({type(exc).__name__}); is it an OSM XML or PBF file?",
+        ) from None
 
 
 def network_public(session: Session, scenario_id: int) -> dict[str, Any]:

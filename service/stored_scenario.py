@@ -102,6 +102,9 @@ def load_stored_scenario(session: Session, scenario_id: int, *, need_network: bo
                 f" PUT /scenarios/{scenario_id}/boundaries first"
             )
     options = dict(network.options) if network is not None else {}
+    lines = None
+    if options.get("from_layer") is not None:
+        lines = assets_frame(session, scenario_id, layer_id=int(options["from_layer"]))
     if not has_boundaries:
         # Straight-line regions need no town polygons; half a list of them would mislead.
         towns = towns.iloc[0:0]
@@ -113,4 +116,5 @@ def load_stored_scenario(session: Session, scenario_id: int, *, need_network: bo
         network_path=Path(network.file_path) if network is not None and network.file_path else None,
         network_buffer_m=float(options.get("buffer_m", 1000.0)),
         network_options=options,
+        network_lines=lines,
     )

@@ -12,15 +12,13 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from gis_data.loading.config import BoundariesConfig, detect_format
-from gis_data.loading.errors import AssetValidationError, Problem
-from gis_data.loading.load import read_boundaries_file
+from gis_data.loading.boundaries import BoundaryError, missing_codes, read_boundaries
+from gis_data.loading.config import detect_format
+from gis_data.loading.errors import AssetValidationError
 from service import crud
 from service.config import Settings
 from service.errors import ServiceError
 from service.uploads import receive_file, safe_name, scrub_paths, upload_workdir
-
-N03_CODE, N03_NAME = "N03_007", "N03_004"
 
 
 def store_boundaries(
@@ -56,43 +54,28 @@ def store_boundaries(
         )
     with upload_workdir(settings) as workdir:
         path = receive_file(stream=stream, filename=filename, workdir=workdir, settings=settings)
-        defaulted = code_column is None
-        config = BoundariesConfig(
-            file=path,
-            label=name,
-            format=fmt,
-            code_column=code_column or N03_CODE,
-            name_column=name_column or (N03_NAME if defaulted else None),
-            encoding=encoding,
-        )
-        table, problems = read_boundaries_file(config)
-        problems = scrub_paths(problems, workdir)
-    if defaulted and any(p.field == N03_CODE for p in problems):
-        problems = [
-            Problem(name, None, "code_column", "not an MLIT N03 file: give code_column")
-            if p.field == N03_CODE
-            else p
-            for p in problems
-            if p.field != N03_NAME
-        ]
-    if table is None or any(p.severity == "error" for p in problems):
-        raise AssetValidationError(problems)
+        try:
+            table = read_boundaries(
+                path, code_column=code_column, name_column=name_column, encoding=encoding,
+                label=name,
+            )  # fmt: skip
+        except BoundaryError as exc:
+            raise AssetValidationError(scrub_paths(exc.problems, workdir)) from None
     polygons = table[table.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-    by_code = dict(zip(polygons["municipality_code"].astype(str), polygons.geometry, strict=True))
-    missing = [r.code for r in rows if r.code not in by_code]
+    missing = missing_codes(polygons, [r.code for r in rows])
     if missing:
         raise ServiceError(
             422,
             "missing-boundaries",
             f"{name} has no polygon for {len(missing)} municipality code(s): {', '.join(missing)}",
-            details={"missing_codes": missing, "file_codes": sorted(by_code)[:200]},
+            details={"missing_codes": missing, "file_codes": sorted(map(str, table["code"]))[:200]},
         )
-    populations = dict(
-        zip(table["municipality_code"].astype(str), table["population"], strict=True)
-    )
-    stored = crud.set_boundaries(
-        session=session, scenario_id=scenario_id, boundaries=by_code, populations=populations
-    )
+    by_code = dict(zip(polygons["code"].astype(str), polygons.geometry, strict=True))
+    names = dict(zip(polygons["code"].astype(str), polygons["name"], strict=True))
+    for row in rows:
+        if not row.name and names.get(row.code):
+            row.name = str(names[row.code])
+    stored = crud.set_boundaries(session=session, scenario_id=scenario_id, boundaries=by_code)
     crud.touch_scenario(session=session, scenario_id=scenario_id)
     return [municipality_public(r) for r in stored]
 

@@ -69,6 +69,8 @@ class Scenario:
     metric_crs: CRS
     warnings: list[Problem] = field(default_factory=list)
     network_options: dict[str, Any] = field(default_factory=dict)
+    # The town's road centreline layer the network is built from (None: the OSM file alone).
+    network_lines: gpd.GeoDataFrame | None = None
 
 
 def scenario_from_tables(
@@ -80,6 +82,7 @@ def scenario_from_tables(
     network_path: Path | None = None,
     network_buffer_m: float = 1000.0,
     network_options: dict[str, Any] | None = None,
+    network_lines: gpd.GeoDataFrame | None = None,
 ) -> Scenario:
     """A scenario from tables already validated (e.g. stored rows): the metric CRS is chosen
     from the municipality boundaries, else from the assets, as `load_scenario` does."""
@@ -100,6 +103,7 @@ def scenario_from_tables(
         network_buffer_m=network_buffer_m,
         metric_crs=metric_crs,
         network_options=dict(network_options or {}),
+        network_lines=network_lines,
     )
 
 
@@ -352,13 +356,6 @@ def _load_boundaries(
         crs=ASSET_CRS,
     )
     return table, problems
-
-
-def read_boundaries_file(
-    config: BoundariesConfig, *, repair: bool = False
-) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
-    """Municipality polygons of a boundaries file: code, name, population, one row per code."""
-    return _load_boundaries(config, repair=repair)
 
 
 def _municipalities(

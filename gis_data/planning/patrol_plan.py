@@ -18,8 +18,9 @@ from typing import Any
 from shapely import Point
 
 from gis_data.network.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
-from gis_data.network.graph import RoadNetwork, network_for_scenario
+from gis_data.network.graph import RoadNetwork
 from gis_data.network.patrol_arcs import Matching, PatrolTask, Unmatched, match_assets
+from gis_data.network.scenario_network import scenario_network
 from gis_data.planning.parallel import as_mapper
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.errors import InfeasibleError
@@ -293,7 +294,7 @@ def plan_patrols(
     """
     settings = settings or PlanSettings()
     say = progress or (lambda message: logger.info("%s", message))
-    network = network_for_scenario(scenario)
+    network = scenario_network(scenario).network
     say(
         f"road network: {network.summary.nodes} nodes, {network.summary.edges} edges,"
         f" {network.summary.street_km:.1f} street km"

@@ -118,10 +118,10 @@ class PlanSetup:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> PlanSetup:
         """Build the network of a loaded (or stored) scenario and match its assets once."""
-        from gis_data.network.graph import network_for_scenario
         from gis_data.network.patrol_arcs import match_assets
+        from gis_data.network.scenario_network import scenario_network
 
-        network = network_for_scenario(scenario)
+        network = scenario_network(scenario).network
         matching = match_assets(network, scenario.assets)
         unmatched = {u.asset_id for u in matching.unmatched}
         assets = scenario.assets[~scenario.assets["asset_id"].astype(str).isin(unmatched)]

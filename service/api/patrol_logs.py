@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import networkx as nx
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from gis_data.network.graph import RoadNetwork, network_for_scenario
+from gis_data.network.graph import RoadNetwork
 from gis_data.network.patrol_log import (
     PatrolLogError,
     coverage_report,
@@ -26,6 +26,7 @@ from gis_data.network.patrol_log import (
     project_network,
     read_gpx,
 )
+from gis_data.network.scenario_network import scenario_network
 from gis_data.planning.patrol_calendar import Frequencies, patrol_class
 from service import auth, crud
 from service.api.maps import PageKey, readable_route, require
@@ -61,11 +62,11 @@ def _projected(network: RoadNetwork) -> nx.MultiDiGraph:
 def _network(session: SessionDep, scenario_id: int) -> RoadNetwork:
     scenario = crud.get_scenario(session=session, scenario_id=scenario_id)
     loaded = loaded_scenario(session, scenario)
-    if loaded is None or loaded.network_path is None:
+    if loaded is None or (loaded.network_path is None and loaded.network_lines is None):
         raise ServiceError(
             409, "no-network", f"scenario {scenario_id} has no road network to match tracks to"
         )
-    return network_for_scenario(loaded)
+    return scenario_network(loaded).network
 
 
 def _record(plan: Plan) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.gis_data.osm_grid import node_lonlat
 from tests.service.api.test_plans import _run
-from tests.service.grid_scenario import write_grid_scenario
+from tests.service.grid_scenario import STREETS, write_grid_scenario
 
 
 def _depots(*features: tuple[str, str, int, str | None]) -> dict[str, Any]:
@@ -142,9 +142,10 @@ def test_network_summary_and_a_failed_build_keeps_the_previous(
     assert summary["edges"] > 0
     assert summary["km"] > 0
     assert summary["strongly_connected_components"] == 2
-    (part,) = summary["cut_off_parts"]
+    (part,) = summary["cut_off"]
+    assert part["reason"] == "no way back"
     lon, lat = node_lonlat(11)
-    assert part["km"] > 0.1
+    assert part["street_m"] > 100
     assert abs(part["lon"] - lon) < 0.01
     assert abs(part["lat"] - lat) < 0.01
     broken = files / "broken.osm"
@@ -165,6 +166,51 @@ def test_network_summary_and_a_failed_build_keeps_the_previous(
     assert "999" in layer.json()["detail"]
 
 
+def test_network_from_the_towns_road_layer_alone_and_completed_by_osm(
+    client: TestClient, api: str, planner: dict[str, str], files: Path
+) -> None:
+    """A road layer upload becomes the network (alone, then completed by the OSM file); the
+    routes job plans on it with every asset of the layer matched to its own edges."""
+    sid = _build(client, api, planner, files)
+    layers = client.get(f"{api}/scenarios/{sid}/layers", headers=planner).json()["data"]
+    t1 = next(layer["id"] for layer in layers if layer["municipality_code"] == "T1")
+    url = f"{api}/scenarios/{sid}/network"
+    alone = client.put(url, data={"from_layer": str(t1)}, headers=planner)
+    assert alone.status_code == 200, alone.text
+    summary = alone.json()
+    assert summary["source"] == "layer"
+    assert summary["build"]["road_layer"]["features"] == 5
+    assert summary["nodes"] > 0
+    with (files / "grid.osm").open("rb") as handle:
+        both = client.put(
+            url,
+            files={"file": ("grid.osm", handle)},
+            data={"from_layer": str(t1), "speed_kmh": '{"residential": 25}'},
+            headers=planner,
+        )
+    assert both.status_code == 200, both.text
+    assert both.json()["source"] == "layer+osm"
+    assert "osm" in both.json()["build"]
+    stored = client.get(url, headers=planner).json()
+    assert stored["options"]["from_layer"] == t1
+    assert stored["options"]["speed_kmh"] == {"residential": 25.0}
+    routes = _run(
+        client,
+        f"{api}/scenarios/{sid}/plans/routes",
+        planner,
+        {"iterations": 20, "date": "2026-04-01"},
+    )
+    assert routes["summary"]["bundled"]["status"] == "feasible"
+    # On a network built from T1's layer, OSM streets are only driven, never claimed by an
+    # asset: T2's assets (another layer) stay unmatched, T1's all match their own edges.
+    assert routes["summary"]["unmatched"] == len(STREETS["T2"])
+    bad = client.put(url, data={"from_layer": str(t1), "oneway_column": "nope"}, headers=planner)
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "network-build-failed"
+    assert any("nope" in p["message"] for p in bad.json()["details"])
+    assert client.get(url, headers=planner).json() == stored
+
+
 def test_boundaries_must_cover_every_town(
     client: TestClient, api: str, planner: dict[str, str], files: Path
 ) -> None:
@@ -180,7 +226,12 @@ def test_boundaries_must_cover_every_town(
     assert refused.json()["details"]["missing_codes"] == ["T2"]
     stored = client.get(f"{api}/scenarios/{sid}/municipalities", headers=planner).json()
     assert [t["has_boundary"] for t in stored["data"]] == [False, False]
-    no_column = _put_file(client, url, planner, files / "towns.geojson")
+    towns = json.loads((files / "towns.geojson").read_text(encoding="utf-8"))
+    for feature in towns["features"]:
+        feature["properties"] = {"muni_id": feature["properties"]["code"]}
+    odd = files / "odd_columns.geojson"
+    odd.write_text(json.dumps(towns), encoding="utf-8")
+    no_column = _put_file(client, url, planner, odd)
     assert no_column.status_code == 422
     assert any(p["field"] == "code_column" for p in no_column.json()["details"])
     bad_column = _put_file(client, url, planner, files / "towns.geojson", code_column="nope")
