@@ -72,33 +72,47 @@ class TaskGraph:
         return cost + int(self.serve[options].sum())
 
 
+#: Landmarks per part for the local radii: more give tighter balls at one Dijkstra pair each.
+LANDMARKS = 8
+
+
 def _local_radius(
     graph: DeadheadGraph, sources: IntArray, targets: IntArray
 ) -> npt.NDArray[np.float64] | None:
-    """Per source, a radius within which it reaches every target: d(s, t) <= d(s, c) + d(c, t)
-    for any node c. The centre c is the target nearest the middle of the targets' spread (two
-    far-apart nodes a, b by undirected distance; c minimises max(d(a, c), d(b, c))), which
-    keeps the balls small. None when some pair may be unreachable."""
-    undirected = graph.matrix
-
-    def spread(source: int) -> npt.NDArray[np.float64]:
-        d = dijkstra(undirected, directed=False, indices=source)
-        return np.where(np.isfinite(d), d, -1.0)
-
-    ends = np.concatenate([sources, targets])
-    a = int(ends[int(np.argmax(spread(int(targets[0]))[ends]))])
-    da = spread(a)
-    b = int(ends[int(np.argmax(da[ends]))])
-    db = spread(b)
-    far = np.maximum(da[targets], db[targets])
-    far[(da[targets] < 0) | (db[targets] < 0)] = np.inf
-    centre = targets[int(np.argmin(far)) : int(np.argmin(far)) + 1]
-    to_targets = graph.distances(centre, targets)[0]
-    from_sources = graph.distances(centre, sources, reverse=True)[0]
-    if (to_targets >= UNREACHABLE).any() or (from_sources >= UNREACHABLE).any():
+    """Per source s, a radius within which it reaches every target: the largest over targets t
+    of min over landmarks L of d(s, L) + d(L, t), an upper bound on d(s, t). Landmarks are
+    targets spread by farthest-point sampling (undirected distances), so the bound is close to
+    the true farthest target and each ball covers little more than the part. None when some pair
+    may be unreachable."""
+    spread = np.full(graph.num_nodes, np.inf)
+    landmarks: list[int] = []
+    current = int(targets[0])
+    for _ in range(min(LANDMARKS, len(targets))):
+        d = dijkstra(graph.matrix, directed=False, indices=current)
+        spread = np.minimum(spread, d)
+        landmarks.append(current)
+        far = spread[targets]
+        far[~np.isfinite(far)] = -1.0
+        current = int(targets[int(np.argmax(far))])
+        if far.max() <= 0:
+            break
+    marks = np.asarray(landmarks, dtype=np.int64)
+    to_targets = graph.distances(marks, targets).astype(np.float64)  # (L, T)
+    from_sources = graph.distances(marks, sources, reverse=True).astype(np.float64).T  # (S, L)
+    if (to_targets >= UNREACHABLE).all(axis=0).any() or (from_sources >= UNREACHABLE).all(
+        axis=1
+    ).any():
+        return None
+    to_targets[to_targets >= UNREACHABLE] = np.inf
+    from_sources[from_sources >= UNREACHABLE] = np.inf
+    radius = np.empty(len(sources))
+    for lo in range(0, len(sources), 128):
+        block = from_sources[lo : lo + 128, :, None] + to_targets[None, :, :]  # (s, L, T)
+        radius[lo : lo + 128] = block.min(axis=1).max(axis=1)
+    if not np.isfinite(radius).all():
         return None
     # Integer costs: the float sums of Dijkstra are exact, +1 keeps the boundary pair inside.
-    return (from_sources + to_targets.max() + 1).astype(np.float64)
+    return radius + 1.0
 
 
 def build_task_graph(

@@ -201,8 +201,9 @@ FORK_SECONDS = 1.0
 
 def _backend_setup_seconds(tg: TaskGraph) -> float:
     """Rough seconds the backend needs before its first iteration: it copies the dense
-    matrices and builds neighbour lists (about 1 s at 3,000 options on the 2-core machine)."""
-    return 1e-7 * float(tg.num_options + len(tg.depot_nodes)) ** 2
+    matrices and builds neighbour lists (2-3 s at 3,000 options on the shared 2-core machine,
+    6-10 s under a load average of 20)."""
+    return 3e-7 * float(tg.num_options + len(tg.depot_nodes)) ** 2
 
 
 #: Largest problem (options) whose second-seed worker may search from no start solution.

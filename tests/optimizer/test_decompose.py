@@ -164,3 +164,26 @@ def test_matrix_entries_grow_linearly_when_decomposed() -> None:
         assert entries < dense
     assert per_task[1] <= 1.25 * per_task[0]
     assert per_task[0] <= 4 * 2 * 80 + 8  # about 2 options x (2 x part size) per task
+
+
+def test_own_granular_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nearest options by the shorter deadhead either way, never the option's own task; the
+    search over them (used above OWN_NEIGHBOURS_ABOVE options) still finds brute-force optima."""
+    from optimizer import _pyvrp
+    from tests.optimizer.test_arc_routing import _brute_force
+
+    data = _grid(5, 5, 4)
+    tg = build_task_graph(data)
+    near = _pyvrp.granular_neighbours(tg, 6)
+    prox = np.minimum(tg.deadhead, tg.deadhead.T)
+    for o, row in enumerate(near):
+        assert len(row) == 6
+        assert all(tg.task[j] != tg.task[o] for j in row)
+        others = [j for j in range(tg.num_options) if tg.task[j] != tg.task[o]]
+        assert max(prox[o, row]) <= sorted(prox[o, others])[5]
+        assert list(prox[o, row]) == sorted(prox[o, row])
+    monkeypatch.setattr(_pyvrp, "OWN_NEIGHBOURS_ABOVE", 0)
+    for seed in range(3):
+        tiny = _random_instance(seed, num_tasks=7)
+        result = solve_arc_routing(tiny, stop=MaxIterations(300), seed=0)
+        assert result.cost == _brute_force(tiny)
