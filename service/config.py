@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     TILE_URL: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     TILE_ATTRIBUTION: str = ""
     TILE_MAX_ZOOM: int = 19
+    # Times on pages: the town's zone, one format (2026-04-01 17:48); JAPANESE_ERA writes dates
+    # on Japanese pages as 令和8年4月1日.
+    TIME_ZONE: str = "Asia/Tokyo"
+    JAPANESE_ERA: bool = False
     # How long a browser stays signed in (the session cookie's Max-Age), by role of the key:
     # a crew's phone for the contract season, office staff for a working day.
     SESSION_HOURS_CONTRACTOR: float = 30 * 24.0
@@ -61,6 +66,17 @@ class Settings(BaseSettings):
         for prefix in ("postgresql://", "postgres://"):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("TIME_ZONE")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        """An IANA zone name the system knows (Asia/Tokyo), named in the error otherwise."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"TIME_ZONE: unknown time zone {value!r} (an IANA name such as Asia/Tokyo)"
+            raise ValueError(msg) from None
         return value
 
     @field_validator("API_PREFIX", "OGC_PREFIX")

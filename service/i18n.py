@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final, Literal, cast
+from zoneinfo import ZoneInfo
+
+from gis_data.workbench.ja_format import date_ja
 
 Lang = Literal["ja", "en"]
 LANGS: Final = ("ja", "en")
@@ -191,6 +195,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "error_details": ("詳細（システム担当者向け）", "Details (for the administrator)"),
     "error_time": ("発生時刻", "Time"),
     "back_to_start": ("スタートページへ", "Go to the start page"),
+    "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
+    "period_help": (
+        "契約開始から、または最後の巡回から 1 周期を過ぎたものを超過とします",
+        "overdue once a full interval has passed since the contract start or the last visit",
+    ),
     "hours_minutes": ("{h} 時間 {m} 分", "{h} h {m} min"),
     "direction": ("進行方向", "Direction"),
     "stops": ("立ち寄り先", "Stops"),
@@ -345,3 +354,25 @@ def labels(lang: Lang) -> dict[str, str]:
 def other_lang(lang: Lang) -> Lang:
     """The language a page's language switch links to."""
     return "en" if lang == "ja" else "ja"
+
+
+def format_time(
+    value: dt.datetime | str | None,
+    *,
+    lang: Lang,
+    zone: str = "Asia/Tokyo",
+    era: bool = False,
+) -> str:
+    """A time as every page shows it: in the town's zone, to the minute, ``2026-04-01 17:48``.
+
+    ``era`` writes the date of a Japanese page as 令和8年4月1日. Stored times without a zone are
+    UTC (the database keeps UTC); ``None`` or "" is a dash.
+    """
+    if value is None or value == "":
+        return t("not_available", lang)
+    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    local = stamp.astimezone(ZoneInfo(zone))
+    day = date_ja(local.date()) if era and lang == "ja" else local.strftime("%Y-%m-%d")
+    return f"{day} {local:%H:%M}"

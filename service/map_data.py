@@ -522,8 +522,18 @@ def patrol_route(route: Route, *, depot_name: str = "") -> PatrolRoute:
     )
 
 
-def daily_route(route: Route, *, region_code: str) -> DailyRoute:
-    """A stored route for the contractor's page: consecutive steps on one street merged."""
+BANK_WALK_PREFIX = "bank walk: "  # how network.patrol_arcs names a walk along a river bank
+
+
+def step_name(street: str | None, lang: Lang) -> str | None:
+    """A step's or stop's name in the page's language (a bank walk says so in its words)."""
+    if street and street.startswith(BANK_WALK_PREFIX):
+        return f"{label('bank_walk', lang)}: {street[len(BANK_WALK_PREFIX) :]}"
+    return street or None
+
+
+def daily_route(route: Route, *, region_code: str, lang: Lang = "ja") -> DailyRoute:
+    """A stored route for the contractor's page, its names in the page's language."""
     patrol = patrol_route(route)
     steps: list[RouteStep] = []
     merged: list[dict[str, Any]] = []
@@ -551,7 +561,7 @@ def daily_route(route: Route, *, region_code: str) -> DailyRoute:
         steps.append(
             RouteStep(
                 kind="serve" if t.kind == "serve" else "deadhead",
-                street=t.street or None,
+                street=step_name(t.street, lang),
                 length_m=float(m.get("length_m", t.length_m)),
                 minutes=float(m.get("time_s", t.time_s)) / 60.0,
                 geometry=LineString(coords) if len(coords) >= 2 else LineString(),
@@ -570,8 +580,15 @@ def daily_route(route: Route, *, region_code: str) -> DailyRoute:
             )
         )
     waypoints = tuple(
-        Waypoint(name=label or ", ".join(ids), kind="node", lon=xy[0], lat=xy[1])
-        for label, xy, ids in patrol.waypoints()
+        # The stop's own name, never its internal task id (n:…#walk0).
+        Waypoint(
+            name=step_name(t.street, lang) or label("stop", lang),
+            kind="node",
+            lon=t.coords[0][0],
+            lat=t.coords[0][1],
+        )
+        for t in patrol.traversals
+        if t.kind == "serve" and t.task_kind == "node" and t.coords
     )
     depot = None
     if not patrol.geometry.is_empty:

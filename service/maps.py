@@ -784,6 +784,7 @@ def route_page_html(
     upload_url: str | None = None,
     logs: Sequence[Mapping[str, Any]] = (),
     tiles: Tiles = OSM_TILES,
+    time_zone: str = "Asia/Tokyo",
 ) -> str:
     """The contractor's phone page: the day's summary and buttons on top, map, steps, logs.
 
@@ -815,6 +816,7 @@ def route_page_html(
         upload_url=upload_url,
         logs=list(logs),
         js_labels=Markup(json.dumps(labels(language), ensure_ascii=False).replace("</", "<\\/")),
+        time_zone=time_zone,
         attributions=attribution_lines(n03=False),
     )
 

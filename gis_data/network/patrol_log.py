@@ -7,8 +7,11 @@ when the track enters and leaves it towards its neighbours, or when it lies on t
 that fills a gap between two matched edges (sparse GPS fixes). Required tasks of the day's plan
 (`gis_data.network.patrol_arcs.PatrolTask`) are then marked covered with the first time they were
 passed; node tasks (parks, structures) count when the track comes within `NODE_RADIUS_M` of
-their access node. Several stored logs give, per asset, the last visit and whether the contract's
-patrol interval was kept.
+their access node. A bank walk (a node task ``...#walkN`` at the access node of a river bank no
+street runs along) counts only when the track goes along the bank: fixes within `WALK_MATCH_M`
+of at least `WALK_ALONG_FRACTION` of the stretch walkable from that node, not when the crew
+drives past the access point. Several stored logs give, per asset, the last visit and whether
+the contract's patrol interval was kept.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import shapely
+import shapely.ops
 from pyproj import Transformer
 
 if TYPE_CHECKING:
     from pyproj import CRS
+    from shapely.geometry.base import BaseGeometry
 
     from gis_data.network.graph import RoadNetwork
     from gis_data.network.patrol_arcs import PatrolTask
@@ -41,6 +46,9 @@ logger = logging.getLogger(__name__)
 MAX_SNAP_M = 30.0  # a fix farther than this from every road is off the network (walking, noise)
 MIN_EDGE_FRACTION = 0.5  # share of an edge the fixes on it must span for it to count alone
 NODE_RADIUS_M = 60.0  # a node task is visited when a fix comes this close to its access node
+WALK_MATCH_M = 30.0  # a fix this close to a bank counts as walking along it
+WALK_ALONG_FRACTION = 0.5  # share of the bank stretch the fixes must come along
+WALK_SAMPLE_M = 10.0  # the stretch is checked at points this far apart
 MAX_DETOUR = 3.0  # a gap is filled only when the path is at most this times the fixes' distance
 GAP_SLACK_M = 200.0  # ... plus this, for fixes far apart on a winding road
 MAX_GPX_BYTES = 50_000_000
@@ -340,6 +348,57 @@ def _node_visits(
     return out
 
 
+def is_bank_walk(task_id: str) -> bool:
+    """True for the walk tasks `patrol_arcs` makes for banks no street runs along."""
+    return "#walk" in task_id
+
+
+def _bank_walked(
+    points: Sequence[TrackPoint],
+    network: RoadNetwork,
+    task: PatrolTask,
+    bank: BaseGeometry,
+) -> tuple[bool, dt.datetime | None]:
+    """Whether the track went along the part of ``bank`` (EPSG:4326) walked from ``task.u``.
+
+    The walked stretch is the bank within reach of the access node: the task's time is a walk
+    there, along and back (``serve_s`` at `WALK_SPEED_KMH`), so nothing beyond half of it in
+    metres. Covered when fixes lie within `WALK_MATCH_M` of `WALK_ALONG_FRACTION` of it.
+    """
+    from gis_data.network.patrol_arcs import WALK_SPEED_KMH
+
+    to_metric = Transformer.from_crs(4326, network.metric_crs, always_xy=True).transform
+    line = shapely.ops.transform(to_metric, bank)
+    node = network.graph.nodes[task.u]
+    nx0, ny0 = to_metric(node["x"], node["y"])
+    reach = max(WALK_MATCH_M, float(task.serve_s) * WALK_SPEED_KMH / 3.6 / 2.0)
+    stretch = line.intersection(shapely.Point(nx0, ny0).buffer(reach))
+    if stretch.is_empty or stretch.length <= 0:
+        return False, None
+    n = max(2, math.ceil(stretch.length / WALK_SAMPLE_M) + 1)
+    parts = [g for g in getattr(stretch, "geoms", [stretch]) if g.length > 0]
+    samples: list[shapely.Point] = []
+    for part in parts:
+        k = max(2, round(n * part.length / stretch.length))
+        samples += [part.interpolate(i / (k - 1), normalized=True) for i in range(k)]
+    xs, ys = _to_metric(points, network.metric_crs)
+    sx = np.array([p.x for p in samples])
+    sy = np.array([p.y for p in samples])
+    # Distance of every sample to every fix, in blocks to bound memory on long tracks.
+    near = np.zeros(len(samples), dtype=bool)
+    first: dt.datetime | None = None
+    for start in range(0, len(xs), 2000):
+        bx, by = xs[start : start + 2000], ys[start : start + 2000]
+        d = np.hypot(sx[:, None] - bx[None, :], sy[:, None] - by[None, :]) <= WALK_MATCH_M
+        near |= d.any(axis=1)
+        hits = np.flatnonzero(d.any(axis=0))
+        when = _first_time(points[start + int(i)].time for i in hits)
+        if when is not None and (first is None or when < first):
+            first = when
+    covered = bool(near.mean() >= WALK_ALONG_FRACTION)
+    return covered, first if covered else None
+
+
 def coverage_report(
     points: Sequence[TrackPoint],
     network: RoadNetwork,
@@ -347,11 +406,14 @@ def coverage_report(
     *,
     projected: nx.MultiDiGraph | None = None,
     source: str = "track.gpx",
+    banks: Mapping[str, BaseGeometry] | None = None,
 ) -> PatrolLogReport:
     """Match a track and report which of the day's ``planned`` tasks it covered, and when.
 
     A street task (edge or arc) is covered when the track traversed its graph edge (either
-    direction for a two-way street); a node task when a fix came near its access node. Every
+    direction for a two-way street); a node task when a fix came near its access node. A bank
+    walk whose bank line is in ``banks`` (asset id -> line in EPSG:4326) is covered only when
+    the track went along the bank (see `_bank_walked`); without its line, as a node task. Every
     asset of a covered task is recorded as visited at the task's time.
     """
     edges, n_matched, track_km = match_track(points, network, projected=projected, source=source)
@@ -360,7 +422,10 @@ def coverage_report(
     tasks: list[TaskCoverage] = []
     visits: dict[str, dt.datetime | None] = {}
     for task in planned:
-        if task.kind == "node":
+        bank = next((banks[a] for a in task.asset_ids if banks and a in banks), None)
+        if task.kind == "node" and is_bank_walk(task.task_id) and bank is not None:
+            covered, when = _bank_walked(points, network, task, bank)
+        elif task.kind == "node":
             covered = task.u in node_hits
             when = node_hits.get(task.u)
         else:
@@ -415,8 +480,9 @@ def frequency_status(
     """Per asset with a contract interval: visits, last visit, longest gap, overdue at ``as_of``.
 
     ``visits`` maps asset ids to the visit times found in the stored logs; ``since`` (the
-    contract start) counts as the start of the first gap. An asset never visited is overdue once
-    its interval has passed since ``since`` (or at once when ``since`` is None).
+    contract start) counts as the start of the first gap. An asset is overdue only when a full
+    interval has passed since its last visit, or, never visited, since ``since``; with no
+    contract start known a never-visited asset is not called overdue (nothing to count from).
     """
     out: list[FrequencyStatus] = []
     for asset_id, interval in sorted(intervals.items()):
@@ -430,7 +496,7 @@ def frequency_status(
         if last is not None:
             overdue = days_since is not None and days_since > interval
         else:
-            overdue = since is None or (as_of - since).total_seconds() / 86400.0 > interval
+            overdue = since is not None and (as_of - since).total_seconds() / 86400.0 > interval
         out.append(
             FrequencyStatus(
                 asset_id=asset_id,

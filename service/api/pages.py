@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,7 +18,7 @@ from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_
 from service.browser_keys import KEY_COOKIE, set_key_cookie
 from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
-from service.i18n import check_lang, labels, other_lang
+from service.i18n import check_lang, format_time, labels, other_lang
 from service.map_data import (
     cached_planning_context,
     daily_route,
@@ -233,9 +234,10 @@ def contractor_route(
     if route.region_id is not None:
         region_code = crud.get_region(session=session, region_id=route.region_id).code
     prefix = request.app.state.settings.API_PREFIX
+    clock = page_clock(request, lang)
     logs = [
         {
-            "created_at": plan.created_at.strftime("%Y-%m-%d %H:%M"),
+            "created_at": clock(plan.created_at),
             "file": plan.parameters.get("file", ""),
             "url": f"/patrol-logs/{plan.id}?lang={lang}",
             **plan.summary,
@@ -246,13 +248,14 @@ def contractor_route(
         if plan.parameters.get("route_id") == route.id
     ]
     html = route_page_html(
-        daily_route(route, region_code=region_code),
+        daily_route(route, region_code=region_code, lang=check_lang(lang)),
         lang=lang,
         gpx_url=f"{prefix}/routes/{route.id}/gpx",
         kml_url=f"{prefix}/routes/{route.id}/kml",
         upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
         logs=logs,
         tiles=page_tiles(request),
+        time_zone=request.app.state.settings.TIME_ZONE,
     )
     return HTMLResponse(html)
 
@@ -260,13 +263,15 @@ def contractor_route(
 MAX_TRACK_POINTS = 5000  # fixes drawn on a patrol log page (thinned beyond)
 
 
-def _when(iso: str | None) -> str | None:
-    """An ISO 8601 time as shown on pages: seconds, and the zone (UTC or an offset)."""
-    if not iso:
-        return None
-    stamp = dt.datetime.fromisoformat(iso)
-    zone = "UTC" if stamp.utcoffset() == dt.timedelta(0) else stamp.strftime("%z")
-    return f"{stamp.strftime('%Y-%m-%d %H:%M:%S')} {zone}".strip()
+def page_clock(request: Request, lang: str) -> Callable[[dt.datetime | str | None], str]:
+    """Times as this service's pages show them: the town's zone, one format (see format_time)."""
+    settings = request.app.state.settings
+    language = check_lang(lang)
+
+    def clock(value: dt.datetime | str | None) -> str:
+        return format_time(value, lang=language, zone=settings.TIME_ZONE, era=settings.JAPANESE_ERA)
+
+    return clock
 
 
 @router.get("/patrol-logs/{log_id}", response_class=HTMLResponse)
@@ -275,6 +280,7 @@ def patrol_log_page(
 ) -> HTMLResponse:
     """A stored patrol log: the GPS track over the day's tasks, covered or missed, with times."""
     plan = readable_log(session, principal, log_id)
+    clock = page_clock(request, lang)
     report = plan.result.get("report") or {}
     places: dict[str, LineString] = {}
     route_id = plan.parameters.get("route_id")
@@ -289,7 +295,7 @@ def patrol_log_page(
             task_id=str(task["task_id"]),
             name=str(task.get("name") or ""),
             covered=bool(task.get("covered")),
-            time=_when(task.get("time")),
+            time=clock(task.get("time")) if task.get("time") else None,
             geometry=places.get(str(task["task_id"])),
         )
         for task in report.get("tasks", [])
@@ -302,7 +308,7 @@ def patrol_log_page(
     when = plan.parameters.get("service_date") or plan.created_at.date().isoformat()
     title = f"{plan.parameters.get('file', '')} ({when})"
     summary = dict(plan.summary)
-    summary["start"], summary["end"] = _when(summary.get("start")), _when(summary.get("end"))
+    summary["start"], summary["end"] = clock(summary.get("start")), clock(summary.get("end"))
     html = patrol_log_page_html(
         title=title,
         track=track,
@@ -342,6 +348,7 @@ def region_logs_page(
         logs=logs,
         coverage=coverage,
         overdue=overdue,
+        when=page_clock(request, language),
         attributions=attribution_lines(n03=False),
         map=None,
     )

@@ -23,6 +23,7 @@ from gis_data.network.patrol_log import (
     PatrolLogError,
     coverage_report,
     frequency_status,
+    is_bank_walk,
     project_network,
     read_gpx,
 )
@@ -114,8 +115,14 @@ async def upload_patrol_log(
     try:
         points = read_gpx(data, source=name)
         network = _network(session, route.scenario_id)
+        tasks = planned_tasks(route)
         report = coverage_report(
-            points, network, planned_tasks(route), projected=_projected(network), source=name
+            points,
+            network,
+            tasks,
+            projected=_projected(network),
+            source=name,
+            banks=_bank_lines(session, route.scenario_id, tasks),
         )
     except PatrolLogError as exc:
         raise ServiceError(422, "invalid-gpx", str(exc)) from None
@@ -172,6 +179,22 @@ def get_patrol_log_gpx(log_id: int, session: SessionDep, principal: PageKey) -> 
     return Response(text, media_type="application/gpx+xml")
 
 
+def _bank_lines(session: SessionDep, scenario_id: int, tasks: list[Any]) -> dict[str, Any]:
+    """The lines (EPSG:4326) of the banks the day's walk tasks are for, by asset id."""
+    wanted = {a for task in tasks if is_bank_walk(task.task_id) for a in task.asset_ids}
+    if not wanted:
+        return {}
+    assets = assets_frame(session, scenario_id)
+    mine = assets[assets["asset_id"].astype(str).isin(wanted)]
+    if mine.crs is not None:
+        mine = mine.to_crs(4326)
+    return {
+        str(a): g
+        for a, g in zip(mine["asset_id"], mine.geometry, strict=True)
+        if g is not None and g.geom_type in ("LineString", "MultiLineString")
+    }
+
+
 def region_assets(session: SessionDep, region: Region) -> Any:
     """The assets a region's contract covers: the plan's asset -> region map, else its towns,
     else the assets inside its outline."""
@@ -219,13 +242,19 @@ def patrol_coverage(
     Intervals are those of the newest stored calendar covering the region and date (its
     working days turned into calendar days at 7/5); without one, the asset's own
     ``patrol_interval_days``, else its class default (also at 7/5).
+    The period runs from ``since`` (the contract start; by default when the region's plan was
+    made, or the first logged visit if earlier) to ``as_of``: an asset is overdue only a full
+    interval after its last visit, or after the start when never visited.
     """
     logs = _region_logs(session, principal, region_id)
     region = crud.get_region(session=session, region_id=region_id)
     when = as_of or dt.datetime.now(dt.UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    start = since.replace(tzinfo=dt.UTC) if since is not None and since.tzinfo is None else since
+    default_start = since is None
+    if since is None:
+        since = crud.get_plan(session=session, plan_id=region.plan_id).created_at
+    start = since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since
     assets = region_assets(session, region)
     frequencies = Frequencies()
     # A stored calendar's intervals when one covers the region and date (what crews work to).
@@ -243,11 +272,21 @@ def patrol_coverage(
         for asset, stamp in (log.result.get("report") or {}).get("asset_visits", {}).items():
             if stamp:
                 visits.setdefault(asset, []).append(dt.datetime.fromisoformat(stamp))
+    if default_start:
+        # Patrols logged before the plan was stored: the contract ran from the first of them.
+        first = min((t for times in visits.values() for t in times), default=start)
+        start = min(start, first if first.tzinfo else first.replace(tzinfo=dt.UTC))
     status = frequency_status(visits, intervals, as_of=when, since=start)
+    names = {
+        str(a): str(n)
+        for a, n in zip(assets["asset_id"], assets.get("name", [None] * len(assets)), strict=True)
+        if isinstance(n, str) and n
+    }
     overdue = [s for s in status if s.overdue]
     return {
         "region_id": region_id,
         "as_of": when.isoformat(),
+        "since": start.isoformat(),
         "logs": len(logs),
         "assets": len(status),
         "visited": sum(1 for s in status if s.visits),
@@ -255,6 +294,7 @@ def patrol_coverage(
         "items": [
             {
                 "asset_id": s.asset_id,
+                "name": names.get(s.asset_id) or None,
                 "interval_days": round(s.interval_days, 2),
                 "visits": s.visits,
                 "last_visit": s.last_visit.isoformat() if s.last_visit else None,

@@ -204,3 +204,73 @@ def test_frequency_status_flags_overdue_assets():
     assert status["b"].days_since == pytest.approx(30.0)
     assert status["c"].visits == 0
     assert not status["c"].overdue  # 30 days into a 60-day interval
+
+
+# A river bank 100 m north of the street row j=0, between the columns i=1 and i=2: no street runs
+# along it, so the crew walks it from the access node (1, 0).
+BANK = LineString([(LON0 + DLON, LAT0 + DLAT / 2), (LON0 + 2 * DLON, LAT0 + DLAT / 2)])
+
+
+def bank_walk() -> PatrolTask:
+    serve_s = 2.0 * (200.0 + 100.0) / (4.0 / 3.6)  # to the bank, along it and back, at 4 km/h
+    return PatrolTask(
+        "s9#walk0", "node", node_id(1, 0), node_id(1, 0), None, serve_s, 0.0,
+        "Rhein", "LI-7001", "river", ("bank-1",),
+    )  # fmt: skip
+
+
+def walk(points: list[tuple[float, float]], start: dt.datetime, *, step_m: float = 10.0):
+    """Fixes every ``step_m`` along a walk through (lon, lat) corners at 1.2 m/s."""
+    out: list[TrackPoint] = []
+    t = start
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        metres = ((x1 - x0) * 75_800) ** 2 + ((y1 - y0) * 111_200) ** 2
+        n = max(1, int(metres**0.5 / step_m))
+        for s in range(n):
+            f = s / n
+            out.append(TrackPoint(x0 + f * (x1 - x0), y0 + f * (y1 - y0), t))
+            t += dt.timedelta(seconds=step_m / 1.2)
+    return out
+
+
+def test_bank_walk_not_covered_by_driving_past_its_access_point(network, projected):
+    """The crew drives along the street past the access node: close to it, never at the bank."""
+    track = drive([node_id(0, 0), node_id(1, 0), node_id(2, 0), node_id(3, 0)], network)
+    report = coverage_report(
+        track, network, [bank_walk()], projected=projected, banks={"bank-1": BANK}
+    )
+    (result,) = report.tasks
+    assert not result.covered
+    assert "bank-1" not in report.asset_visits
+    # Without the bank's line the old access-point rule would have called it done.
+    legacy = coverage_report(track, network, [bank_walk()], projected=projected)
+    assert legacy.tasks[0].covered
+
+
+def test_bank_walk_covered_when_the_track_goes_along_the_bank(network, projected):
+    """Driven to the access node, then walked up to the bank, along it and back."""
+    driven = drive([node_id(0, 0), node_id(1, 0)], network)
+    access = (LON0 + DLON, LAT0)
+    corners = [access, BANK.coords[0], BANK.coords[1], BANK.coords[0], access]
+    walked = walk(corners, driven[-1].time + dt.timedelta(minutes=1))
+    report = coverage_report(
+        driven + walked, network, [bank_walk()], projected=projected, banks={"bank-1": BANK}
+    )
+    (result,) = report.tasks
+    assert result.covered
+    # Done when the crew reached the bank, not when it drove past the access node.
+    assert result.time is not None
+    assert result.time > driven[-1].time
+    assert report.asset_visits["bank-1"] == result.time
+
+
+def test_never_visited_is_overdue_only_a_full_interval_after_the_contract_start():
+    """On the contract's first day nothing is overdue; with no start known, unvisited is unknown."""
+    intervals = {"a": 14.0, "b": 14.0}
+    first_day = {s.asset_id: s for s in frequency_status({}, intervals, as_of=T0, since=T0)}
+    assert not any(s.overdue for s in first_day.values())
+    later = frequency_status({}, intervals, as_of=T0 + dt.timedelta(days=15), since=T0)
+    assert all(s.overdue for s in later)
+    # From the last visit otherwise: visited 10 days ago with a 14-day interval is kept.
+    visited = frequency_status({"a": [T0]}, intervals, as_of=T0 + dt.timedelta(days=10), since=None)
+    assert [s.overdue for s in visited] == [False, False]

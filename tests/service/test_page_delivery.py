@@ -210,3 +210,19 @@ def test_session_cookie_lasts_by_role_and_bad_keys_are_never_stored(seeded):
         assert wrong.status_code == 401
         assert "set-cookie" not in wrong.headers
         assert 'id="sign-in"' in wrong.text
+
+
+def test_a_region_without_logs_is_not_all_overdue_on_its_first_day(seeded):
+    """The contract starts when the plan was made: nothing is late before one interval ran."""
+    data = seeded[1]
+    with _client(seeded) as client:
+        key = {"X-API-Key": data.keys["planner"]}
+        for region_id in data.region_ids:
+            answer = client.get(f"/api/v1/regions/{region_id}/patrol-coverage", headers=key)
+            assert answer.status_code == 200, answer.text
+            coverage = answer.json()
+            assert coverage["assets"] > 0
+            assert coverage["overdue"] == 0
+            assert coverage["since"] <= coverage["as_of"]
+        page = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=ja", headers=key)
+        assert "期間:" in page.text
