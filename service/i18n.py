@@ -195,6 +195,28 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "error_details": ("詳細（システム担当者向け）", "Details (for the administrator)"),
     "error_time": ("発生時刻", "Time"),
     "back_to_start": ("スタートページへ", "Go to the start page"),
+    "routed_day_hours": ("ルート計算した 1 日の巡回時間（時間）", "Routed day: patrol hours"),
+    "routed_day_km": ("ルート計算した 1 日の走行距離（km）", "Routed day: km driven"),
+    "help_routed_day_hours": (
+        "巡回ルート計画で計算した 1 日分の全班の時間の合計。",
+        "All crews' hours of the routed day of a routes plan.",
+    ),
+    "help_routed_day_km": (
+        "巡回ルート計画で計算した 1 日分の全班の走行距離の合計。",
+        "All crews' km of the routed day of a routes plan.",
+    ),
+    "not_comparable": (
+        "比較できない計画（区域・ルート計画以外）",
+        "Not comparable (neither a regions nor a routes plan)",
+    ),
+    "plan_kind_regions": ("区域割り", "Regions"),
+    "plan_kind_routes": ("巡回ルート", "Routes"),
+    "plan_kind_summary": ("集計", "Summary"),
+    "plan_kind_calendar": ("巡回カレンダー", "Calendar"),
+    "plan_kind_effects": ("効果試算", "Effects"),
+    "plan_kind_cost_shares": ("費用分担", "Cost shares"),
+    "plan_kind_frontier": ("契約数の検討", "Contracts frontier"),
+    "plan_kind_replan": ("再計画", "Re-plan"),
     "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
     "period_help": (
         "契約開始から、または最後の巡回から 1 周期を過ぎたものを超過とします",

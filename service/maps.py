@@ -70,6 +70,8 @@ FIGURE_KEYS: Final = (
     "cut_edges",
     "patrol_hours",
     "effect_vs_siloed_pct",
+    "routed_day_hours",
+    "routed_day_km",
     "size_ok",
     "unassigned",
 )

@@ -23,6 +23,7 @@ from service.map_data import (
     cached_planning_context,
     daily_route,
     patrol_route,
+    planning_context,
     stored_plan_figures,
     town_outlines,
     warm_planning_context,
@@ -100,9 +101,11 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
     scenarios: list[dict[str, Any]] = []
     routes: list[dict[str, Any]] = []
     regions_plans: list[int] = []
+    routes_plans: list[int] = []
     principal = _visitor(request, session)
     if principal is not None:
-        if principal.role in auth.READ_PLANS:
+        # Planners get every link; the GIS key the plan maps and region logs it may open.
+        if principal.role in auth.READ_PLANS | auth.READ_FEATURES:
             rows, _count = crud.list_scenarios(session=session)
             for s in rows:
                 plans = crud.list_plans(session=session, scenario_id=s.id)
@@ -110,6 +113,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
                 regions = crud.list_regions(session=session, plan_id=latest.id) if latest else []
                 scenarios.append({"id": s.id, "name": s.name, "plans": plans, "regions": regions})
                 regions_plans += [p.id for p in plans if p.kind == "regions"]
+                routes_plans += [p.id for p in plans if p.kind == "routes"]
         if principal.role == "contractor":
             for region_id in sorted(principal.region_ids):
                 region = crud.get_region(session=session, region_id=region_id)
@@ -124,8 +128,9 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
         t=labels(language),
         scenarios=scenarios,
         routes=routes,
-        compare_ids=",".join(str(i) for i in regions_plans),
+        compare_ids=",".join(str(i) for i in regions_plans + routes_plans),
         signed_in=principal is not None,
+        can_plan=principal is not None and principal.role in auth.READ_PLANS,
         signin_failed=request.query_params.get("signin") == "failed",
         docs_url=request.app.docs_url or "/docs",
         ogc_url=f"{settings.OGC_PREFIX}/",
@@ -186,10 +191,16 @@ def planner(
 def compare(
     session: SessionDep,
     principal: PageKey,
-    plans: Annotated[str, Query(description="regions plan ids, comma separated", max_length=200)],
+    plans: Annotated[
+        str, Query(description="regions or routes plan ids, comma separated", max_length=200)
+    ],
     lang: Lang = "ja",
 ) -> HTMLResponse:
-    """Regions plans of one or several scenarios side by side (figures as on the planner)."""
+    """Plans of one or several scenarios side by side (figures as on the planner).
+
+    A routes plan shows the figures of the regions plan it was routed for, its routed day
+    (hours, km) and its saving against each town alone; other kinds are named as not comparable.
+    """
     require(principal, auth.READ_PLANS)
     language = check_lang(lang)
     try:
@@ -197,22 +208,64 @@ def compare(
     except ValueError:
         raise ServiceError(422, "invalid-request", f"plans: not a list of ids: {plans!r}") from None
     columns: list[tuple[str, dict[str, Any]]] = []
+    skipped: list[str] = []
     for plan_id in ids[: MAX_COMPARED * 2]:
         plan = crud.get_plan(session=session, plan_id=plan_id)
         scenario = crud.get_scenario(session=session, scenario_id=plan.scenario_id)
-        figures = stored_plan_figures(session, plan, cached_planning_context(session, scenario))
-        if figures is not None:
-            columns.append((f"{scenario.name}: {plan.name or plan.id}", figures))
+        context = cached_planning_context(session, scenario)
+        name = f"{scenario.name}: {plan.name or plan.id}"
+        figures: dict[str, Any] | None = None
+        if context is None and plan.kind in ("regions", "routes"):
+            # Measured like a drawn plan once the scenario's units are built (the first time
+            # takes a while): built here, as the planner page would.
+            context = planning_context(session, scenario)
+        if plan.kind == "routes":
+            figures = _routes_figures(session, plan, context)
+        elif plan.kind == "regions":
+            figures = stored_plan_figures(session, plan, context)
+        if figures is None:
+            skipped.append(name)
+        else:
+            columns.append((name, figures))
     html = render_template(
         "compare.html",
         lang=language,
         other_lang=other_lang(language),
         t=labels(language),
         rows=comparison_table(columns, lang=language) if columns else [],
+        skipped=skipped,
         attributions=attribution_lines(n03=False),
         map=None,
     )
     return HTMLResponse(html)
+
+
+def _routes_figures(session: SessionDep, plan: Any, context: Any) -> dict[str, Any]:
+    """A routes plan's column: its regions plan's figures, its routed day, its saving."""
+    summary = plan.summary if isinstance(plan.summary, dict) else {}
+    figures: dict[str, Any] = {}
+    regions_id = summary.get("regions_plan_id") or (plan.parameters or {}).get("regions_plan_id")
+    if regions_id is not None:
+        try:
+            regions_plan = crud.get_plan(session=session, plan_id=int(regions_id))
+        except ServiceError:
+            regions_plan = None
+        if regions_plan is not None:
+            figures.update(stored_plan_figures(session, regions_plan, context) or {})
+    bundled = dict(summary.get("bundled") or {})
+    if bundled.get("hours") is None:
+        # No totals stored with the plan: the sum of its stored routes.
+        props = [r.properties or {} for r in crud.list_routes(session=session, plan_id=plan.id)]
+        if props:
+            bundled["hours"] = sum(float(p.get("minutes") or 0.0) for p in props) / 60.0
+            bundled["km"] = sum(float(p.get("km") or 0.0) for p in props)
+    if bundled.get("hours") is not None:
+        figures["routed_day_hours"] = float(bundled["hours"])
+    if bundled.get("km") is not None:
+        figures["routed_day_km"] = float(bundled["km"])
+    if summary.get("effect_vs_siloed_pct") is not None:
+        figures["effect_vs_siloed_pct"] = float(summary["effect_vs_siloed_pct"])
+    return figures
 
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse)

@@ -40,6 +40,7 @@ def test_every_label_a_template_uses_is_in_the_catalogue():
         for key in re.findall(r"\bL10N\.([a-z_][a-z0-9_]*)", text):
             used.setdefault(key, path.name)
     assert used, "no label found in the templates"
+    used.pop("get", None)  # t.get("plan_kind_" ~ kind, kind): a lookup with a fallback
     known = set(i18n._LABELS) | set(WORKBENCH_LABELS)
     missing = {k: f for k, f in used.items() if k not in known}
     assert missing == {}

@@ -226,3 +226,35 @@ def test_a_region_without_logs_is_not_all_overdue_on_its_first_day(seeded):
             assert coverage["since"] <= coverage["as_of"]
         page = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=ja", headers=key)
         assert "期間:" in page.text
+
+
+def test_compare_shows_a_routes_plan_and_names_what_it_cannot_compare(seeded):
+    data = seeded[1]
+    with _client(seeded) as client:
+        key = {"X-API-Key": data.keys["planner"]}
+        page = client.get(
+            f"/compare?plans={data.plan_id},{data.route_plan_id}&lang=en", headers=key
+        )
+        assert page.status_code == 200
+        header = page.text.split("<thead>", 1)[1].split("</thead>", 1)[0]
+        assert header.count("<th>") == 3  # the figure column and both plans
+        assert "Routed day: patrol hours" in page.text
+        assert 'id="skipped"' not in page.text
+        other = client.get(f"/compare?plans={data.plan_id}&lang=en", headers=key).text
+        assert "Routed day" not in other
+
+
+def test_each_roles_start_page_links_what_it_may_open(seeded):
+    data = seeded[1]
+    with _client(seeded) as client:
+        gis = client.get(f"/?lang=ja&key={data.keys['gis']}").text
+        assert f"/plans/{data.plan_id}/map" in gis
+        assert f"/regions/{data.region_ids[0]}/patrol-logs" in gis
+        assert "/planner?" not in gis  # not the planner's tools
+        assert "/compare?" not in gis
+        for link in (f"/plans/{data.plan_id}/map", f"/regions/{data.region_ids[0]}/patrol-logs"):
+            assert client.get(link, headers={"X-API-Key": data.keys["gis"]}).status_code == 200
+        planner = client.get(f"/?lang=ja&key={data.keys['planner']}").text
+        assert "/planner?" in planner
+        assert "/compare?" in planner
+        assert "区域割り" in planner  # plan kinds in the page's language, not "regions 5"
