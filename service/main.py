@@ -57,6 +57,7 @@ OPTIONAL_ROUTERS: tuple[tuple[str, bool], ...] = (
     ("patrol_day_pages", False),
     ("workbench", True),
     ("workbench_pages", False),
+    ("report_pages", False),
 )
 
 

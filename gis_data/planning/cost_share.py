@@ -537,3 +537,40 @@ def share_costs(
         coalitions=cache.calls,
         runtime=time.perf_counter() - started,
     )
+
+
+def shares_from_json(data: Mapping[str, Any]) -> ShareResult:
+    """A `ShareResult` back from its stored JSON (``workflows.shares_json``), for the report."""
+    from optimizer.cost_sharing import ShapleyResult
+
+    rules = tuple(str(r) for r in data["rules"])
+    towns = tuple(
+        TownShare(
+            code=str(row["code"]),
+            name=str(row["name"]),
+            population=float(row["population"]) if row.get("population") is not None else math.nan,
+            asset_km=float(row["asset_km"]),
+            workload_h=float(row["workload_h"]),
+            alone_yen=float(row["alone_yen"]),
+            shares={rule: float(row[f"{rule}_yen"]) for rule in rules},
+        )
+        for row in data["towns"]
+    )
+    shapley = ShapleyResult(
+        shares=np.array([t.shares.get("shapley", 0.0) for t in towns]),
+        grand_cost=float(data["total_yen"]),
+        exact=bool(data.get("shapley_exact", True)),
+        calls=int(data.get("coalitions_costed", 0)),
+    )
+    return ShareResult(
+        towns=towns,
+        total_yen=float(data["total_yen"]),
+        rules=rules,
+        shapley=shapley,
+        violations=dict(data.get("core_violations", {})),
+        core_checked=str(data.get("core_checked", "")),
+        method=str(data.get("method", "")),
+        solves=int(data.get("routing_solves", 0)),
+        coalitions=int(data.get("coalitions_costed", 0)),
+        runtime=float(data.get("seconds", 0.0)),
+    )

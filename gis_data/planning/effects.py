@@ -562,3 +562,55 @@ def estimate_effects(
         horizon=costing.horizon.label,
         solves=costing.solves,
     )
+
+
+def _unit_from_json(data: Mapping[str, Any]) -> UnitTotals:
+    names = {f.name for f in fields(UnitTotals)}
+    values = {k: v for k, v in data.items() if k in names}
+    values["towns"] = tuple(values.get("towns", ()))
+    return UnitTotals(**values)
+
+
+def estimate_from_json(data: Mapping[str, Any], costs: UnitCosts) -> EffectEstimate:
+    """An `EffectEstimate` back from its stored JSON (``workflows.effects_json``) at ``costs``.
+
+    The units' figures are stored, so every total is the one first computed; phases come back
+    when their units were stored (``phase_units``), else the estimate has none.
+    """
+    units = data.get("units", {})
+    method = str(data.get("method", ""))
+    siloed = ScenarioFigures(
+        SILOED_LABEL, tuple(_unit_from_json(u) for u in units.get("siloed", ())), costs, method
+    )
+    bundled = ScenarioFigures(
+        BUNDLED_LABEL, tuple(_unit_from_json(u) for u in units.get("bundled", ())), costs, method
+    )
+    phases = tuple(
+        (
+            Phase(str(p["label"]), str(p["start"]), tuple(map(str, p["towns"]))),
+            ScenarioFigures(
+                str(p["label"]), tuple(_unit_from_json(u) for u in p["units"]), costs, method
+            ),
+        )
+        for p in data.get("phase_units", ())
+    )
+    return EffectEstimate(
+        siloed=siloed,
+        bundled=bundled,
+        phases=phases,
+        horizon=str(data.get("horizon", "")),
+        solves=int(data.get("routing_solves", 0)),
+    )
+
+
+def phase_units_json(effects: EffectEstimate) -> list[dict[str, Any]]:
+    """The phases with their units as plain data (for `estimate_from_json`)."""
+    return [
+        {
+            "label": phase.label,
+            "start": phase.start,
+            "towns": list(phase.towns),
+            "units": [{**u.__dict__, "towns": list(u.towns)} for u in fig.units],
+        }
+        for phase, fig in effects.phases
+    ]

@@ -22,7 +22,12 @@ from gis_data.planning.cost_share import (
     build_coalition_cost,
     share_costs,
 )
-from gis_data.planning.effects import EffectEstimate, PlanCosting, estimate_effects
+from gis_data.planning.effects import (
+    EffectEstimate,
+    PlanCosting,
+    estimate_effects,
+    phase_units_json,
+)
 from gis_data.planning.parallel import route_calendar_parallel
 from gis_data.planning.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
 from gis_data.planning.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
@@ -221,6 +226,8 @@ def effects_json(effects: EffectEstimate, names: dict[str, str]) -> dict[str, An
             "siloed": [u.__dict__ for u in effects.siloed.units],
             "bundled": [u.__dict__ for u in effects.bundled.units],
         },
+        # The phases' units, so the report page rebuilds the estimate (estimate_from_json).
+        "phase_units": phase_units_json(effects),
     }
 
 
