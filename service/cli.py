@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,14 +50,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+# Our packages print progress at INFO; libraries (Dask, osmnx, urllib3, ...) only warnings,
+# unless -v asks for everything.
+OWN_LOGGERS = ("service", "gis_data", "optimizer", "bench")
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """Readable terminal output: our progress lines, the libraries' warnings (all with -v)."""
+    if not verbose:
+        # Read by Dask when `distributed` is first imported: no INFO flood from the cluster.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        # `distributed` may already be imported (its own handlers): quiet it here too.
+        for name in ("distributed", "dask"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    configure_logging(verbose=bool({"-v", "--verbose"} & set(words)))
+    parser = build_parser()
+    args = parser.parse_args(words)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
