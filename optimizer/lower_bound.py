@@ -1,7 +1,7 @@
 """Lower bounds on the optimal cost of an arc routing problem, to report honest gaps.
 
 `carp_lower_bound(data)` never exceeds the optimum (fixed vehicle costs are left out, so it stays a
-bound when they are not zero). It is the largest of:
+bound when they are not zero). It is the largest of three bounds:
 
 - **route ends**: every task's serve cost, plus, for each of the K routes the demand forces (one
   depot, every vehicle capped: K = ceil(total demand / largest capacity)), the cheapest deadhead
@@ -16,6 +16,10 @@ bound when they are not zero). It is the largest of:
   (scipy's `linear_sum_assignment`, no node to itself) never exceeds it, and for many ends half the
   sum of each end's nearest other end (one multi-source Dijkstra over Voronoi regions) stands in.
 
+- **connection** (one depot): the routes joined at the depot form one closed walk through every
+  connected piece of required work and the depot, so it pays at least a minimum spanning tree
+  over the pieces (`_connection_bound`), on top of the serve costs.
+
 All distances come from the links (scipy shortest paths); memory stays linear in the graph except
 the assignment's square matrix, used only up to `ASSIGNMENT_MAX` ends.
 """
@@ -28,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
 from optimizer.carp_data import CarpData, TaskKind
 from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
@@ -49,6 +54,7 @@ class LowerBound:
     route_ends: int  # the route-ends bound
     matching: int | None  # the parity-matching bound (None when the graph is not undirected)
     method: str  # which pairing bound: "assignment", "nearest", "" (none)
+    connection: int = 0  # serve + the spanning tree joining the pieces of work and the depot
 
 
 def _symmetric(data: CarpData) -> bool:
@@ -158,6 +164,57 @@ def _pairing_bound(
     return total_nn / 2.0, "nearest"
 
 
+def _connection_bound(data: CarpData, graph: DeadheadGraph) -> int:
+    """Cost of joining the pieces of required work to each other and to the single depot.
+
+    With one depot, all routes together form one closed walk (joined at the depot) that visits
+    every connected piece of required edges and arcs, every required node and the depot. Between
+    two pieces it pays at least their distance, so it costs at least a tour through the pieces,
+    at least a minimum spanning tree over them (distances on the graph read undirected, which
+    never exceed the directed ones). The tree comes from Mehlhorn's construction: one
+    multi-source Dijkstra labels every node with its nearest piece; the links between two labels
+    give the candidate piece-to-piece distances, whose spanning tree is the metric one."""
+    if len(data.depots) != 1 or data.num_tasks == 0:
+        return 0
+    n = data.num_nodes
+    edges = data.task_kind != TaskKind.NODE
+    pieces = csr_matrix(
+        (np.ones(int(edges.sum())), (data.task_u[edges], data.task_v[edges])), shape=(n, n)
+    )
+    _, label = connected_components(pieces, directed=False)
+    terminal = np.zeros(n, dtype=bool)
+    terminal[data.task_u] = True
+    terminal[data.task_v] = True
+    terminal[data.depots[0]] = True
+    nodes = np.flatnonzero(terminal)
+    piece_ids, piece_of = np.unique(label[nodes], return_inverse=True)
+    if len(piece_ids) < 2:
+        return 0
+    dist, _, nearest = dijkstra(
+        graph.matrix, directed=False, indices=nodes, min_only=True, return_predecessors=True
+    )
+    owner = np.full(n, -1, dtype=np.int64)
+    reached = nearest >= 0
+    position = np.full(n, -1, dtype=np.int64)
+    position[nodes] = piece_of.reshape(-1)
+    owner[reached] = position[nearest[reached]]
+    links = graph.matrix.tocoo()
+    a, b, c = links.row, links.col, links.data
+    keep = (owner[a] >= 0) & (owner[b] >= 0) & (owner[a] != owner[b])
+    pa, pb = owner[a[keep]], owner[b[keep]]
+    weight = dist[a[keep]] + c[keep] + dist[b[keep]]
+    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
+    # Cheapest candidate per pair of pieces; +1 keeps zero-length joins as edges of the tree.
+    order = np.lexsort((weight, hi, lo))
+    lo, hi, weight = lo[order], hi[order], weight[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    m = len(piece_ids)
+    candidates = csr_matrix((weight[first] + 1.0, (lo[first], hi[first])), shape=(m, m))
+    tree = minimum_spanning_tree(candidates)
+    return round(float(tree.sum()) - tree.nnz)
+
+
 def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> LowerBound:
     """A lower bound on the cost of any feasible solution of ``data`` (see the module doc)."""
     graph = graph or DeadheadGraph.from_data(data)
@@ -192,7 +249,8 @@ def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> Lowe
                 copies = 0  # an isolated depot: no route leaves it, nothing to bound
         pairing, method = _pairing_bound(graph, odd, depot, copies, loop)
         matching = serve + math.ceil(pairing - 1e-9)
-    value = max(serve + ends, matching or 0)
+    connection = serve + _connection_bound(data, graph)
+    value = max(serve + ends, matching or 0, connection)
     return LowerBound(
         value=value,
         serve=serve,
@@ -200,4 +258,5 @@ def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> Lowe
         route_ends=serve + ends,
         matching=matching,
         method=method,
+        connection=connection,
     )

@@ -131,3 +131,28 @@ def test_exact_on_a_served_cycle_and_counts_depot_returns() -> None:
     assert lb_tight.routes == 4
     assert lb_tight.value <= _brute_force(data) == 36
     assert lb_tight.value == 30  # 6 more depot ends, paired at 2 x 3 each: 12 + 18
+
+
+@pytest.mark.parametrize("one_way", [False, True])
+def test_connection_bound_joins_far_pieces(one_way: bool) -> None:
+    """Two required pieces 3 apart on a path, depot on the first: the walk must reach the far
+    piece, which the matching (pairs inside each piece) does not see; the spanning tree does."""
+    m = CarpModel()
+    for _ in range(6):
+        m.add_node()
+    for i in range(5):
+        m.add_link(i, i + 1, 1, both_ways=True)
+    if one_way:
+        m.add_required_arc(0, 1, serve_cost=1, demand=1)
+        m.add_required_arc(4, 5, serve_cost=1, demand=1)
+    else:
+        m.add_required_edge(0, 1, serve_cost=1, demand=1)
+        m.add_required_edge(4, 5, serve_cost=1, demand=1)
+    m.add_vehicle_type(0, capacity=10)
+    data = m.data()
+    lb = carp_lower_bound(data)
+    assert lb.connection == 2 + 3
+    assert lb.value == 5
+    assert lb.value <= _brute_force(data) == 10
+    if not one_way:
+        assert lb.matching == 4  # (0,1) and (4,5) paired inside their pieces
