@@ -18,8 +18,9 @@ How:
   count, re-balanced as parts finish early or late.
 - **repair** (seams): each part's routes are packed on their own, so every part leaves a
   partly filled route and routes along a seam do not share work. The routes below half of their
-  vehicle's capacity (at least the emptiest of each part) are pooled and solved again together;
-  the repaired routes replace them when cheaper.
+  vehicle's capacity (or shift, by serve time, for crews without a capacity), and at least the
+  emptiest of each part, are pooled and solved again together; the repaired routes replace them
+  when cheaper.
 
 Fixed fleet sizes (a vehicle type with a ``count``) cannot be shared out between parts without a
 master problem, so those problems are never decomposed.
@@ -125,13 +126,24 @@ def sub_problem(data: CarpData, tasks: IntArray) -> CarpData:
 
 
 def seam_routes(data: CarpData, routes: TaskRoutes, part_of_route: list[int]) -> list[int]:
-    """Indices of the routes to pool for the seam repair: those under half their vehicle's
-    capacity, and the least loaded route of every part (none without capacities)."""
-    loads = [int(data.task_demand[tasks].sum()) for _, tasks, _ in routes]
-    caps = [data.vehicle_types[vt].capacity for vt, _, _ in routes]
-    if not routes or any(c is None for c in caps):
+    """Indices of the routes to pool for the seam repair: those under half of what their vehicle
+    may carry, and the least loaded route of every part.
+
+    The load is the demand against the capacity, or without capacities the serve time against
+    the shift limit (deadheading left out: a route short of half a shift in serving is pooled);
+    none when a vehicle type has neither."""
+    types = data.vehicle_types
+    if not routes:
         return []
-    chosen = {i for i in range(len(routes)) if 2 * loads[i] < int(caps[i] or 0)}
+    if all(types[vt].capacity is not None for vt, _, _ in routes):
+        loads = [int(data.task_demand[tasks].sum()) for _, tasks, _ in routes]
+        limits = [int(types[vt].capacity or 0) for vt, _, _ in routes]
+    elif all(types[vt].shift_limit is not None for vt, _, _ in routes):
+        loads = [int(data.task_serve_cost[tasks].sum()) for _, tasks, _ in routes]
+        limits = [int(types[vt].shift_limit or 0) for vt, _, _ in routes]
+    else:
+        return []
+    chosen = {i for i in range(len(routes)) if 2 * loads[i] < limits[i]}
     emptiest: dict[int, int] = {}
     for i, part in enumerate(part_of_route):
         if part not in emptiest or loads[i] < loads[emptiest[part]]:

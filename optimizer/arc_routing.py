@@ -305,7 +305,10 @@ def _solve_decomposed(
     deco = split_tasks(data, graph, part_tasks)
     sizes = list(deco.sizes)
     end = None
-    repair_share = 0.0 if all(vt.capacity is None for vt in data.vehicle_types) else 0.15
+    limited = all(
+        vt.capacity is not None or vt.shift_limit is not None for vt in data.vehicle_types
+    )
+    repair_share = 0.15 if limited else 0.0
     if limit is not None:
         # Keep time for the final check of the whole solution (it grows with the size).
         end = started + limit - min(0.05 * limit, 0.2 + data.num_tasks / 5000)

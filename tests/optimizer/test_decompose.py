@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from optimizer._decompose import seam_routes, split_tasks, sub_problem
 from optimizer._task_graph import build_task_graph
 from optimizer.arc_routing import solve_arc_routing
-from optimizer.carp_data import CarpData, CarpModel
+from optimizer.carp_data import CarpData, CarpModel, VehicleType
 from optimizer.checker import check_solution
 from optimizer.shortest_paths import DeadheadGraph
 from optimizer.stop import MaxIterations
@@ -94,11 +96,15 @@ def test_split_covers_every_task_once_in_compact_parts() -> None:
     assert inside < 0.6 * dist.mean()
 
 
-@pytest.mark.parametrize("mixed", [False, True])
-def test_decomposed_solution_passes_the_checker(mixed: bool) -> None:
+@pytest.mark.parametrize("variant", ["edges", "mixed", "shift only"])
+def test_decomposed_solution_passes_the_checker(variant: str) -> None:
     """Many parts, a counted stop: every task served once within the limits (checker), and the
-    same result again for the same seed."""
-    data = _grid(10, 12, 2, mixed=mixed)
+    same result again for the same seed. "shift only": crews without a capacity, as the
+    service plans patrols (the seam repair then pools routes by serve time)."""
+    data = _grid(10, 12, 2, mixed=variant == "mixed")
+    if variant == "shift only":
+        depot = data.vehicle_types[0].depot
+        data = dataclasses.replace(data, vehicle_types=(VehicleType(depot, shift_limit=9000),))
     stop = MaxIterations(40)
     result = solve_arc_routing(data, stop=stop, seed=1, decompose=True, part_tasks=50)
     assert result.feasible
@@ -141,11 +147,20 @@ def test_seam_routes_pool_the_under_half_full_and_the_emptiest_per_part() -> Non
     # Part 0: 600 and 100 (under half); part 1: 700 (its emptiest), 900, 800.
     assert seam_routes(data, routes, [0, 0, 1, 1, 1]) == [1, 2]
     assert seam_routes(data, routes[:1], [0]) == [0]  # a part's only route is its emptiest
-    no_cap = CarpModel()
-    no_cap.add_node()
-    no_cap.add_required_node(0, serve_cost=1)
-    no_cap.add_vehicle_type(0, shift_limit=100)
-    assert seam_routes(no_cap.data(), [(0, [0], [False])], [0]) == []
+    shifts = CarpModel()
+    shifts.add_node()
+    for serve in (10, 60, 70):
+        shifts.add_required_node(0, serve_cost=serve)
+    shifts.add_vehicle_type(0, shift_limit=100)
+    by_shift = [(0, [0], [False]), (0, [1], [False]), (0, [2], [False])]
+    # Without capacities the serve time counts against the shift: 10 of 100 is pooled, 60 and
+    # 70 are not, except 60 as the emptiest of its part.
+    assert seam_routes(shifts.data(), by_shift, [0, 1, 1]) == [0, 1]
+    free = CarpModel()
+    free.add_node()
+    free.add_required_node(0, serve_cost=1)
+    free.add_vehicle_type(0)
+    assert seam_routes(free.data(), [(0, [0], [False])], [0]) == []
 
 
 def test_matrix_entries_grow_linearly_when_decomposed() -> None:
