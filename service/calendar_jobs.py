@@ -19,20 +19,22 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, defer
 
+from gis_data.planning.workflows import CalendarRequest
 from service import crud
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
 from service.models import Plan, Route, utcnow
 from service.patrol_day_models import PatrolDayMark
 from service.processes import (
     _ENGINE_INPUTS,
-    _number,
     _plan_setup,
     _scenario_id,
     job_settings,
     plain,
+    workflow_request,
 )
 
 if TYPE_CHECKING:
@@ -146,32 +148,40 @@ def _insert_routes(
     session.flush()
 
 
+class StoredCalendarRequest(CalendarRequest):
+    """A calendar whose every crew-day is stored, over the regions of a stored regions plan."""
+
+    regions_plan_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="regions plan whose contract regions the calendar follows (the latest; "
+        "without one, `regions` whole-town regions that contractors cannot read)",
+    )
+
+
 def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The patrol calendar over a horizon, every working day routed and stored per crew."""
     from gis_data.planning.parallel import route_calendar_parallel
-    from gis_data.planning.plan_engine import choose_regions
     from gis_data.planning.replan import CalendarSchedule
-    from gis_data.planning.work_calendar import parse_horizon
-    from gis_data.planning.workflows import region_calendar
+    from gis_data.planning.workflows import plan_regions_for, region_calendar
     from optimizer.stop import MaxIterations
     from service.parallel import solve_mapper
 
     started = time.perf_counter()
     scenario_id = _scenario_id(ctx)
+    request = workflow_request(StoredCalendarRequest, inputs)
     settings = job_settings(ctx)
-    seed = int(_number(inputs, "seed", settings.seed, 0, 2**31 - 1))
-    iterations = int(_number(inputs, "iterations", 10, 1, 10**6))
-    k = int(_number(inputs, "regions", 1, 1, 50))
+    seed = request.seed_in(settings)
     try:
-        horizon = parse_horizon(str(inputs.get("horizon") or settings.horizon))
+        horizon = request.horizon_in(settings)
     except ValueError as exc:
         raise JobInputError(f"inputs.horizon: {exc}") from None
     setup = _setup(ctx)
     region_ids: dict[str, int] = {}
     regions_plan_id: int | None = None
-    plan_id = inputs.get("regions_plan_id")
+    plan_id = request.regions_plan_id
     with ctx.session() as session:
-        if plan_id is None and inputs.get("regions") is None:
+        if plan_id is None and "regions" not in inputs:
             latest = crud.latest_plan(session=session, scenario_id=scenario_id, kind="regions")
             plan_id = latest.id if latest is not None else None
         if plan_id is not None:
@@ -179,12 +189,12 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
                 session, setup, scenario_id, plan_id
             )
     if regions_plan_id is None:
-        regions = choose_regions(setup, k, seed=seed)
+        regions = plan_regions_for(setup, request, settings)
     ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
     calendar = region_calendar(setup, horizon, regions, settings, seed)
     ctx.progress(50, f"routing {len(calendar.dates)} working days")
     router = setup.router(
-        stop=MaxIterations(iterations),
+        stop=MaxIterations(request.iterations),
         seed=seed,
         shift_hours=settings.shift_hours,
         keep_geometry=True,
@@ -236,9 +246,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         }
         for d, region, r in routed.days
     ]
-    parameters: dict[str, Any] = {
-        k: inputs[k] for k in ("horizon", "regions", "iterations", "seed") if k in inputs
-    }
+    parameters = request.model_dump(exclude_defaults=True)
     if regions_plan_id is not None:
         parameters["regions_plan_id"] = regions_plan_id
     name = str(inputs.get("name") or f"calendar {horizon.label}")
@@ -247,6 +255,12 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         "region_ids": region_ids,
         "unrouted": unrouted,
         "schedule": schedule.to_json(),
+        # How the days were routed: a re-plan routes changed days the same way.
+        "routing": {
+            "iterations": request.iterations,
+            "seed": seed,
+            "shift_hours": settings.shift_hours,
+        },
         "replans": [],
     }
 
@@ -359,8 +373,10 @@ def run_replan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         marks = pending_marks(session, plan)
         mark_ids = [m.id for m in marks]
         missed, log_ids = _missed_from_logs(session, plan, applied_logs)
-        iterations = int(plan.parameters.get("iterations", 10))
-        seed = int(plan.parameters.get("seed", 0))
+        routing = plan.result.get("routing") or {}
+        iterations = int(routing.get("iterations", 10))
+        seed = int(routing.get("seed", 0))
+        shift_hours = float(routing.get("shift_hours", 8.0))
         # Crews out on each (date, region): a whole-region mark counts as all of them.
         crews_out: dict[tuple[dt.date, str], set[str]] = {}
         reasons: dict[tuple[dt.date, str], list[str]] = {}
@@ -405,7 +421,11 @@ def run_replan(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     if any(a for a, _ in keys):
         setup = _setup(ctx)
         router = setup.router(
-            stop=MaxIterations(iterations), seed=seed, keep_geometry=True, orphans=True
+            stop=MaxIterations(iterations),
+            seed=seed,
+            shift_hours=shift_hours,
+            keep_geometry=True,
+            orphans=True,
         )
         ctx.progress(40, f"re-routing {len(reroute)} days")
         from service.parallel import solve_mapper

@@ -426,50 +426,6 @@ def _store_plan(
     return JobOutcome(result={"kind": kind, "summary": summary, **result}, store=store)
 
 
-def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
-    """The patrol calendar over a horizon, every working day routed (planning.workflows)."""
-    from gis_data.planning.workflows import CalendarRequest, plan_calendar
-    from service.parallel import solve_mapper
-
-    request = workflow_request(CalendarRequest, inputs)
-    settings = job_settings(ctx)
-    setup = _plan_setup(ctx)
-    ctx.progress(20, f"calendar {request.horizon_in(settings).label}: {len(setup.assets)} assets")
-    with solve_mapper() as client:
-        outcome = plan_calendar(setup, settings, request, client=client)
-    routed = outcome.routed
-    calendar = routed.calendar
-    res = calendar.result
-    summary = {
-        "horizon": calendar.horizon.label,
-        "working_days": len(calendar.dates),
-        "regions": list(calendar.regions),
-        "crews": list(calendar.crews),
-        "required_visits": res.required_visits,
-        "visits_made": res.made_visits,
-        "coverage_pct": round(100.0 * res.coverage, 2),
-        "km": round(routed.total_km(), 1),
-        "crew_hours": round(routed.total_minutes() / 60.0, 1),
-        "crew_days": routed.crew_days(),
-        "vehicles": routed.vehicles(),
-        "routing_solves": routed.solves,
-    }
-    days = [
-        {
-            "date": calendar.dates[d].isoformat(),
-            "region": region,
-            "assets": len(calendar.day_assets(d, region)),
-            "routes": r.num_routes,
-            "km": round(r.km, 2),
-            "crew_hours": round(r.minutes / 60.0, 2),
-        }
-        for d, region, r in routed.days
-    ]
-    parameters = request.model_dump(exclude_defaults=True)
-    name = str(inputs.get("name") or f"calendar {calendar.horizon.label}")
-    return _store_plan(ctx, "calendar", name, parameters, plain(summary), {"days": days})
-
-
 def run_effects(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The effect estimate (導入効果試算): siloed status quo against bundled patrols."""
     from gis_data.planning.workflows import EffectsRequest, compute_effects, effects_json
@@ -569,13 +525,6 @@ for _process in (
         },
     ),
     Process(
-        id="calendar",
-        title="Patrol calendar",
-        description="Which assets each region's crews patrol on each working day, routed.",
-        function="service.processes:run_calendar",
-        inputs=_ENGINE_INPUTS,
-    ),
-    Process(
         id="effects",
         title="Effect estimate (導入効果試算)",
         description="Siloed status quo against bundled patrols: km, hours, crew-days, vehicles, "
@@ -598,5 +547,5 @@ for _process in (
 ):
     register_process(_process)
 
-from service import calendar_jobs as _calendar_jobs  # noqa: E402, F401 - replaces "calendar"
+from service import calendar_jobs as _calendar_jobs  # noqa: E402, F401 - "calendar", "replan"
 from service import workbench_jobs as _workbench_jobs  # noqa: E402, F401 - registers "frontier"
