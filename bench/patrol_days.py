@@ -159,8 +159,16 @@ def in_process(url: str, key: str, dates: list[str]) -> tuple[float, float, floa
     return statistics.mean(misses), p95, statistics.mean(hits), statistics.mean(sizes)
 
 
+class _Lines(list[str]):
+    """Table lines, each printed as soon as it is measured (a long run shows its progress)."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+
 def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
-    """The table lines of one backend."""
+    """The table lines of one backend (printed as they come)."""
     migrate(url)
     engine = get_engine(url)
     if engine.dialect.name == "postgresql":
@@ -185,13 +193,14 @@ def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
         contractor = crud.create_api_key(
             session=session, role="contractor", name="bench", region_ids=[region_id]
         )[1]
-    lines = [
+    lines = _Lines()
+    lines.append(
         f"{backend:<8} calendar {args.horizon}: {summary['working_days']} working days,"
         f" {len(region_ids)} regions, {summary['routing_solves']} solves"
         f" ({summary['days_reused']} days reused), plan + store {seconds:.1f} s,"
         f" {rows} route rows, +{size:.1f} MB (database {database_mb(url):.1f} MB),"
         f" unrouted days {summary['days_with_unrouted_assets']}, load {os.getloadavg()[0]:.1f}"
-    ]
+    )
     # One lost day mid-horizon in the first region (a day it has routes), then the re-plan.
     with session_scope(engine) as session:
         lost = min(
@@ -282,8 +291,7 @@ def main(argv: list[str]) -> int:
         print("(PostGIS skipped: set GUNMANE_BENCH_POSTGRES_URL)")
     print(f"{Path(args.scenario).name}, {args.regions} regions, {args.iterations} iterations/day")
     for backend, url in backends:
-        for line in measure(url, backend, args):
-            print(line, flush=True)
+        measure(url, backend, args)
     shutil.rmtree(folder, ignore_errors=True)
     return 0
 
