@@ -217,6 +217,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "plan_kind_cost_shares": ("費用分担", "Cost shares"),
     "plan_kind_frontier": ("契約数の検討", "Contracts frontier"),
     "plan_kind_replan": ("再計画", "Re-plan"),
+    "checked_by_hand": ("手動チェック", "Ticked by hand"),
+    "tick_done": ("済", "Done"),
+    "tick_note": ("メモ（任意）", "Note (optional)"),
+    "tick_save": ("記録", "Save"),
+    "ticked_at": ("確認済", "Checked"),
     "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
     "period_help": (
         "契約開始から、または最後の巡回から 1 周期を過ぎたものを超過とします",

@@ -566,6 +566,7 @@ def daily_route(route: Route, *, region_code: str, lang: Lang = "ja") -> DailyRo
                 minutes=float(m.get("time_s", t.time_s)) / 60.0,
                 geometry=LineString(coords) if len(coords) >= 2 else LineString(),
                 asset_id=", ".join(t.asset_ids) or None,
+                task_id=t.task_id if t.task_kind == "node" else None,
             )
         )
     if not steps and not patrol.geometry.is_empty:

@@ -98,6 +98,7 @@ class RouteStep:
     minutes: float
     geometry: LineString
     asset_id: str | None = None
+    task_id: str | None = None  # the planned task of a stop (what a crew ticks done by hand)
 
 
 @dataclass(frozen=True)
@@ -787,13 +788,16 @@ def route_page_html(
     logs: Sequence[Mapping[str, Any]] = (),
     tiles: Tiles = OSM_TILES,
     time_zone: str = "Asia/Tokyo",
+    check_url: str | None = None,
+    checked: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The contractor's phone page: the day's summary and buttons on top, map, steps, logs.
 
     Consecutive steps on one street are merged (:func:`merge_steps`); stops are numbered as on
     the map. ``logs`` are the route's stored patrol logs (``created_at``, ``file``,
     ``coverage_pct``, ``covered_tasks``, ``planned_tasks``); the upload form posts a GPX to
-    ``upload_url``.
+    ``upload_url``. With ``check_url`` each stop can be ticked done by hand with a note;
+    ``checked`` maps the task ids already ticked to their ``time`` and ``note``.
     """
     language = check_lang(lang)
     m = route_map(route, lang=language, tiles=tiles)
@@ -819,6 +823,8 @@ def route_page_html(
         logs=list(logs),
         js_labels=Markup(json.dumps(labels(language), ensure_ascii=False).replace("</", "<\\/")),
         time_zone=time_zone,
+        check_url=check_url,
+        checked=dict(checked or {}),
         attributions=attribution_lines(n03=False),
     )
 

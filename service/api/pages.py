@@ -14,7 +14,12 @@ from shapely.geometry import LineString
 from gis_data.network.patrol_log import read_gpx
 from service import auth, crud
 from service.api.maps import PageKey, page_tiles, readable_route, render_plan_map, require
-from service.api.patrol_logs import list_patrol_logs, patrol_coverage, readable_log
+from service.api.patrol_logs import (
+    list_patrol_logs,
+    patrol_coverage,
+    readable_log,
+    stop_checks,
+)
 from service.browser_keys import KEY_COOKIE, set_key_cookie
 from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
@@ -291,7 +296,7 @@ def contractor_route(
     logs = [
         {
             "created_at": clock(plan.created_at),
-            "file": plan.parameters.get("file", ""),
+            "file": plan.parameters.get("file") or labels(check_lang(lang))["checked_by_hand"],
             "url": f"/patrol-logs/{plan.id}?lang={lang}",
             **plan.summary,
         }
@@ -309,6 +314,11 @@ def contractor_route(
         logs=logs,
         tiles=page_tiles(request),
         time_zone=request.app.state.settings.TIME_ZONE,
+        check_url=f"{prefix}/routes/{route.id}/stop-checks" if principal.role != "gis" else None,
+        checked={
+            task: {"time": clock(c["time"]), "note": c["note"]}
+            for task, c in stop_checks(session, route).items()
+        },
     )
     return HTMLResponse(html)
 

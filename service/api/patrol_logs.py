@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import networkx as nx
 from fastapi import APIRouter, File, Query, Response, UploadFile
+from pydantic import BaseModel, Field
 
 from gis_data.network.graph import RoadNetwork
 from gis_data.network.patrol_log import (
@@ -161,6 +162,103 @@ async def upload_patrol_log(
     session.commit()
     response.headers["Location"] = f"{settings.API_PREFIX}/patrol-logs/{plan.id}"
     return _record(plan)
+
+
+MAX_NOTE_CHARS = 1000
+
+
+class StopCheck(BaseModel):
+    """A stop of the day ticked done by hand (a park checked, a bank walked), with a note."""
+
+    task_id: str = Field(max_length=200, description="the stop's task id (from the route)")
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="what the crew saw")
+
+
+@router.post("/routes/{route_id}/stop-checks", status_code=201)
+def check_stop(
+    route_id: int,
+    body: StopCheck,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageKey,
+) -> dict[str, Any]:
+    """Tick one stop of a route done by hand, stored as a patrol log of the route.
+
+    For a stop the track cannot prove (no GPS, a walk off the roads): the stop's assets count
+    as visited now, like a covered task of an uploaded track, with the crew's note.
+    """
+    route = readable_route(session, principal, route_id)
+    if principal.role == "gis":
+        raise ServiceError(403, "forbidden", "the role 'gis' may not record patrols")
+    stops = {t.task_id: t for t in planned_tasks(route) if t.kind == "node"}
+    task = stops.get(body.task_id)
+    if task is None:
+        raise ServiceError(
+            422, "invalid-stop", f"route {route_id} has no stop {body.task_id!r} to tick"
+        )
+    now = dt.datetime.now(dt.UTC)
+    when = now.isoformat()
+    entry = {
+        "task_id": task.task_id,
+        "kind": "node",
+        "name": task.name,
+        "asset_ids": list(task.asset_ids),
+        "length_m": 0.0,
+        "covered": True,
+        "time": when,
+        "note": body.note.strip(),
+        "by_hand": True,
+    }
+    plan = crud.create_plan(
+        session=session,
+        scenario_id=route.scenario_id,
+        kind=KIND,
+        name=f"stop checked by hand on route {route.id}",
+        parameters={
+            "route_id": route.id,
+            "region_id": route.region_id,
+            "crew": route.crew,
+            "service_date": route.service_date.isoformat() if route.service_date else None,
+            "file": "",
+            "by_hand": True,
+            "task_id": task.task_id,
+            "uploaded_by": principal.key_id,
+        },
+        summary={
+            "planned_tasks": 1,
+            "covered_tasks": 1,
+            "coverage_pct": 100.0,
+            "coverage_km_pct": 0.0,
+            "matched_fraction": 0.0,
+            "track_km": 0.0,
+            "start": when,
+            "end": when,
+        },
+        result={
+            "report": {
+                "tasks": [entry],
+                "asset_visits": dict.fromkeys(task.asset_ids, when),
+            }
+        },
+    )
+    session.commit()
+    response.headers["Location"] = f"{settings.API_PREFIX}/patrol-logs/{plan.id}"
+    return _record(plan)
+
+
+def stop_checks(session: SessionDep, route: Any) -> dict[str, dict[str, Any]]:
+    """The stops of a route ticked by hand: task id -> the newest tick's ``time`` and ``note``."""
+    out: dict[str, dict[str, Any]] = {}
+    for plan in crud.list_plans(session=session, scenario_id=route.scenario_id, kind=KIND):
+        params = plan.parameters
+        if params.get("route_id") != route.id or not params.get("by_hand"):
+            continue
+        for task in (plan.result.get("report") or {}).get("tasks", []):
+            known = out.get(task["task_id"])
+            if known is None or str(task.get("time")) > str(known["time"]):
+                out[task["task_id"]] = {"time": task.get("time"), "note": task.get("note", "")}
+    return out
 
 
 @router.get("/patrol-logs/{log_id}")

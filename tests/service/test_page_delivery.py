@@ -7,10 +7,13 @@ the service. Browsers get error pages in their language; API clients keep the JS
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
 import pytest
 from fastapi.testclient import TestClient
 
+from gis_data.network.adapters import Traversal
+from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
@@ -258,3 +261,64 @@ def test_each_roles_start_page_links_what_it_may_open(seeded):
         assert "/planner?" in planner
         assert "/compare?" in planner
         assert "区域割り" in planner  # plan kinds in the page's language, not "regions 5"
+
+
+def _route_with_a_stop(seeded: tuple[str, Seeded], asset_id: str) -> tuple[int, str]:
+    """The seeded route again with a stop (a park checked on foot) after its first step."""
+    url, data = seeded
+    first = data.route.traversals[0]
+    stop = Traversal(
+        kind="serve", from_node=first.to_node, to_node=first.to_node, street="Rathauspark",
+        length_m=0.0, time_s=600, task_id="n:park#0", task_kind="node", asset_ids=(asset_id,),
+        coords=(first.coords[-1],),
+    )  # fmt: skip
+    steps = [asdict(t) for t in (first, stop, *data.route.traversals[1:])]
+    session = session_factory(get_engine(url))()
+    try:
+        original = crud.get_route(session=session, route_id=data.route_id)
+        plan = crud.get_plan(session=session, plan_id=data.route_plan_id)
+        route = crud.add_route(
+            session=session, plan=plan, region_id=original.region_id, crew="2", day=0,
+            service_date=original.service_date, geom=original.geom, steps=steps,
+        )  # fmt: skip
+        session.commit()
+        return int(route.id), stop.task_id or ""
+    finally:
+        session.close()
+
+
+def test_a_stop_ticked_done_by_hand_is_stored_with_the_patrol_logs(seeded):
+    """A crew ticks a park done with a note: stored as the route's patrol log, its asset
+    visited, shown on the route page; a street is not a stop; the GIS key may not tick."""
+    data = seeded[1]
+    crew = {"X-API-Key": data.keys["contractor"]}
+    planner = {"X-API-Key": data.keys["planner"]}
+    with _client(seeded) as client:
+        region = data.region_ids[0]
+        before = client.get(f"/api/v1/regions/{region}/patrol-coverage", headers=planner).json()
+        asset = before["items"][0]["asset_id"]
+        assert before["items"][0]["visits"] == 0
+        route_id, task_id = _route_with_a_stop(seeded, asset)
+        url = f"/api/v1/routes/{route_id}/stop-checks"
+        street = next(t for t in data.route.traversals if t.kind == "serve")
+        wrong = client.post(url, json={"task_id": street.task_id}, headers=crew)
+        assert wrong.status_code == 422
+        assert "no stop" in wrong.json()["detail"]
+        gis = client.post(url, json={"task_id": task_id}, headers={"X-API-Key": data.keys["gis"]})
+        assert gis.status_code in (403, 404)
+        page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
+        assert 'class="tick-open"' in page
+        done = client.post(url, json={"task_id": task_id, "note": "遊具の破損なし"}, headers=crew)
+        assert done.status_code == 201, done.text
+        record = done.json()
+        assert record["by_hand"] is True
+        (task,) = record["report"]["tasks"]
+        assert task["covered"]
+        assert task["note"] == "遊具の破損なし"
+        page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
+        assert "遊具の破損なし" in page
+        assert 'class="tick-open"' not in page
+        assert "手動チェック" in page  # listed with the route's patrol logs
+        after = client.get(f"/api/v1/regions/{region}/patrol-coverage", headers=planner).json()
+        visits = {i["asset_id"]: i["visits"] for i in after["items"]}
+        assert visits[asset] == 1
