@@ -28,6 +28,7 @@ from service import crud
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
 from service.models import Plan, Route, utcnow
 from service.patrol_day_models import PatrolDayMark
+from service.process_inputs import CalendarInputs, ReplanInputs
 from service.processes import (
     _ENGINE_INPUTS,
     _plan_setup,
@@ -522,6 +523,7 @@ register_process(
         description="Which assets each region's crews patrol on each working day, routed; every"
         " crew-day's route is stored for the contractors (identical days share one solve).",
         function="service.calendar_jobs:run_calendar",
+        schema=CalendarInputs,
         inputs={
             **_ENGINE_INPUTS,
             "regions_plan_id": "regions plan whose contract regions the calendar follows (the"
@@ -537,6 +539,7 @@ register_process(
         " missed to later working days inside their intervals; re-route only the changed days;"
         " report the assets that will be late.",
         function="service.calendar_jobs:run_replan",
+        schema=ReplanInputs,
         inputs={
             "scenario_id": "the scenario (integer)",
             "calendar_plan_id": "the calendar plan to re-plan (the latest)",

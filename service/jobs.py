@@ -82,6 +82,9 @@ class Process:
     function: str
     needs_scenario: bool = True
     inputs: dict[str, str] = field(default_factory=dict)
+    # The pydantic model of the inputs (`service.process_inputs`): JSON Schemas in the process
+    # description and validation at submission. None: inputs are checked by the job alone.
+    schema: Any = None
 
 
 PROCESSES: dict[str, Process] = {}

@@ -16,6 +16,13 @@ from service import crud
 from service.frames import assets_frame, json_value
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
 from service.models import Plan
+from service.process_inputs import (
+    EffectsInputs,
+    RegionsInputs,
+    RoutesInputs,
+    SharesInputs,
+    SummaryInputs,
+)
 
 logger = logging.getLogger(__name__)
 _Request = TypeVar("_Request", bound=BaseModel)
@@ -103,17 +110,15 @@ def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """Balanced, contiguous contract regions (planning.regions) stored as a regions plan."""
     from gis_data.planning.plan_engine import asset_regions
     from gis_data.planning.regions import RegionRequest, plan_regions
+    from gis_data.planning.workflows import RegionsRequest
     from optimizer.errors import InfeasibleError
     from optimizer.stop import MaxRuntime
 
     scenario_id = _scenario_id(ctx)
-    k = int(_number(inputs, "k", 2, 1, 50))
-    whole_towns = bool(inputs.get("whole_towns", False))
-    time_limit = _number(inputs, "time_limit", 10.0, 0.5, 600.0)
-    seed = int(_number(inputs, "seed", 0, 0, 2**31 - 1))
-    balance = _number(inputs, "balance", 0.05, 0.0, 1.0)
-    unit_km = _number(inputs, "unit_km", 1.5, 0.2, 20.0)
-    straight_line = bool(inputs.get("straight_line", False))
+    request = workflow_request(RegionsRequest, inputs)
+    k, whole_towns, seed = request.k, request.whole_towns, request.seed
+    time_limit, balance, unit_km = request.time_limit, request.balance, request.unit_km
+    straight_line = request.straight_line
     ctx.progress(2, "loading the scenario")
     scenario = load_job_scenario(ctx, need_network=False)
     graph = None
@@ -126,15 +131,14 @@ def run_regions(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     try:
         from service.workbench_jobs import survey_limits
 
-        request = RegionRequest(
-            k=k,
-            whole_towns=whole_towns,
-            balance_tolerance=balance,
-            limits=survey_limits(ctx, inputs),
-        )
         plan = plan_regions(
             scenario,
-            request,
+            RegionRequest(
+                k=k,
+                whole_towns=whole_towns,
+                balance_tolerance=balance,
+                limits=survey_limits(ctx, inputs),
+            ),
             graph=graph,
             target_km=unit_km,
             stop=MaxRuntime(time_limit),
@@ -236,18 +240,15 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     regions plan (the given one or the latest) that holds most of the assets it serves.
     """
     from gis_data.planning.patrol_plan import PlanSettings, plan_patrols
+    from gis_data.planning.workflows import RoutesRequest
     from optimizer.stop import MaxIterations
     from service.parallel import solve_mapper
 
     scenario_id = _scenario_id(ctx)
-    time_limit = _number(inputs, "time_limit", 10.0, 0.5, 600.0)
-    silo_time_limit = _number(inputs, "silo_time_limit", 1.0, 0.1, 120.0)
-    seed = int(_number(inputs, "seed", 0, 0, 2**31 - 1))
-    shift_hours = _number(inputs, "shift_hours", 8.0, 1.0, 24.0)
-    iterations = inputs.get("iterations")
-    if iterations is not None:
-        iterations = int(_number(inputs, "iterations", 100, 1, 10**7))
-    raw_date = inputs.get("date")
+    request = workflow_request(RoutesRequest, inputs)
+    time_limit, silo_time_limit = request.time_limit, request.silo_time_limit
+    seed, shift_hours, iterations = request.seed, request.shift_hours, request.iterations
+    raw_date = request.date
     try:
         service_date = dt.date.fromisoformat(str(raw_date)) if raw_date else dt.date.today()
     except ValueError:
@@ -488,6 +489,7 @@ for _process in (
         title="Scenario summary",
         description="Count, km of lines and km² of polygons per municipality and field.",
         function="service.processes:run_summary",
+        schema=SummaryInputs,
         inputs={"scenario_id": "the scenario (integer)"},
     ),
     Process(
@@ -495,6 +497,7 @@ for _process in (
         title="Contract regions",
         description="Partition the scenario into k balanced, contiguous contract regions.",
         function="service.processes:run_regions",
+        schema=RegionsInputs,
         inputs={
             "scenario_id": "the scenario (integer)",
             "k": "number of regions (2)",
@@ -513,6 +516,7 @@ for _process in (
         description="One day's crew routes on the road network, bundled versus each town x "
         "field alone; routes are assigned to the regions of a regions plan.",
         function="service.processes:run_routes",
+        schema=RoutesInputs,
         inputs={
             "scenario_id": "the scenario (integer)",
             "regions_plan_id": "regions plan to assign routes to (latest)",
@@ -530,6 +534,7 @@ for _process in (
         description="Siloed status quo against bundled patrols: km, hours, crew-days, vehicles, "
         "yen, CO2 and staff hours, overall and per phase.",
         function="service.processes:run_effects",
+        schema=EffectsInputs,
         inputs=_ENGINE_INPUTS,
     ),
     Process(
@@ -537,6 +542,7 @@ for _process in (
         title="Cost shares (費用分担)",
         description="Shapley value of routed coalition costs and simpler keys; core check.",
         function="service.processes:run_cost_shares",
+        schema=SharesInputs,
         inputs={
             **_ENGINE_INPUTS,
             "sample_days": "working days routed per coalition (5; 0: all)",

@@ -225,6 +225,19 @@ class ProcessSummary(BaseModel):
     links: list[Link] = Field(default_factory=list)
 
 
+class ProcessDescription(ProcessSummary):
+    """A process with its inputs and outputs, each with a JSON Schema (OGC process description)."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Conformance(BaseModel):
+    """The conformance classes the API implements."""
+
+    conformsTo: list[str]  # noqa: N815
+
+
 class ProcessList(BaseModel):
     """The processes offered."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+from service.process_inputs import FrontierInputs
 
 MAX_K = 30
 
@@ -83,6 +84,7 @@ register_process(
         "and time, saving against siloed, the largest region's workload and crews, and the "
         "surveyed local firms able to carry it; each k an independent Dask task.",
         function="service.workbench_jobs:run_frontier",
+        schema=FrontierInputs,
         inputs={
             "scenario_id": "the scenario (integer), loaded from a scenario TOML",
             "max_k": "largest k (the number of towns)",

@@ -288,3 +288,48 @@ def shares_json(result: ShareResult) -> dict[str, Any]:
         "coalitions_costed": result.coalitions,
         "seconds": round(result.runtime, 1),
     }
+
+
+class RegionsRequest(BaseModel):
+    """Balanced, contiguous contract regions (`gis_data.planning.regions.plan_regions`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    k: int = Field(default=2, ge=1, le=50, description="number of regions")
+    whole_towns: bool = Field(default=False, description="keep every municipality whole")
+    balance: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="largest workload deviation from the mean"
+    )
+    time_limit: float = Field(default=10.0, ge=0.5, le=600.0, description="solver seconds")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed")
+    unit_km: float = Field(
+        default=1.5, ge=0.2, le=20.0, description="target km of road per planning unit"
+    )
+    straight_line: bool = Field(
+        default=False, description="straight-line travel instead of the road network"
+    )
+    size_limit: Literal["largest", "median", "jv"] | None = Field(
+        default=None, description="local-firm size limit from the contractor surveys"
+    )
+
+
+class RoutesRequest(BaseModel):
+    """One day's patrol routes, bundled against each town x field alone (`patrol_plan`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regions_plan_id: int | None = Field(
+        default=None, ge=1, description="regions plan the routes are assigned to (the latest)"
+    )
+    date: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="service date (today)"
+    )
+    time_limit: float = Field(default=10.0, ge=0.5, le=600.0, description="bundled solve seconds")
+    silo_time_limit: float = Field(
+        default=1.0, ge=0.1, le=120.0, description="seconds per separate solve"
+    )
+    iterations: int | None = Field(
+        default=None, ge=1, le=10**7, description="stop each solve after N iterations instead"
+    )
+    shift_hours: float = Field(default=8.0, ge=1.0, le=24.0, description="shift length")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed")

@@ -11,11 +11,14 @@ from service.deps import CurrentKey, JobsDep, PlannerKey, SessionDep, SettingsDe
 from service.errors import ServiceError
 from service.jobs import PROCESSES, dismiss_job, submit_job
 from service.models import Job
+from service.process_inputs import RESULT_OUTPUT, input_problems, ogc_inputs
 from service.schemas import (
+    Conformance,
     Execute,
     JobPublic,
     JobsPublic,
     Link,
+    ProcessDescription,
     ProcessList,
     ProcessSummary,
 )
@@ -74,6 +77,15 @@ def start_job(
     process = PROCESSES.get(process_id)
     if process is None:
         raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
+    if process.schema is not None:
+        problems = input_problems(process.schema, inputs)
+        if problems:
+            raise ServiceError(
+                400,
+                "invalid-inputs",
+                "; ".join(f"inputs.{p['input']}: {p['message']}" for p in problems),
+                details=problems,
+            )
     if process.needs_scenario:
         if scenario_id is None:
             raise ServiceError(422, "scenario-required", "inputs.scenario_id is required")
@@ -109,19 +121,77 @@ def list_processes(settings: SettingsDep, _principal: PlannerKey) -> ProcessList
     )
 
 
-@router.get("/processes/{process_id}", response_model=ProcessSummary)
-def get_process(process_id: str, settings: SettingsDep, _principal: PlannerKey) -> ProcessSummary:
-    """One process and its inputs."""
+@router.get("/processes/{process_id}", response_model=ProcessDescription)
+def get_process(
+    process_id: str, settings: SettingsDep, _principal: PlannerKey
+) -> ProcessDescription:
+    """One process with its inputs and outputs, each described by a JSON Schema."""
     process = PROCESSES.get(process_id)
     if process is None:
         raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
-    return ProcessSummary(
+    if process.schema is not None:
+        inputs = ogc_inputs(process.schema)
+    else:
+        inputs = {
+            name: {"title": name, "description": text, "schema": {}}
+            for name, text in process.inputs.items()
+        }
+    return ProcessDescription(
         id=process.id,
         title=process.title,
-        description=process.description
-        + "".join(f"\n- {name}: {text}" for name, text in process.inputs.items()),
-        links=[Link(href=f"{settings.API_PREFIX}/processes/{process.id}", rel="self")],
+        description=process.description,
+        inputs=inputs,
+        outputs=RESULT_OUTPUT,
+        links=[
+            Link(href=f"{settings.API_PREFIX}/processes/{process.id}", rel="self"),
+            Link(
+                href=f"{settings.API_PREFIX}/processes/{process.id}/execution",
+                rel="http://www.opengis.net/def/rel/ogc/1.0/execute",
+                type="application/json",
+            ),
+        ],
     )
+
+
+# OGC API - Processes - Part 1 classes this API implements (tests check each one's endpoints).
+PROCESSES_CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+)
+
+
+@router.get("/", include_in_schema=True)
+def landing_page(settings: SettingsDep) -> dict[str, Any]:
+    """Landing page of the API (OGC API - Processes core): links to its parts."""
+    prefix = settings.API_PREFIX
+    links = [
+        (f"{prefix}/", "self", "application/json", "this document"),
+        ("/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "API"),
+        ("/docs", "service-doc", "text/html", "API documentation"),
+        (f"{prefix}/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance",
+         "application/json", "conformance classes"),
+        (f"{prefix}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes",
+         "application/json", "processes"),
+        (f"{prefix}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+         "application/json", "jobs"),
+    ]  # fmt: skip
+    return {
+        "title": "gunmane",
+        "description": "群マネ: bundled maintenance planning across municipalities",
+        "links": [
+            Link(href=h, rel=r, type=t, title=title).model_dump() for h, r, t, title in links
+        ],
+    }
+
+
+@router.get("/conformance", response_model=Conformance)
+def conformance() -> Conformance:
+    """The OGC API - Processes conformance classes implemented."""
+    return Conformance(conformsTo=list(PROCESSES_CONFORMANCE))
 
 
 @router.post("/processes/{process_id}/execution", response_model=JobPublic, status_code=201)

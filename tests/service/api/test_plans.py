@@ -89,22 +89,29 @@ def test_regions_then_routes(
 def test_plan_inputs_are_checked(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int
 ) -> None:
-    """An unknown plan kind is 404; a bad input fails the job with a message naming it."""
+    """An unknown plan kind is 404; bad inputs are refused at submission (400), every one listed,
+    and no job is made."""
     unknown = client.post(f"{api}/scenarios/{grid_id}/plans/nope", json={}, headers=planner)
     assert unknown.status_code == 404
+    before = len(client.get(f"{api}/jobs", headers=planner).json()["jobs"])
     response = client.post(
         f"{api}/scenarios/{grid_id}/plans/regions",
-        json={"parameters": {"k": 0}},
+        json={"parameters": {"k": -3, "balance": "lots", "colour": "red"}},
         headers=planner,
     )
-    job_url = response.headers["Location"]
-    for _ in range(100):
-        job = client.get(job_url, headers=planner).json()
-        if job["status"] not in ("accepted", "running"):
-            break
-        time.sleep(0.05)
-    assert job["status"] == "failed"
-    assert "inputs.k must be between 1 and 50" in job["message"]
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid-inputs"
+    assert {p["input"] for p in body["details"]} == {"k", "balance", "colour"}
+    assert "inputs.k" in body["detail"]
+    assert len(client.get(f"{api}/jobs", headers=planner).json()["jobs"]) == before
+    horizon = client.post(
+        f"{api}/scenarios/{grid_id}/plans/effects",
+        json={"parameters": {"horizon": "next year", "iterations": -1}},
+        headers=planner,
+    )
+    assert horizon.status_code == 400
+    assert {p["input"] for p in horizon.json()["details"]} == {"horizon", "iterations"}
 
 
 @pytest.mark.parametrize(

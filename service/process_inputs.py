@@ -1,0 +1,133 @@
+"""The inputs of every process as pydantic models: the workflow requests of
+`gis_data.planning.workflows` plus the job's own keys (scenario, plan name).
+
+They give the JSON Schemas of the OGC process descriptions and validate inputs when a job is
+submitted (400 listing every bad input) rather than a job failing a moment later.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gis_data.planning.workflows import (
+    EffectsRequest,
+    EngineRequest,
+    RegionsRequest,
+    RoutesRequest,
+    SharesRequest,
+)
+
+# Inputs every process that works on a scenario takes besides its request's fields.
+JOB_KEYS = ("scenario_id", "name")
+
+
+class JobInputs(BaseModel):
+    """The scenario a job works on and the name of the plan it stores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scenario_id: int = Field(ge=1, description="the scenario")
+    name: str | None = Field(default=None, max_length=200, description="name of the stored plan")
+
+
+class SummaryInputs(JobInputs):
+    """Inputs of the summary process."""
+
+
+class RegionsInputs(JobInputs, RegionsRequest):
+    """Inputs of the regions process."""
+
+
+class RoutesInputs(JobInputs, RoutesRequest):
+    """Inputs of the routes process."""
+
+
+class CalendarInputs(JobInputs, EngineRequest):
+    """Inputs of the calendar process (routes stored for every crew-day)."""
+
+    iterations: int = Field(default=10, ge=1, le=10**6, description="routing iterations per day")
+    regions_plan_id: int | None = Field(
+        default=None, ge=1, description="regions plan whose contract regions the calendar follows"
+    )
+
+
+class EffectsInputs(JobInputs, EffectsRequest):
+    """Inputs of the effects process."""
+
+
+class SharesInputs(JobInputs, SharesRequest):
+    """Inputs of the cost shares process."""
+
+
+class FrontierInputs(JobInputs):
+    """Inputs of the k-frontier process."""
+
+    max_k: int | None = Field(default=None, ge=1, le=30, description="largest k (the towns)")
+    variants: Literal["both", "whole_towns", "cross_border"] = Field(
+        default="both", description="whole-town and/or cross-border regions"
+    )
+    region_iterations: int = Field(default=30, ge=1, le=10_000, description="region iterations")
+    iterations: int = Field(default=10, ge=0, le=10_000, description="routing iterations")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed")
+
+
+class ReplanInputs(JobInputs):
+    """Inputs of the re-plan process."""
+
+    calendar_plan_id: int | None = Field(
+        default=None, ge=1, description="the calendar plan to re-plan (the latest)"
+    )
+
+
+def input_problems(model: type[BaseModel], inputs: dict[str, Any]) -> list[dict[str, str]]:
+    """Every bad input as {input, message} (empty when the inputs are valid)."""
+    try:
+        model.model_validate(inputs)
+    except ValidationError as exc:
+        return [
+            {
+                "input": ".".join(str(p) for p in error.get("loc", ())) or "inputs",
+                "message": str(error.get("msg", "invalid")),
+            }
+            for error in exc.errors()
+        ]
+    return []
+
+
+def ogc_inputs(model: type[BaseModel]) -> dict[str, Any]:
+    """The OGC API - Processes `inputs` of a process description: one JSON Schema per input."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    defs = schema.get("$defs")
+    out: dict[str, Any] = {}
+    for name, given in schema.get("properties", {}).items():
+        prop = dict(given)
+        if defs:
+            prop["$defs"] = defs
+        out[name] = {
+            "title": prop.pop("title", name),
+            "description": prop.get("description", ""),
+            "schema": prop,
+            "minOccurs": 1 if name in required else 0,
+            "maxOccurs": 1,
+        }
+    return out
+
+
+RESULT_OUTPUT: dict[str, Any] = {
+    "result": {
+        "title": "Result",
+        "description": "The job's result: the kind of plan, its summary and the stored plan's id"
+        " (GET /jobs/{id}/results; the plan itself under /plans/{plan_id}).",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string"},
+                "summary": {"type": "object"},
+                "plan_id": {"type": ["integer", "null"]},
+            },
+        },
+    }
+}
