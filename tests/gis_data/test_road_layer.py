@@ -272,3 +272,24 @@ def test_a_dangling_end_joins_the_nearest_line() -> None:
     x, y = G.nodes[first]["x"], G.nodes[first]["y"]
     at = gpd.GeoSeries.from_xy([x], [y], crs=4326).to_crs(CRS).iloc[0]
     assert (at.x, at.y) == (pytest.approx(50.0), pytest.approx(1.2))
+
+
+def test_graph_works_with_osmnx() -> None:
+    """The graph is osmnx's kind: GeoDataFrames both ways, shortest paths by travel time."""
+    import osmnx as ox
+
+    built = build_road_layer_graph(
+        _layer(
+            [LineString([(0, 0), (100, 0), (200, 0)]), LineString([(100, 0), (100, 100)])],
+            路線名=["本町通り", "駅前線"],
+        ),
+        RoadLayerOptions(name_column="路線名"),
+    )
+    nodes, edges = ox.convert.graph_to_gdfs(built.graph)
+    assert set(edges["name"]) == {"本町通り", "駅前線"}
+    assert (edges.geometry.crs.to_epsg(), len(nodes)) == (4326, 4)
+    again = ox.convert.graph_from_gdfs(nodes, edges)
+    assert again.number_of_edges() == built.graph.number_of_edges()
+    G = built.graph
+    path = ox.routing.shortest_path(G, _node_at(G, 0, 0), _node_at(G, 100, 100), weight="length")
+    assert path == [_node_at(G, 0, 0), _node_at(G, 100, 0), _node_at(G, 100, 100)]
