@@ -352,6 +352,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Saved: the next re-plan moves the work.",
     ),
     "mark_failed": ("登録できませんでした", "Could not save"),
+    "new_scenario": ("新しいシナリオを作成（データの登録）", "New scenario (bring your data)"),
+    "edit_scenario": ("データ", "Data"),
 }
 
 

@@ -58,6 +58,7 @@ OPTIONAL_ROUTERS: tuple[tuple[str, bool], ...] = (
     ("workbench", True),
     ("workbench_pages", False),
     ("report_pages", False),
+    ("scenario_pages", False),
 )
 
 

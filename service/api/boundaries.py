@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from shapely.geometry import mapping
 
 from service import crud
 from service.deps import PlannerKey, SessionDep, SettingsDep
@@ -48,6 +49,30 @@ def put_boundaries(
     )
     session.commit()
     return {"data": towns, "count": len(towns)}
+
+
+@router.get("/boundaries")
+def get_boundaries(scenario_id: int, session: SessionDep, _principal: PlannerKey) -> dict[str, Any]:
+    """The stored municipality polygons as a GeoJSON FeatureCollection (EPSG:4326).
+
+    Properties `code`, `name`, `population`; towns without a polygon are left out.
+    """
+    crud.get_scenario(session=session, scenario_id=scenario_id)
+    features = [
+        {
+            "type": "Feature",
+            "id": r.code,
+            "geometry": mapping(r.geom),
+            "properties": {
+                "code": r.code,
+                "name": r.name,
+                "population": None if r.population is None else round(r.population),
+            },
+        }
+        for r in crud.list_municipalities(session=session, scenario_id=scenario_id)
+        if r.geom is not None
+    ]
+    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
 @router.get("/municipalities")

@@ -136,6 +136,7 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
         compare_ids=",".join(str(i) for i in regions_plans + routes_plans),
         signed_in=principal is not None,
         can_plan=principal is not None and principal.role in auth.READ_PLANS,
+        can_edit=principal is not None and principal.role in auth.WRITE_PLANS,
         signin_failed=request.query_params.get("signin") == "failed",
         docs_url=request.app.docs_url or "/docs",
         ogc_url=f"{settings.OGC_PREFIX}/",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
@@ -10,6 +10,7 @@ from service import crud
 from service.deps import PlannerKey, SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.schemas import LayerPublic, LayersPublic, UploadPublic
+from service.upload_preview import PREVIEW_ROWS, preview_upload
 from service.uploads import UploadOptions, import_upload
 
 router = APIRouter(prefix="/scenarios/{scenario_id}", tags=["uploads"])
@@ -65,6 +66,41 @@ def upload_assets(
     )
     session.commit()
     return UploadPublic(layer=LayerPublic.model_validate(new_layer), warnings=warnings)
+
+
+@router.post("/uploads/preview")
+def preview_assets(
+    scenario_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: PlannerKey,
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CSV")],
+    encoding: Annotated[
+        str | None, Form(description="attribute encoding; empty: the file's own, else cp932")
+    ] = None,
+    layer: _Opt = None,
+) -> dict[str, Any]:
+    """Read a file without storing it: columns, first rows, encoding and CRS (mapping step).
+
+    Answers `file`, `format`, `feature_count`, `columns`, `rows` (the first five, one list of
+    cells per row in the order of `columns`), `encoding` with `encoding_origin` (`given`,
+    `detected`: a table that is not UTF-8 read as cp932, or `file`: the file's own), `crs`,
+    `crs_name`, `geometry_types` and the readers' `problems`. 422 lists every problem of a
+    file that cannot be read.
+    """
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > settings.max_upload_bytes + 65536:
+        raise ServiceError(413, "upload-too-large", "the upload is larger than the limit")
+    crud.get_scenario(session=session, scenario_id=scenario_id)
+    return preview_upload(
+        settings=settings,
+        stream=file.file,
+        filename=file.filename,
+        encoding=encoding or None,
+        layer=layer or None,
+        rows=PREVIEW_ROWS,
+    )
 
 
 @router.get("/layers", response_model=LayersPublic)
