@@ -59,7 +59,7 @@ WIZARD_LABELS: Final[dict[str, tuple[str, str]]] = {
     "wz_uploaded": ("登録しました（{n} 件）", "Stored ({n} features)"),
     "wz_layers": ("登録済みのレイヤ", "Stored layers"),
     "wz_layer": ("レイヤ", "Layer"),
-    "wz_step_network": ("3. 道路ネットワーク", "3. Road network"),
+    "wz_step_network": ("4. 道路ネットワーク", "4. Road network"),
     "wz_source": ("作成元", "Source"),
     "wz_source_osm": ("OSM ファイル", "OSM file"),
     "wz_source_layer": ("町の道路台帳レイヤ", "The town's road layer"),
@@ -88,12 +88,27 @@ WIZARD_LABELS: Final[dict[str, tuple[str, str]]] = {
     "wz_reason_no_way_back": ("戻れない（一方通行）", "no way back (one-way)"),
     "wz_reason_no_way_in": ("入れない（一方通行）", "no way in (one-way)"),
     "wz_street_m": ("延長（m）", "Length (m)"),
+    "wz_joins": ("端点の接続（許容距離内）", "End points joined (within the tolerance)"),
+    "wz_tolerance": ("許容距離 {m} m", "tolerance {m} m"),
+    "wz_osm_connectors": ("OSM との接続", "Joins to OSM"),
+    "wz_unknown_oneway": (
+        "一方通行の値「{value}」を解釈できません（{n} 本）。両方向として扱いました",
+        "One-way value “{value}” not understood ({n} lines): taken as two-way",
+    ),
+    "wz_unmapped_class": (
+        "道路種別「{value}」の速度が未設定です（{n} 本）。既定の速度を使いました",
+        "Road class “{value}” has no speed ({n} lines): the default speed is used",
+    ),
+    "wz_depots_first": (
+        "拠点を先に保存すると、拠点から往復できる道路の延長も表示されます。",
+        "Save the depots first to see how much of each town is reachable from them.",
+    ),
     "wz_where": ("位置（緯度, 経度）", "Where (lat, lon)"),
     "wz_reach": (
         "拠点から往復できる道路（自治体別）",
         "Streets reachable from the depots and back (per town)",
     ),
-    "wz_step_depots": ("4. 拠点", "4. Depots"),
+    "wz_step_depots": ("3. 拠点", "3. Depots"),
     "wz_depots_help": (
         "「地図で配置」を押してから地図をクリックすると拠点を置けます。"
         "GeoJSON ファイルからも読み込めます。",
@@ -190,8 +205,8 @@ WIZARD_LABELS: Final[dict[str, tuple[str, str]]] = {
     "wz_err_forbidden": ("この操作の権限がありません", "Your key may not do this"),
     "wz_err_not_found": ("見つかりません", "Not found"),
     "wz_err_no_network": (
-        "道路ネットワークがありません。先に「3. 道路ネットワーク」を作成してください",
-        "No road network yet: build it in “3. Road network” first",
+        "道路ネットワークがありません。先に「4. 道路ネットワーク」を作成してください",
+        "No road network yet: build it in “4. Road network” first",
     ),
     "wz_err_database_unavailable": (
         "データベースに接続できません。しばらくしてから再度お試しください",

@@ -72,6 +72,7 @@ def _page(request: Request, session: SessionDep, scenario_id: int | None, lang: 
     config = {
         "lang": language,
         "api": request.app.state.settings.API_PREFIX,
+        "ogc": request.app.state.settings.OGC_PREFIX,
         "scenario": scenario,
         "layers": layers,
         "depots": depots,

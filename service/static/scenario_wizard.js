@@ -95,6 +95,7 @@
 
   // -- the map ---------------------------------------------------------------------------------
   var map = L.map("wizard-map", { center: [36.2, 138.5], zoom: 5 });
+  document.getElementById("wizard-map").leafletMap = map;  // for scripts driving the page
   (function tiles() {
     var note = $("tiles-note");
     function off(text) { note.textContent = text; note.hidden = false; }
@@ -106,6 +107,12 @@
   var townLayer = L.geoJSON(null, {
     style: { color: "#37474f", weight: 2, fillColor: "#90a4ae", fillOpacity: 0.15 },
     onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name + " (" + f.properties.code + ")"); }
+  }).addTo(map);
+  // The stored assets (roads as lines), read from OGC API - Features with the same cookie.
+  var assetLayer = L.geoJSON(null, {
+    style: function (f) { return { color: f.properties.field === "road" ? "#546e7a" : "#2e7d32", weight: 3, opacity: 0.8 }; },
+    pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 4, color: "#2e7d32" }); },
+    onEachFeature: function (f, layer) { if (f.properties.name) layer.bindTooltip(String(f.properties.name)); }
   }).addTo(map);
   var cutLayer = L.layerGroup().addTo(map);
   var depotLayer = L.layerGroup().addTo(map);
@@ -335,6 +342,7 @@
       layer.columns = mapped;
       layers.push(layer);
       renderLayers();
+      drawAssets();
       report(data.warnings || []);
       say("assets-msg", fill(tr("wz_uploaded"), { n: layer.feature_count }), true);
       $("preview").hidden = true;
@@ -357,6 +365,7 @@
         call("DELETE", "/scenarios/" + scenario.id + "/layers/" + layer.id).then(function () {
           layers = layers.filter(function (l) { return l.id !== layer.id; });
           renderLayers();
+          drawAssets();
         }).catch(function (e) { sayError("assets-msg", e); });
       });
       td.appendChild(remove); row.appendChild(td); tbody.appendChild(row);
@@ -397,6 +406,9 @@
     [["wz_source", tr("wz_source_" + (summary.source === "layer+osm" ? "both" : summary.source || "osm"))],
      ["wz_nodes", summary.nodes], ["wz_edges", summary.edges], ["wz_km", summary.km],
      ["wz_street_km", summary.street_km], ["wz_scc", summary.strongly_connected_components]]
+      .concat(summary.build && summary.build.road_layer ? [["wz_joins", summary.build.road_layer.joins + " (" +
+        fill(tr("wz_tolerance"), { m: summary.build.road_layer.tolerance_m }) + ")"]] : [])
+      .concat(summary.build && summary.build.osm ? [["wz_osm_connectors", summary.build.osm.connectors]] : [])
       .forEach(function (pair) {
         if (pair[1] === undefined || pair[1] === null) return;
         var row = el("tr"); row.appendChild(el("th", tr(pair[0]))); row.appendChild(el("td", pair[1], { "class": "num" }));
@@ -419,7 +431,8 @@
       tbody.appendChild(row);
       var tip = tr("wz_cut_off") + " " + (p.part_id || i + 1) + ": " + reason + " (" + Math.round(p.street_m) + " m)";
       if (p.bbox) {
-        L.rectangle([[p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]],
+        var pad = 0.0003;  // about 30 m: a straight street's box has no height of its own
+        L.rectangle([[p.bbox[1] - pad, p.bbox[0] - pad], [p.bbox[3] + pad, p.bbox[2] + pad]],
           { color: "#d50000", weight: 2, dashArray: "4 3", fill: false }).bindTooltip(tip).addTo(cutLayer);
       }
       L.circleMarker([p.lat, p.lon], { radius: 7, color: "#d50000", weight: 3, fillOpacity: 0.4 })
@@ -435,7 +448,48 @@
       reach.appendChild(row);
     });
   }
+  // The road layer's build report: its problems, and the values no setting explains, as rows
+  // of the validation report (warnings: the network was built).
+  function buildReport(summary) {
+    var layerReport = (summary.build || {}).road_layer;
+    if (!layerReport) return;
+    var file = (layers.filter(function (l) { return String(l.id) === $("network-layer").value; })[0] || {}).name || "";
+    var explained = {};
+    if (Object.keys(layerReport.unknown_oneway || {}).length) explained[$("network-oneway").value] = true;
+    if (Object.keys(layerReport.unmapped_classes || {}).length) explained[$("network-class").value] = true;
+    // The server's English warnings on those columns say the same as the translated rows below.
+    var rows = (layerReport.problems || []).filter(function (p) {
+      return !(p.severity === "warning" && explained[p.field]);
+    });
+    Object.keys(layerReport.unknown_oneway || {}).forEach(function (value) {
+      rows.push({ file: file, feature: null, field: $("network-oneway").value, severity: "warning",
+                  message: fill(tr("wz_unknown_oneway"), { value: value, n: layerReport.unknown_oneway[value] }) });
+    });
+    Object.keys(layerReport.unmapped_classes || {}).forEach(function (value) {
+      rows.push({ file: file, feature: null, field: $("network-class").value, severity: "warning",
+                  message: fill(tr("wz_unmapped_class"), { value: value, n: layerReport.unmapped_classes[value] }) });
+    });
+    report(rows);
+  }
   if (cfg.network) showNetwork(cfg.network);
+  var MAX_DRAWN = 20000;  // assets drawn at most (a big city's ledger is drawn in part)
+  function drawAssets() {
+    assetLayer.clearLayers();
+    function page(url, drawn) {
+      if (!url || drawn >= MAX_DRAWN) return null;
+      return fetch(url, { headers: { "Accept": "application/geo+json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (fc) {
+          if (!fc) return null;
+          assetLayer.addData(fc);
+          var next = (fc.links || []).filter(function (l) { return l.rel === "next"; })[0];
+          return page(next && next.href, drawn + fc.features.length);
+        });
+    }
+    return page(cfg.ogc + "/collections/assets/items?scenario_id=" + scenario.id + "&limit=5000", 0)
+      .catch(function () { return null; });
+  }
+  drawAssets();
   $("build-network").addEventListener("click", function () {
     var source = networkSource(), form = new FormData();
     if (source !== "layer") {
@@ -454,7 +508,7 @@
     say("network-msg", tr("wz_working"), true);
     call("PUT", "/scenarios/" + scenario.id + "/network", form).then(function (summary) {
       say("network-msg", tr("wz_network_built"), true);
-      if (summary.build && summary.build.problems) report(summary.build.problems);
+      buildReport(summary);
       showNetwork(summary);
     }).catch(function (e) { sayError("network-msg", e); })
       .then(function () { busy("build-network", false); });
@@ -573,7 +627,13 @@
     poll(url).then(function (job) {
       $("job-progress").value = job.progress || 0;
       var status = tr("wz_job_" + job.status);
-      say("job-msg", status + (job.message ? ": " + job.message : ""), job.status !== "failed");
+      if (job.status === "failed") {
+        // The job's message says why (the server's words), under the status in the page's language.
+        sayError("job-msg", { message: status, detail: job.message || "" });
+      } else {
+        // A running job's message is its progress line (e.g. the solver's cost and bound).
+        say("job-msg", status + (job.status === "running" && job.message ? ": " + job.message : ""), true);
+      }
       $("job").dataset.status = job.status;
       if (job.status === "successful") {
         $("job-progress").value = 100;

@@ -4,7 +4,8 @@
   rectangular CS IX (EPSG:6677) with cp932 attributes 路線番号, 路線名, 道路種別, 一方通行 and no
   ``.cpg`` (its dBase language id cleared too), as many town GIS export them. The lines form a
   3 x 3 grid of two-way streets 200 m apart plus a one-way spur leading out of the grid to a
-  dead end, which is cut off from the grid ("no way back").
+  dead end, which is cut off from the grid ("no way back"); the spur's class has no default
+  speed (a warning).
 - ``write_n03_boundary``: an MLIT N03-style GeoJSON (N03_001 prefecture, N03_004 name, N03_007
   code) of one town covering the grid.
 """
@@ -44,7 +45,7 @@ def road_lines() -> gpd.GeoDataFrame:
     number += 1
     east = X0 + 2 * STEP
     spur = LineString([(east, Y0 + STEP), (east + 150.0, Y0 + STEP)])
-    rows.append((number, "行止り線", "その他", 1, spur))
+    rows.append((number, "行止り線", "自転車歩行者専用", 1, spur))  # a class without a speed
     return gpd.GeoDataFrame(
         {
             "路線番号": [r[0] for r in rows],
