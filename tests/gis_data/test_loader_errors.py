@@ -168,3 +168,48 @@ def test_load_reports_a_wrong_network_file(tmp_path: Path) -> None:
         load_scenario(path)
     (problem,) = [p for p in caught.value.problems if p.field == "network.osm"]
     assert "GraphML" in problem.message
+
+
+def _wkb_line(points: list[tuple[float, float]]) -> bytes:
+    """WKB written by hand: shapely refuses to build a one-point line, GDAL stores it."""
+    import struct
+
+    head = b"\x01" + struct.pack("<II", 2, len(points))
+    return head + b"".join(struct.pack("<dd", x, y) for x, y in points)
+
+
+@pytest.mark.parametrize(
+    ("driver", "name"), [("ESRI Shapefile", "ledger.shp"), ("GPKG", "ledger.gpkg")]
+)
+def test_one_point_line_in_a_shapefile_or_geopackage_names_its_feature(
+    tmp_path: Path, driver: str, name: str
+) -> None:
+    """A degenerate line in a ledger (one vertex) names its feature; the others load."""
+    import numpy as np
+    import pyogrio.raw
+
+    x, y = -40000.0, -110000.0  # JGD2011 zone VIII, near Shimoda
+    geoms = np.array(
+        [_wkb_line([(x, y), (x + 100, y)]), _wkb_line([(x, y + 50)]),
+         _wkb_line([(x, y + 100), (x + 100, y + 100)])],
+        dtype=object,
+    )  # fmt: skip
+    path = tmp_path / name
+    pyogrio.raw.write(
+        path, geoms, [np.array(["市道1号", "市道2号", "市道3号"], dtype=object)],
+        fields=["路線名"], geometry_type="LineString", crs="EPSG:6676", driver=driver,
+        **({"encoding": "cp932"} if driver == "ESRI Shapefile" else {}),
+    )  # fmt: skip
+    if driver == "ESRI Shapefile":
+        zipped = tmp_path / "ledger.zip"
+        with zipfile.ZipFile(zipped, "w") as archive:
+            for ext in ("shp", "shx", "dbf", "prj"):
+                archive.write(tmp_path / f"ledger.{ext}", f"ledger.{ext}")
+        path = zipped
+    _, problems = load_assets_from_file(
+        path, municipality_code="22219", municipality="下田市", field="road",
+        kind="road_segment", encoding="cp932" if driver == "ESRI Shapefile" else None,
+    )  # fmt: skip
+    (problem,) = _errors(problems)
+    assert (problem.file, problem.feature, problem.field) == (path.name, 2, "geometry")
+    assert problem.message.startswith("malformed LineString")

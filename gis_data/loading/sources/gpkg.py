@@ -8,7 +8,7 @@ import geopandas as gpd
 
 from gis_data.loading.errors import Problem
 from gis_data.loading.sources import ReadOptions, SourceError
-from gis_data.loading.sources._ogr import list_layers, read_layer
+from gis_data.loading.sources._ogr import list_layers, read_layer_checked
 
 
 def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -24,4 +24,5 @@ def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame
         raise SourceError(
             f"no layer {layer!r} in the GeoPackage; layers are {layers}", field="layer"
         )
-    return read_layer(path, layer=layer, encoding=None, what=f"GeoPackage layer {layer!r}"), []
+    what = f"GeoPackage layer {layer!r}"
+    return read_layer_checked(path, layer=layer, encoding=None, what=what, label=label)

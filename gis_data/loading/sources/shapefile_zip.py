@@ -15,7 +15,7 @@ import geopandas as gpd
 
 from gis_data.loading.errors import Problem
 from gis_data.loading.sources import ReadOptions, SourceError
-from gis_data.loading.sources._ogr import read_layer
+from gis_data.loading.sources._ogr import read_layer_checked
 
 # dBase language driver ids that name a Japanese or Unicode code page.
 _LDID_ENCODINGS = {0x13: "cp932", 0x7B: "cp932", 0x4D: "gbk", 0x57: "latin-1", 0x01: "cp437"}
@@ -85,5 +85,4 @@ def read(path: Path, label: str, options: ReadOptions) -> tuple[gpd.GeoDataFrame
     )
     _check_encoding(encoding)
     what = f"attribute table of {member} ({origin} encoding)"
-    frame = read_layer(source, layer=None, encoding=encoding, what=what)
-    return frame, []
+    return read_layer_checked(source, layer=None, encoding=encoding, what=what, label=label)
