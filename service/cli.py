@@ -24,6 +24,7 @@ COMMAND_MODULES: list[tuple[str | None, str]] = [
     ("plan", "plan_calendar"),
     ("plan", "plan_effects"),
     ("plan", "plan_shares"),
+    ("scenario", "scenario_exchange"),
     (None, "report"),
     (None, "workbench"),
 ]
