@@ -217,6 +217,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "plan_kind_cost_shares": ("費用分担", "Cost shares"),
     "plan_kind_frontier": ("契約数の検討", "Contracts frontier"),
     "plan_kind_replan": ("再計画", "Re-plan"),
+    "export_from": ("（{depot} 発）", "from {depot}"),
+    "export_summary": (
+        "作業 {tasks} 件、{km:.1f} km、{hours:.2f} 時間",
+        "{tasks} tasks, {km:.1f} km, {hours:.2f} h",
+    ),
     "checked_by_hand": ("手動チェック", "Ticked by hand"),
     "tick_done": ("済", "Done"),
     "tick_note": ("メモ（任意）", "Note (optional)"),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import gpxpy
 import gpxpy.gpx
@@ -84,7 +85,33 @@ def routes_to_geojson(
     }
 
 
-def routes_to_gpx(routes: Sequence[PatrolRoute], *, name: str = "patrol routes") -> str:
+@dataclass(frozen=True)
+class ExportWords:
+    """The words of GPX/KML names and descriptions (English by default; pages pass Japanese).
+
+    ``stop`` names a node visit that has no name of its own (never its internal task id).
+    """
+
+    crew: str = "crew"
+    start_from: str = "from {depot}"
+    summary: str = "{tasks} tasks, {km:.1f} km, {hours:.2f} h"
+    stop: str = "stop"
+
+    def track(self, route: PatrolRoute) -> str:
+        """The name of a route's track: its crew and depot."""
+        return f"{self.crew} {route.crew + 1} " + self.start_from.format(depot=route.depot_name)
+
+    def totals(self, route: PatrolRoute) -> str:
+        """A route's tasks, km and hours."""
+        return self.summary.format(tasks=len(route.tasks), km=route.km, hours=route.total_s / 3600)
+
+
+ENGLISH: Final = ExportWords()
+
+
+def routes_to_gpx(
+    routes: Sequence[PatrolRoute], *, name: str = "patrol routes", words: ExportWords = ENGLISH
+) -> str:
     """GPX 1.1 text: one track (one segment) per route, waypoints for node visits."""
     gpx = gpxpy.gpx.GPX()
     gpx.name = name
@@ -95,9 +122,8 @@ def routes_to_gpx(routes: Sequence[PatrolRoute], *, name: str = "patrol routes")
     gpx.copyright_year = str(datetime.now(UTC).year)
     for route in routes:
         track = gpxpy.gpx.GPXTrack(
-            name=f"crew {route.crew + 1} from {route.depot_name}",
-            description=f"{len(route.tasks)} tasks, {route.km:.1f} km, "
-            f"{route.total_s / 3600:.2f} h; {ATTRIBUTION}",
+            name=words.track(route),
+            description=f"{words.totals(route)}; {ATTRIBUTION}",
         )
         segment = gpxpy.gpx.GPXTrackSegment()
         segment.points.extend(
@@ -111,14 +137,16 @@ def routes_to_gpx(routes: Sequence[PatrolRoute], *, name: str = "patrol routes")
                 gpxpy.gpx.GPXWaypoint(
                     latitude=_r(y),
                     longitude=_r(x),
-                    name=label or ", ".join(asset_ids),
-                    description=f"crew {route.crew + 1}: " + ", ".join(asset_ids),
+                    name=label or words.stop,
+                    description=f"{words.crew} {route.crew + 1}: " + ", ".join(asset_ids),
                 )
             )
     return gpx.to_xml(version="1.1")
 
 
-def routes_to_kml(routes: Sequence[PatrolRoute], *, name: str = "patrol routes") -> str:
+def routes_to_kml(
+    routes: Sequence[PatrolRoute], *, name: str = "patrol routes", words: ExportWords = ENGLISH
+) -> str:
     """KML 2.2 text: a Placemark with a LineString per route and a Point per node visit."""
     ET.register_namespace("", KML_NS)
     root = ET.Element(f"{{{KML_NS}}}kml")
@@ -129,9 +157,9 @@ def routes_to_kml(routes: Sequence[PatrolRoute], *, name: str = "patrol routes")
     ).text = f"Patrol routes planned by gunmane. Map data {ATTRIBUTION}, {ATTRIBUTION_URL}"
     for route in routes:
         mark = ET.SubElement(doc, f"{{{KML_NS}}}Placemark")
-        ET.SubElement(mark, f"{{{KML_NS}}}name").text = f"crew {route.crew + 1}"
+        ET.SubElement(mark, f"{{{KML_NS}}}name").text = f"{words.crew} {route.crew + 1}"
         ET.SubElement(mark, f"{{{KML_NS}}}description").text = (
-            f"{route.depot_name}: {len(route.tasks)} tasks, {route.km:.1f} km, "
+            f"{route.depot_name}: {words.totals(route)}. "
             f"{route.total_s / 3600:.2f} h. {ATTRIBUTION}"
         )
         line = ET.SubElement(mark, f"{{{KML_NS}}}LineString")
@@ -141,10 +169,10 @@ def routes_to_kml(routes: Sequence[PatrolRoute], *, name: str = "patrol routes")
         )
         for label, (x, y), asset_ids in route.waypoints():
             point_mark = ET.SubElement(doc, f"{{{KML_NS}}}Placemark")
-            ET.SubElement(point_mark, f"{{{KML_NS}}}name").text = label or ", ".join(asset_ids)
+            ET.SubElement(point_mark, f"{{{KML_NS}}}name").text = label or words.stop
             ET.SubElement(
                 point_mark, f"{{{KML_NS}}}description"
-            ).text = f"crew {route.crew + 1}: {', '.join(asset_ids)}. {ATTRIBUTION}"
+            ).text = f"{words.crew} {route.crew + 1}: {', '.join(asset_ids)}. {ATTRIBUTION}"
             point = ET.SubElement(point_mark, f"{{{KML_NS}}}Point")
             ET.SubElement(point, f"{{{KML_NS}}}coordinates").text = f"{_r(x)},{_r(y)}"
     ET.indent(root)

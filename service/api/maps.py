@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from gis_data.network.export import routes_to_gpx, routes_to_kml
+from gis_data.network.adapters import PatrolRoute
+from gis_data.network.export import ExportWords, routes_to_gpx, routes_to_kml
 from service import auth, crud
 from service.browser_keys import cookie_key
 from service.deps import SessionDep, principal_of
 from service.errors import ServiceError
-from service.i18n import check_lang
+from service.i18n import Lang, check_lang, t
 from service.map_data import (
     evaluate_drawn,
     patrol_route,
     plan_layers,
     planning_context,
+    step_name,
     stored_plan_figures,
 )
 from service.maps import Tiles, plan_map_html
@@ -131,27 +134,65 @@ def render_plan_map(
     return plan_map_html(title=title, lang=lang, tiles=tiles or Tiles(), **layers)
 
 
-def route_download(route: Route, fmt: str, *, missing_code: str = "not-found") -> Response:
+def export_words(lang: Lang) -> ExportWords:
+    """GPX/KML names in the crew's language (their phone's map app shows them)."""
+    return ExportWords(
+        crew=t("crew", lang),
+        start_from=t("export_from", lang),
+        summary=t("export_summary", lang),
+        stop=t("stop", lang),
+    )
+
+
+def named_stops(patrol: PatrolRoute, lang: Lang) -> PatrolRoute:
+    """The route with every stop named in ``lang`` (a bank walk in its words, an unnamed stop
+    'stop'): downloads never show internal task ids."""
+    steps = tuple(
+        dataclasses.replace(tr, street=step_name(tr.street, lang) or t("stop", lang))
+        if tr.kind == "serve" and tr.task_kind == "node"
+        else tr
+        for tr in patrol.traversals
+    )
+    return dataclasses.replace(patrol, traversals=steps)
+
+
+def route_download(
+    route: Route, fmt: str, *, missing_code: str = "not-found", lang: str = "ja"
+) -> Response:
     """A readable route as a GPX or KML attachment; 404 ``missing_code`` when it has no line."""
+    language = check_lang(lang)
     name = f"route-{route.id}-{route.service_date or route.day}-crew{route.crew}"
     patrol = patrol_route(route)
     if patrol.geometry.is_empty:
         raise ServiceError(404, missing_code, f"route {route.id} has no geometry")
+    patrol = named_stops(patrol, language)
+    words = export_words(language)
     if fmt == "gpx":
-        text, media = routes_to_gpx([patrol], name=name), "application/gpx+xml"
+        text, media = routes_to_gpx([patrol], name=name, words=words), "application/gpx+xml"
     else:
-        text, media = routes_to_kml([patrol], name=name), "application/vnd.google-earth.kml+xml"
+        text = routes_to_kml([patrol], name=name, words=words)
+        media = "application/vnd.google-earth.kml+xml"
     headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     return Response(text, media_type=media, headers=headers)
 
 
 @router.get("/routes/{route_id}/gpx", response_class=Response)
-def route_gpx(route_id: int, session: SessionDep, principal: PageKey) -> Response:
+def route_gpx(
+    route_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$")] = "ja",
+) -> Response:
     """The route as GPX 1.1: one track (apps follow it, no re-routing) and waypoints for stops."""
-    return route_download(readable_route(session, principal, route_id), "gpx")
+    return route_download(readable_route(session, principal, route_id), "gpx", lang=lang)
 
 
 @router.get("/routes/{route_id}/kml", response_class=Response)
-def route_kml(route_id: int, session: SessionDep, principal: PageKey) -> Response:
+def route_kml(
+    route_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$")] = "ja",
+) -> Response:
     """The route as KML 2.2: the line and a placemark per stop."""
-    return route_download(readable_route(session, principal, route_id), "kml")
+    return route_download(readable_route(session, principal, route_id), "kml", lang=lang)

@@ -309,8 +309,8 @@ def contractor_route(
     html = route_page_html(
         daily_route(route, region_code=region_code, lang=check_lang(lang)),
         lang=lang,
-        gpx_url=f"{prefix}/routes/{route.id}/gpx",
-        kml_url=f"{prefix}/routes/{route.id}/kml",
+        gpx_url=f"{prefix}/routes/{route.id}/gpx?lang={lang}",
+        kml_url=f"{prefix}/routes/{route.id}/kml?lang={lang}",
         upload_url=f"{prefix}/routes/{route.id}/patrol-logs" if principal.role != "gis" else None,
         logs=logs,
         tiles=page_tiles(request),

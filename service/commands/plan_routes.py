@@ -114,18 +114,27 @@ def _print_comparison(result: PlanComparison) -> None:
         print(f"  {label:<16} {fmt.format(b)} {fmt.format(s)} {fmt.format(s - b)} {pct:>6}")
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+def file_stem(label: str, taken: set[str]) -> str:
+    """A file name stem for ``label`` that keeps Japanese names (下田市_road) and is new in
+    ``taken`` (a second label reducing to the same stem gets _2, _3, ...: nothing overwritten)."""
+    base = re.sub(r"[^\w]+", "_", label).strip("_").lower() or "plan"
+    stem, n = base, 1
+    while stem in taken:
+        n += 1
+        stem = f"{base}_{n}"
+    taken.add(stem)
+    return stem
 
 
 def _export(result: PlanComparison, out: Path, title: str) -> list[Path]:
     written = export_routes(result.bundled.routes, out, stem="bundled", name=f"{title}: bundled")
+    taken = {"bundled"}
     for plan in result.siloed:
         if plan.routes:
             written += export_routes(
                 plan.routes,
                 out,
-                stem=f"separate_{_slug(plan.label)}",
+                stem=f"separate_{file_stem(plan.label, taken)}",
                 name=f"{title}: {plan.label}",
             )
     return written

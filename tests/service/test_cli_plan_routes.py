@@ -168,3 +168,15 @@ def test_plan_routes_on_two_workers_matches_inline(
     captured = capsys.readouterr()
     assert "parallel tasks" in captured.err
     assert _plans(json.loads(captured.out)) == _plans(inline)
+
+
+def test_output_file_names_keep_japanese_names_and_never_collide():
+    """Two towns whose names reduce to the same ASCII stem used to overwrite each other."""
+    from service.commands.plan_routes import file_stem
+
+    taken: set[str] = set()
+    stems = [file_stem(label, taken) for label in ("下田市 road", "河津町 road", "Ost-dorf river")]
+    assert stems == ["下田市_road", "河津町_road", "ost_dorf_river"]
+    assert file_stem("Ost dorf river", taken) == "ost_dorf_river_2"
+    assert file_stem("Ost dorf river", taken) == "ost_dorf_river_3"
+    assert file_stem("!!", taken) == "plan"

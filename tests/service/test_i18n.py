@@ -126,3 +126,18 @@ def test_japanese_pages_render_no_english_ui_word(seeded):
         # Stops and steps by their names, never by internal task ids.
         assert not re.search(r"#walk\d|\bn:\d", text), f"{path} (ja) shows a task id"
         assert "bank walk" not in text
+
+
+def test_gpx_and_kml_names_in_the_crews_language(seeded):
+    """Track and stop names of the downloads follow ``lang``; never an internal task id."""
+    client, data = seeded
+    key = {"X-API-Key": data.keys["contractor"]}
+    ja = client.get(f"/api/v1/routes/{data.route_id}/gpx?lang=ja", headers=key).text
+    assert "<name>班 1 （" in ja
+    assert "crew 1" not in ja
+    en = client.get(f"/api/v1/routes/{data.route_id}/gpx?lang=en", headers=key).text
+    assert "<name>Crew 1 from" in en
+    kml = client.get(f"/api/v1/routes/{data.route_id}/kml?lang=ja", headers=key).text
+    assert "<name>班 1</name>" in kml
+    for text in (ja, en, kml):
+        assert not re.search(r"<name>[^<]*(#walk\d|n:\d)", text)

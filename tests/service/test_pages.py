@@ -189,7 +189,7 @@ def test_contractor_route_page_and_downloads(seeded_app):
     rows = re.findall(r'<tr class="(serve|deadhead)">', page.text)
     assert "serve" in rows
     assert "deadhead" in rows
-    assert f'href="/api/v1/routes/{data.route_id}/gpx"' in page.text
+    assert f'href="/api/v1/routes/{data.route_id}/gpx?lang=en"' in page.text
     assert key not in page.text  # links rely on the session cookie, never carry the key
     gpx_text = client.get(f"/api/v1/routes/{data.route_id}/gpx", params={"key": key})
     assert gpx_text.status_code == 200
