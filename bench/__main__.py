@@ -20,6 +20,7 @@ SUITES: list[tuple[str, str]] = [
     ("road_layer", "bench.road_layer"),
     ("patrol_days", "bench.patrol_days"),
     ("council_report", "bench.council_report"),
+    ("scenario_api", "bench.scenario_api"),
 ]
 
 

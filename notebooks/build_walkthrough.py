@@ -94,20 +94,14 @@ is routed (identical days reuse the solve).""",
     ),
     (
         "code",
-        """from gis_data.planning.parallel import route_calendar_parallel
-from gis_data.planning.patrol_calendar import build_patrol_calendar
-from gis_data.planning.work_calendar import parse_horizon
+        """from gis_data.planning.plan_settings import PlanSettings
+from gis_data.planning.workflows import CalendarRequest, plan_calendar
 
-day_router = setup.router(stop=MaxIterations(5), seed=SEED)
-calendar = build_patrol_calendar(
-    assets,
-    parse_horizon("2026-06"),
-    region_of=regions.asset_region,
-    depot_of=regions.region_depot,
-    metric_crs=setup.scenario.metric_crs,
-    seed=SEED,
-)
-month = route_calendar_parallel(calendar, day_router)
+# The planning layer: a typed request over the scenario, as the CLI and the API jobs call it.
+settings = PlanSettings()
+request = CalendarRequest(horizon="2026-06", regions=2, iterations=5, seed=SEED)
+month = plan_calendar(setup, settings, request, regions=regions).routed
+calendar = month.calendar
 print(f"{len(calendar.dates)} working days, {month.solves} day solves, {month.reused} reused")
 print(f"coverage {calendar.result.coverage:.3f}, {month.crew_days()} crew-days, "
       f"{month.total_km():.0f} km, {month.vehicles()} vehicles")
@@ -127,31 +121,19 @@ bundled cost by the Shapley value and by simple proportional rules, checked agai
     ),
     (
         "code",
-        """from gis_data.planning.effects import PlanCosting, estimate_effects
+        """from gis_data.planning.workflows import EffectsRequest, compute_effects
 
-costing = PlanCosting(
-    assets, day_router, parse_horizon("2026-06"),
-    metric_crs=setup.scenario.metric_crs, seed=SEED,
-)
-effects = estimate_effects(
-    costing,
-    town_depots=setup.town_depots(),
-    bundle_depots=regions.region_depot,
-    region_of=regions.asset_region,
+effects = compute_effects(
+    setup, settings, EffectsRequest(horizon="2026-06", iterations=5, seed=SEED), regions=regions
 )
 pd.DataFrame(effects.comparison_rows())""",
     ),
     (
         "code",
-        """from gis_data.planning.cost_share import build_coalition_cost, share_costs
+        """from gis_data.planning.workflows import SharesRequest, compute_shares
 
-cost = build_coalition_cost(
-    assets, day_router, parse_horizon("2026-06"),
-    depot=setup.bundle_depot(), sample_days=2, metric_crs=setup.scenario.metric_crs, seed=SEED,
-)
-shares = share_costs(
-    cost, assets, names=setup.town_names(), populations=setup.populations(),
-    metric_crs=setup.scenario.metric_crs, seed=SEED,
+shares = compute_shares(
+    setup, settings, SharesRequest(horizon="2026-06", iterations=5, sample_days=2, seed=SEED)
 )
 print(shares.method)
 print("core violations:", {rule: len(v) for rule, v in shares.violations.items()})

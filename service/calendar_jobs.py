@@ -25,11 +25,7 @@ from sqlalchemy.orm import Session, defer
 
 from gis_data.planning.workflows import CalendarRequest
 from service import crud
-from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
-from service.models import Plan, Route, utcnow
-from service.patrol_day_models import PatrolDayMark
-from service.process_inputs import CalendarInputs, ReplanInputs
-from service.processes import (
+from service.job_support import (
     _ENGINE_INPUTS,
     _plan_setup,
     _scenario_id,
@@ -37,6 +33,10 @@ from service.processes import (
     plain,
     workflow_request,
 )
+from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+from service.models import Plan, Route, utcnow
+from service.patrol_day_models import PatrolDayMark
+from service.process_inputs import CalendarInputs, ReplanInputs
 
 if TYPE_CHECKING:
     from gis_data.planning.day_routes import DayRoutes

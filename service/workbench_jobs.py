@@ -38,8 +38,8 @@ def _variants(raw: Any) -> tuple[bool, ...]:
 def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The k frontier of the scenario, stored as a plan of kind ``frontier``."""
     from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup
+    from service.job_support import _plan_setup, _scenario_id, _store_plan, plain
     from service.parallel import solve_mapper
-    from service.processes import _plan_setup, _scenario_id, _store_plan, plain
     from service.workbench import scenario_firms
 
     setup = _plan_setup(ctx)
@@ -105,7 +105,7 @@ def survey_limits(ctx: JobContext, inputs: dict[str, Any]) -> Any:
     """
     from gis_data.planning.evaluate import SizeLimits
     from gis_data.workbench.survey import size_limits
-    from service.processes import _scenario_id
+    from service.job_support import _scenario_id
     from service.workbench import scenario_firms
 
     rule = inputs.get("size_limit")
