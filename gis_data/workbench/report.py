@@ -374,7 +374,15 @@ def region_map_png(inputs: ReportInputs) -> bytes:
         )
         fig.text(0.01, 0.01, f"{ATTRIBUTION}　{N03_CREDIT}", fontsize=6, color="#555")
     else:
-        fig.text(0.01, 0.01, ATTRIBUTION, fontsize=7, color="#555")
+        # Without a CJK font the N03 credit is written in its English form (the caption of the
+        # figure in every document carries the Japanese one).
+        fig.text(
+            0.01,
+            0.01,
+            f"{ATTRIBUTION}; boundaries: MLIT National Land Numerical Information (N03)",
+            fontsize=6,
+            color="#555",
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)

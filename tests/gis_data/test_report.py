@@ -296,3 +296,24 @@ def test_maintenance_work_is_ticked_costed_and_planned(inputs) -> None:
     assert sum(x.after or 0.0 for x in lines) == pytest.approx(fig.maintenance.cost_yen())
     heads = _headings(build_document(inputs, map_png=None))
     assert "維持作業の年間計画（職種別の延べ班日数）" in heads
+
+
+def test_stored_figures_rebuild_the_same_document(inputs) -> None:
+    """The effect estimate and shares stored as JSON (what the jobs keep) rebuild a document
+    identical to the one from the live objects: the report page shows the computed numbers."""
+    import json
+
+    from gis_data.planning.cost_share import shares_from_json
+    from gis_data.planning.effects import estimate_from_json
+    from gis_data.planning.workflows import effects_json, shares_json
+
+    stored_effects = json.loads(json.dumps(effects_json(inputs.effects, NAMES)))
+    stored_shares = json.loads(json.dumps(shares_json(inputs.shares)))
+    rebuilt = dataclasses.replace(
+        inputs,
+        effects=estimate_from_json(stored_effects, inputs.settings.costs),
+        shares=shares_from_json(stored_shares),
+    )
+    assert render_markdown(build_document(rebuilt, map_png=None)) == render_markdown(
+        build_document(inputs, map_png=None)
+    )
