@@ -9,7 +9,9 @@ A structured setting (``[cooperation]`` in the plan settings, `plan_settings.rea
   (the prefecture and the towns agree to maintain 県道 and 市町村道 together, as in the 下田 model);
 - ``lead``: the municipality code (or ``"prefecture"``) that runs the tender, executes for the
   others or chairs the council; the most populous member by default;
-- ``prefecture``: optional name of a prefecture taking part with its 県道 as assets;
+- ``prefecture``: optional name of a prefecture taking part; ``prefecture_code``: the
+  scenario's member whose assets are the prefecture's 県道 (loaded like a town's layer): it is
+  drawn as the prefecture and pays for its own roads (`prefecture_share`);
 - ``fields`` and ``processes``: what the scheme covers (intake keys: road, river ...; patrol,
   cleaning ...);
 - ``admin_fee_rate``: under 事務の代替執行 and 連携協力道路制度 the members pay the executing
@@ -52,6 +54,7 @@ class Cooperation:
     pattern: str = "joint_procurement"
     lead: str | None = None
     prefecture: str | None = None
+    prefecture_code: str | None = None
     fields: tuple[str, ...] = ()
     processes: tuple[str, ...] = ()
     admin_fee_rate: float = 0.0
@@ -64,13 +67,22 @@ class Cooperation:
             )
         if not 0.0 <= self.admin_fee_rate < 1.0:
             raise ValueError(f"admin_fee_rate must be in [0, 1), got {self.admin_fee_rate}")
-        if self.lead == PREFECTURE and not self.prefecture:
-            raise ValueError("lead 'prefecture' needs the prefecture's name ('prefecture = ...')")
+        if self.lead == PREFECTURE and not (self.prefecture or self.prefecture_code):
+            raise ValueError("lead 'prefecture' needs the prefecture ('prefecture = ...')")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, where: str = "cooperation") -> Cooperation:
         """The scheme from a settings table; unknown keys are an error naming ``where``."""
-        known = {"pattern", "lead", "prefecture", "fields", "processes", "admin_fee_rate", "name"}
+        known = {
+            "pattern",
+            "lead",
+            "prefecture",
+            "prefecture_code",
+            "fields",
+            "processes",
+            "admin_fee_rate",
+            "name",
+        }
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(known)}")
@@ -79,6 +91,9 @@ class Cooperation:
                 pattern=str(values.get("pattern", "joint_procurement")),
                 lead=str(values["lead"]) if values.get("lead") else None,
                 prefecture=str(values["prefecture"]) if values.get("prefecture") else None,
+                prefecture_code=str(values["prefecture_code"])
+                if values.get("prefecture_code")
+                else None,
                 fields=tuple(map(str, values.get("fields", ()))),
                 processes=tuple(map(str, values.get("processes", ()))),
                 admin_fee_rate=float(values.get("admin_fee_rate", 0.0)),
@@ -95,7 +110,8 @@ class Cooperation:
     def lead_of(self, towns: Sequence[str], populations: Mapping[str, float]) -> str:
         """The lead body among ``towns``: the configured one, else the most populous town."""
         if self.lead == PREFECTURE:
-            return PREFECTURE
+            code = self.prefecture_code
+            return code if code is not None and code in towns else PREFECTURE
         if self.lead and self.lead in towns:
             return self.lead
 
@@ -138,6 +154,17 @@ class Cooperation:
         return fees
 
 
+def prefecture_share(
+    total: float, towns: Sequence[str], workload: Mapping[str, float], prefecture_code: str
+) -> float:
+    """What the prefecture pays for its own 県道: ``total`` x its share of the workload (the
+    towns split the rest by their formula)."""
+    whole = sum(max(0.0, workload.get(c, 0.0)) for c in towns)
+    if prefecture_code not in towns or whole <= 0:
+        return 0.0
+    return total * max(0.0, workload.get(prefecture_code, 0.0)) / whole
+
+
 @dataclass(frozen=True)
 class SchemeLink:
     """One line of the diagram: ``kind`` is 'agreement' (協定・規約) or 'contract' (契約)."""
@@ -175,12 +202,21 @@ def build_scheme(
     """The organisation of one phase with ``towns`` (municipality codes)."""
     if not towns:
         raise ValueError("a scheme needs at least one town")
-    town_names = [names.get(c, c) for c in towns]
-    members = list(town_names)
-    if coop.prefecture:
-        members.append(coop.prefecture)
+    towns = tuple(towns)
+    pref_name = coop.prefecture or (
+        names.get(coop.prefecture_code, coop.prefecture_code) if coop.prefecture_code else None
+    )
+
+    def name_of(code: str) -> str:
+        if code == PREFECTURE or (coop.prefecture_code and code == coop.prefecture_code):
+            return pref_name or code
+        return names.get(code, code)
+
+    members = [name_of(c) for c in towns if c != coop.prefecture_code]
+    if pref_name:
+        members.append(pref_name)
     lead = coop.lead_of(towns, populations)
-    lead_name = coop.prefecture if lead == PREFECTURE and coop.prefecture else names.get(lead, lead)
+    lead_name = name_of(lead)
     links: list[SchemeLink] = []
     body: str | None = None
     if len(members) == 1:

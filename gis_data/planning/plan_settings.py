@@ -36,7 +36,8 @@ table is optional::
     [cooperation]                    # gis_data.planning.cooperation.Cooperation
     pattern = "delegated_execution"  # joint_procurement, council, partial_affairs_union, ...
     lead = "LI-7001"                 # a municipality code or "prefecture"
-    prefecture = "静岡県"             # optional: the prefecture takes part with its 県道
+    prefecture = "静岡県"             # optional: the prefecture takes part
+    prefecture_code = "22000"        # optional: the member holding its 県道 as assets
     admin_fee_rate = 0.02
 
     [cost_share]                     # gis_data.planning.cost_share.CouncilFormula

@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gis_data.planning.budget import SOURCE_LABELS, Budget, budget_estimate
-from gis_data.planning.cooperation import PATTERNS, Scheme, build_scheme, scheme_svg
+from gis_data.planning.cooperation import (
+    PATTERNS,
+    Scheme,
+    build_scheme,
+    prefecture_share,
+    scheme_svg,
+)
 from gis_data.planning.cost_share import (
     CouncilFormula,
     CouncilShare,
@@ -242,20 +248,27 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
         if formula.equal + formula.actual <= 0:
             formula = replace(formula, equal=1.0)
         notes.append("人口が不明のため、人口割を除いて按分しています。")
+    coop = inputs.settings.cooperation
     if len(towns) > 1:
         if formula.basis == "asset_km" and shares is not None:
             basis = {t.code: t.asset_km for t in shares.towns}
         else:
             basis = workload
+        pref = coop.prefecture_code if coop.prefecture_code in towns else None
+        # A prefecture taking part with its 県道 pays for its own roads; the towns split the rest.
+        pref_yen = prefecture_share(total, towns, workload, pref) if pref else 0.0
         council = council_shares(
-            total,
-            towns,
+            total - pref_yen,
+            [t for t in towns if t != pref],
             names=inputs.town_names,
             populations=inputs.populations,
             basis=basis,
             formula=formula,
         )
-    coop = inputs.settings.cooperation
+        if pref:
+            name = coop.prefecture or inputs.town_names.get(pref, pref)
+            council.append(CouncilShare(pref, name, 0.0, 0.0, pref_yen))
+            notes.append(f"{name}は県道の分を実績（巡回の作業量）に応じて負担します。")
     lead = coop.lead_of(towns, inputs.populations) if towns else ""
     share_of = {c.code: c.total_yen for c in council} or dict.fromkeys(towns, total)
     fees = coop.admin_fees(share_of, lead) if len(towns) > 1 else dict.fromkeys(towns, 0.0)
@@ -763,7 +776,8 @@ def _bundle_blocks(
     else:
         lead = fig.lead
         lead_name = (
-            coop.prefecture if lead == "prefecture" and coop.prefecture
+            coop.prefecture
+            if lead in ("prefecture", coop.prefecture_code) and coop.prefecture
             else inputs.town_names.get(lead, lead)
         )  # fmt: skip
         out.append(rd.h("連携の仕組み", 3))

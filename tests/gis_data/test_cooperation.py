@@ -67,3 +67,23 @@ def test_bad_settings_are_named() -> None:
     coop = Cooperation.from_mapping({"pattern": "council", "name": "東部管理執行協議会"})
     scheme = build_scheme(coop, title="t", towns=("A", "B"), names=NAMES, populations=POPS)
     assert scheme.body == "東部管理執行協議会"
+
+
+def test_a_prefecture_member_with_its_roads_is_drawn_as_the_prefecture() -> None:
+    """連携協力道路制度 with the prefecture's 県道 loaded as member "P": it is drawn once, under
+    its name, as the executing body, and pays its roads' share of the workload."""
+    from gis_data.planning.cooperation import prefecture_share
+
+    coop = Cooperation(
+        pattern="cooperative_road", lead="prefecture", prefecture="静岡県", prefecture_code="P"
+    )
+    names = {**NAMES, "P": "静岡県（県道）"}
+    scheme = build_scheme(coop, title="t", towns=("A", "B", "P"), names=names, populations=POPS)
+    assert scheme.members == ("甲市", "乙町", "静岡県")
+    assert {(x.source, x.kind) for x in scheme.links} == {
+        ("甲市", "agreement"),
+        ("乙町", "agreement"),
+        ("静岡県", "contract"),
+    }
+    assert prefecture_share(900.0, ("A", "B", "P"), {"A": 1, "B": 1, "P": 1}, "P") == 300.0
+    assert prefecture_share(900.0, ("A", "B"), {"A": 1, "B": 1}, "P") == 0.0

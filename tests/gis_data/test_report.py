@@ -317,3 +317,25 @@ def test_stored_figures_rebuild_the_same_document(inputs) -> None:
     assert render_markdown(build_document(rebuilt, map_png=None)) == render_markdown(
         build_document(inputs, map_png=None)
     )
+
+
+def test_a_prefecture_member_pays_for_its_roads_and_the_towns_the_rest(inputs) -> None:
+    """With T2 as the prefecture's 県道: its share is the total x its workload share, T1 pays the
+    rest, and the shares still add up to the bundled total."""
+    settings = dataclasses.replace(
+        inputs.settings,
+        cooperation=Cooperation(
+            pattern="cooperative_road", lead="prefecture", prefecture="某県", prefecture_code="T2"
+        ),
+    )
+    fig = report_figures(dataclasses.replace(inputs, settings=settings))
+    by_code = {c.code: c for c in fig.council}
+    work = dict.fromkeys(CODES, 0.0)
+    for u in inputs.effects.siloed.units:
+        work[u.towns[0]] += u.crew_minutes
+    assert by_code["T2"].total_yen == pytest.approx(fig.total_yen * work["T2"] / sum(work.values()))
+    assert sum(c.total_yen for c in fig.council) == pytest.approx(fig.total_yen)
+    assert fig.lead == "T2"
+    text = build_document(dataclasses.replace(inputs, settings=settings), map_png=None).plain_text()
+    assert "連携協力道路制度の活用：有" in text
+    assert "幹事・執行団体：某県" in text
