@@ -104,13 +104,14 @@ def run_instance(config: Path, *, workdir: Path) -> list[dict[str, Any]]:
         _reset_peak_memory()
         started = time.perf_counter()
         result = action()
-        rows.append(
-            {
-                "step": name,
-                "seconds": round(time.perf_counter() - started, 2),
-                "peak_mb": round(peak_memory_mb() or 0.0),
-            }
-        )
+        row = {
+            "step": name,
+            "seconds": round(time.perf_counter() - started, 2),
+            "peak_mb": round(peak_memory_mb() or 0.0),
+        }
+        rows.append(row)
+        # One line per step as it ends: a run cut short still reports the steps it finished.
+        print(json.dumps({"partial": row}), flush=True)
         return result
 
     def ok(response: Any, *codes: int) -> Any:
@@ -199,7 +200,11 @@ def run_instance(config: Path, *, workdir: Path) -> list[dict[str, Any]]:
 
             result = step("first routes", routes)
             layer_file = _road_layer(loaded, workdir)
-            form = {"municipality_code": str(towns[0]["code"]), "field": "road"}
+            form = {
+                "municipality_code": str(towns[0]["code"]),
+                "field": "road",
+                "kind": "road_segment",
+            }
             layer = ok(send(layer_file, f"{base}/uploads", form | {"encoding": "cp932"}), 201)[
                 "layer"
             ]
@@ -245,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the table of each instance (each built in a fresh process)."""
     parser = argparse.ArgumentParser(prog="python -m bench scenario_api")
     parser.add_argument("--instances", nargs="+", default=["demo", "prefecture"])
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per instance")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -252,16 +258,27 @@ def main(argv: list[str] | None = None) -> int:
     print("| instance | step | s | peak MB | note |")
     print("|---|---|---:|---:|---|")
     for instance in args.instances:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.scenario_api", "--child", instance],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            print(f"| {instance} | failed | | | {done.stderr.strip().splitlines()[-1:]} |")
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.scenario_api", "--child", instance],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=args.timeout,
+            )
+            out, failure = done.stdout, done.stderr if done.returncode else ""
+        except subprocess.TimeoutExpired as exc:
+            raw = exc.stdout or b""
+            out = raw.decode() if isinstance(raw, bytes) else raw
+            failure = f"stopped after {args.timeout:g} s"
+        if failure:
+            for line in out.splitlines():
+                if line.startswith('{"partial"'):
+                    row = json.loads(line)["partial"]
+                    print(f"| {instance} | {row['step']} | {row['seconds']} | {row['peak_mb']} | |")
+            print(f"| {instance} | failed | | | {failure.strip().splitlines()[-1:]} |")
             continue
-        for row in json.loads(done.stdout.strip().splitlines()[-1]):
+        for row in json.loads(out.strip().splitlines()[-1]):
             print(
                 f"| {instance} | {row['step']} | {row['seconds']} | {row['peak_mb']} |"
                 f" {row['note']} |"

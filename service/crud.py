@@ -326,6 +326,14 @@ def delete_layer(*, session: Session, scenario_id: int, layer_id: int) -> None:
     layer = session.get(AssetLayer, layer_id)
     if layer is None or layer.scenario_id != scenario_id:
         raise not_found("layer", layer_id)
+    network = session.get(RoadNetworkSource, scenario_id)
+    if network is not None and network.options.get("from_layer") == layer_id:
+        raise ServiceError(
+            409,
+            "layer-in-use",
+            f"layer {layer_id} is the road layer of the scenario's network: PUT another"
+            " network first",
+        )
     session.execute(delete(Asset).where(Asset.layer_id == layer_id))
     session.delete(layer)
     session.flush()

@@ -209,6 +209,9 @@ def test_network_from_the_towns_road_layer_alone_and_completed_by_osm(
     assert bad.json()["code"] == "network-build-failed"
     assert any("nope" in p["message"] for p in bad.json()["details"])
     assert client.get(url, headers=planner).json() == stored
+    in_use = client.delete(f"{api}/scenarios/{sid}/layers/{t1}", headers=planner)
+    assert in_use.status_code == 409
+    assert in_use.json()["code"] == "layer-in-use"
 
 
 def test_boundaries_must_cover_every_town(
