@@ -244,7 +244,8 @@ def measure(url: str, backend: str, args: argparse.Namespace) -> list[str]:
         lines.append(f"{backend:<8} reads: wrk is not installed (apt-get install wrk); skipped")
         return lines
     port = _free_port()
-    server = _server(url, port, args.workers, None)
+    # Under a shared machine's load the workers may take minutes to import the planning code.
+    server = _server(url, port, args.workers, None, timeout=300.0)
     base = f"http://127.0.0.1:{port}"
     try:
         for label, chosen in (("every stored day in turn", dates), ("one day", [dates[3]])):

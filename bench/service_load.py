@@ -122,7 +122,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _server(url: str, port: int, workers: int, scheduler: str | None) -> subprocess.Popen[bytes]:
+def _server(
+    url: str, port: int, workers: int, scheduler: str | None, *, timeout: float = 60.0
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     if scheduler is not None:
@@ -137,7 +139,7 @@ def _server(url: str, port: int, workers: int, scheduler: str | None) -> subproc
         if importlib.util.find_spec(module) is not None:
             command += [option, module]
     process = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/ogc/conformance", timeout=2):
