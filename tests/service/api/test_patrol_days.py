@@ -314,3 +314,24 @@ def test_contractor_pages_show_the_day_and_the_week_and_planners_the_month(
         client.get("/planner/calendar", params={"region_id": region_id}, headers=crew).status_code
         == 403
     )
+
+
+def test_the_year_end_closure_has_no_routes(
+    client: TestClient, api: str, planner: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    """A December calendar stores routes on working days only: none on weekends or Dec 29-31."""
+    with session_scope(engine) as session:
+        grid_id = import_scenario(session=session, config=write_grid_scenario(tmp_path / "d")).id
+    base = f"{api}/scenarios/{grid_id}/plans"
+    regions = _run(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
+    calendar = _run(
+        client,
+        f"{base}/calendar",
+        planner,
+        {"horizon": "2026-12", "iterations": 3, "regions_plan_id": regions["plan_id"]},
+    )
+    _schedule, _ids, routes = _stored_days(engine, calendar["plan_id"])
+    dates = {r[1] for r in routes}
+    assert dates
+    assert max(dates) == dt.date(2026, 12, 28)
+    assert all(d.weekday() < 5 for d in dates)
