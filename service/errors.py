@@ -81,7 +81,7 @@ def error_page(request: Request, status: int, detail: str, headers: Any = None) 
     lang = check_lang(page_lang(request))
     texts = labels(lang)
     kind = status if status in {401, 403, 404, 422} else 500
-    query = request.url.remove_query_params(["key", "lang"]).query
+    query = request.url.remove_query_params("key").query
     next_url = request.url.path + (f"?{query}" if query else "")
     body = render_template(
         "error.html",

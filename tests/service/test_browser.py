@@ -356,3 +356,32 @@ def test_crew_marks_a_day_unavailable_on_the_phone(server, page):
     assert "災害対応" in page.locator("section.day").inner_text()
     _shot(page, "contractor_day_marked_390.png")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_error_pages_for_a_browser(server, page, lang):
+    """A crew whose session is gone, or with a wrong link, gets a page with a sign-in form that
+    brings it back to the page it asked for; a missing page says so in the same language."""
+    base, data, _ = server
+    page.set_viewport_size(PHONE)
+    target = f"/contractor/routes/{data.route_id}?lang={lang}"
+    response = page.goto(f"{base}{target}&key=not-a-key")
+    assert response is not None
+    assert response.status == 401
+    assert page.locator("main.error-page form#sign-in").is_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "gunmane_key"]
+    _shot(page, f"error_401_{lang}_390.png")
+    page.fill("#key", data.keys["contractor"])
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    assert page.url == f"{base}{target}"
+    missing = page.goto(f"{base}/contractor/routes/999999?lang={lang}")
+    assert missing is not None
+    assert missing.status == 404
+    assert page.locator("main.error-page h2").inner_text()
+    _shot(page, f"error_404_{lang}_390.png")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    assert page.js_errors == []

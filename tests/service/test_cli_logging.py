@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -18,8 +19,11 @@ print(logging.getLogger("service").getEffectiveLevel(),
 
 
 def _levels(verbose: bool) -> list[str]:
+    # A clean environment for Dask's logging config (another test may have set it).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_LOGGING")}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT.format(verbose=verbose)],
+        env=env,
         capture_output=True,
         text=True,
         check=True,

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html as html_lib
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import service
 from service import i18n
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.i18n import format_time
 from service.main import create_app
-from service.workbench_labels import WORKBENCH_LABELS
 from tests.service.pages_data import Seeded, seed, small_scenario_toml
 
 pytestmark = pytest.mark.xdist_group("pages")
@@ -24,8 +26,24 @@ pytestmark = pytest.mark.xdist_group("pages")
 TEMPLATES = Path(i18n.__file__).resolve().parent / "templates"
 
 
+def _catalogues() -> dict[str, tuple[str, str]]:
+    """Every label: service.i18n's and those of the pages' own label modules (*_labels)."""
+    found: dict[str, tuple[str, str]] = dict(i18n._LABELS)
+    for info in pkgutil.iter_modules(service.__path__):
+        if not info.name.endswith("_labels"):
+            continue
+        module = importlib.import_module(f"service.{info.name}")
+        for name, value in vars(module).items():
+            if name.endswith("LABELS") and isinstance(value, dict):
+                found.update(value)
+    return found
+
+
+ALL_LABELS = _catalogues()
+
+
 def test_every_label_has_both_languages():
-    for key, (ja, en) in {**i18n._LABELS, **WORKBENCH_LABELS}.items():
+    for key, (ja, en) in ALL_LABELS.items():
         assert ja.strip(), f"{key}: no Japanese text"
         assert en.strip(), f"{key}: no English text"
 
@@ -41,7 +59,7 @@ def test_every_label_a_template_uses_is_in_the_catalogue():
             used.setdefault(key, path.name)
     assert used, "no label found in the templates"
     used.pop("get", None)  # t.get("plan_kind_" ~ kind, kind): a lookup with a fallback
-    known = set(i18n._LABELS) | set(WORKBENCH_LABELS)
+    known = set(ALL_LABELS)
     missing = {k: f for k, f in used.items() if k not in known}
     assert missing == {}
 
@@ -78,7 +96,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, Seeded
 # labels, so they do not count).
 def _english_words() -> set[str]:
     words: set[str] = set()
-    for ja, en in [*i18n._LABELS.values(), *WORKBENCH_LABELS.values()]:
+    for ja, en in ALL_LABELS.values():
         if en == ja:
             continue
         words |= {w for w in re.findall(r"[A-Za-z]{4,}", en) if w not in ja}

@@ -130,7 +130,8 @@ def test_browser_gets_an_error_page_api_client_json(seeded, lang, expected):
         assert page.headers["content-type"].startswith("text/html")
         assert expected in page.text
         assert 'action="/session"' in page.text
-        assert f'name="next" value="/planner?scenario={data.scenario_id}"' in page.text
+        back = f"/planner?scenario={data.scenario_id}&amp;lang={lang}"
+        assert f'name="next" value="{back}"' in page.text
         api = client.get(path)
         assert api.status_code == 401
         assert api.json()["code"] == "unauthorized"
