@@ -67,7 +67,8 @@ def import_scenario(
     tables), the defaults when None.
     """
     path = Path(config).resolve()
-    loaded = load_scenario(path)
+    # Stored as read: every load classifies the roads with the stored setting.
+    loaded = load_scenario(path, road_classes=False)
     years = _population_years(path)
     towns = loaded.municipalities
     municipalities = [
@@ -121,7 +122,12 @@ def import_scenario(
             options={"buffer_m": float(loaded.network_buffer_m)},
             summary={},
         )
-    crud.set_planning_settings(session=session, scenario_id=scenario.id, settings=settings or {})
+    planning = dict(settings or {})
+    own = getattr(loaded.config, "road_classes", None)
+    if own is not None and "road_classes" not in planning:
+        # The TOML's [road_classes] becomes the stored setting (a settings file's wins).
+        planning["road_classes"] = own
+    crud.set_planning_settings(session=session, scenario_id=scenario.id, settings=planning)
     logger.info(
         "stored scenario %s (%s): %d assets, %d depots",
         scenario.id,

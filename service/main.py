@@ -24,6 +24,7 @@ from service.api import (
     network,
     ogc,
     patrols,
+    planning_settings,
     plans,
     scenarios,
     uploads,
@@ -100,7 +101,8 @@ def create_app(
     install_error_handlers(app)
 
     prefix = settings.API_PREFIX
-    for module in (scenarios, boundaries, uploads, depots, network, plans, patrols, jobs, keys):
+    routers = (scenarios, boundaries, uploads, depots, network, planning_settings, plans, patrols)
+    for module in (*routers, jobs, keys):
         app.include_router(module.router, prefix=prefix)
     app.include_router(ogc.router, prefix=settings.OGC_PREFIX)
     # Whole responses of the heavy reads, per caller scope and data version (see read_cache).

@@ -15,8 +15,11 @@ import geopandas as gpd
 import shapely
 from sqlalchemy.orm import Session
 
+from gis_data.loading.errors import AssetValidationError
 from gis_data.loading.load import Scenario, load_scenario, scenario_from_tables
 from gis_data.loading.schema import ASSET_CRS
+from gis_data.planning.plan_settings import road_class_setting
+from gis_data.planning.road_classes import RoadClassSetting, classify_roads
 from service import crud
 from service.frames import assets_frame
 
@@ -71,6 +74,24 @@ def depots_frame(session: Session, scenario_id: int, towns: gpd.GeoDataFrame) ->
     )
 
 
+def stored_road_classes(session: Session, scenario_id: int) -> RoadClassSetting | None:
+    """The scenario's road class setting (stored planning settings), None for the defaults."""
+    data = crud.get_planning_settings(session=session, scenario_id=scenario_id)
+    try:
+        return road_class_setting(data, where="planning settings")
+    except ValueError as exc:
+        raise IncompleteScenarioError(str(exc)) from None
+
+
+def _no_class_errors(scenario_id: int, problems: list[Any]) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise IncompleteScenarioError(
+            f"scenario {scenario_id}: {'; '.join(p.message for p in errors)}"
+            " (set road_classes.column in the planning settings)"
+        )
+
+
 def load_stored_scenario(session: Session, scenario_id: int, *, need_network: bool) -> Scenario:
     """The scenario of the stored rows, ready for every planning workflow.
 
@@ -84,10 +105,14 @@ def load_stored_scenario(session: Session, scenario_id: int, *, need_network: bo
     towns = municipalities_frame(session, scenario_id)
     network = crud.get_network_source(session=session, scenario_id=scenario_id)
     source = row.source_config
+    road_classes = stored_road_classes(session, scenario_id)
     has_boundaries = bool(len(towns)) and towns.geometry.notna().all()
     if network is None and not has_boundaries and source and Path(source).is_file():
         # Stored before municipalities and networks were rows: its TOML has them.
-        return dataclasses.replace(load_scenario(source), assets=assets)
+        classified, problems = classify_roads(assets, road_classes)
+        _no_class_errors(scenario_id, problems)
+        loaded = load_scenario(source, road_classes=False)
+        return dataclasses.replace(loaded, assets=classified, warnings=loaded.warnings + problems)
     if need_network:
         if network is None:
             raise IncompleteScenarioError(
@@ -108,13 +133,20 @@ def load_stored_scenario(session: Session, scenario_id: int, *, need_network: bo
     if not has_boundaries:
         # Straight-line regions need no town polygons; half a list of them would mislead.
         towns = towns.iloc[0:0]
-    return scenario_from_tables(
-        name=row.name,
-        assets=assets,
-        municipalities=towns,
-        depots=depots_frame(session, scenario_id, towns),
-        network_path=Path(network.file_path) if network is not None and network.file_path else None,
-        network_buffer_m=float(options.get("buffer_m", 1000.0)),
-        network_options=options,
-        network_lines=lines,
-    )
+    try:
+        return scenario_from_tables(
+            name=row.name,
+            assets=assets,
+            municipalities=towns,
+            depots=depots_frame(session, scenario_id, towns),
+            network_path=Path(network.file_path)
+            if network is not None and network.file_path
+            else None,
+            network_buffer_m=float(options.get("buffer_m", 1000.0)),
+            network_options=options,
+            network_lines=lines,
+            road_classes=road_classes,
+        )
+    except AssetValidationError as exc:
+        _no_class_errors(scenario_id, exc.problems)
+        raise

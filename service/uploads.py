@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
 
+import geopandas as gpd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -189,6 +190,23 @@ def _duplicates(session: Session, scenario_id: int, label: str, ids: list[str]) 
     return found
 
 
+def _road_class_warnings(
+    session: Session, scenario_id: int, assets: gpd.GeoDataFrame
+) -> list[Problem]:
+    """What the scenario's road class setting (or the defaults) makes of the layer's roads:
+    unmapped values with their counts, a class column read by default, a missing column."""
+    from gis_data.planning.road_classes import classify_roads
+    from service.stored_scenario import IncompleteScenarioError, stored_road_classes
+
+    try:
+        setting = stored_road_classes(session, scenario_id)
+    except IncompleteScenarioError as exc:
+        return [Problem("planning settings", None, "road_classes", str(exc), "warning")]
+    _, found = classify_roads(assets, setting)
+    # A layer without the setting's column is told, not refused: its roads are local roads.
+    return [dataclasses.replace(p, severity="warning") for p in found]
+
+
 def import_upload(
     *,
     session: Session,
@@ -244,6 +262,7 @@ def import_upload(
             raise AssetValidationError(problems)
         if assets.empty:
             raise AssetValidationError([Problem(name, None, None, "the file holds no features")])
+        problems += _road_class_warnings(session, scenario_id, assets)
         layer = crud.add_layer(
             session=session,
             scenario_id=scenario_id,

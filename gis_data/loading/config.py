@@ -44,6 +44,15 @@ A scenario file looks like this (paths are relative to the TOML file)::
     lon = 9.51
     lat = 47.17
     municipality_code = "LI-7005"      # optional
+
+    [road_classes]                     # optional; gis_data.planning.road_classes
+    column = "道路種別"                 # the road assets' class column (default "road_class")
+    classes = { "1級" = "arterial_road", "2級" = "arterial_road" }   # value -> patrol class
+    speeds_kmh = { "1級" = 15, "その他" = 8 }                        # value -> patrol speed
+
+Without ``[road_classes]`` the default table applies (1級 arterial: every 2 working days; 2級,
+その他 local: every 5; OSM highway values as before) to the ``road_class`` column, or to a column
+found holding 1級/2級/その他 values, with a warning saying so.
 """
 
 from __future__ import annotations
@@ -69,6 +78,7 @@ _TOP_KEYS = {
     "municipality",
     "depot",
     "notes",
+    "road_classes",
 }
 _SOURCE_KEYS = {
     "file",
@@ -173,6 +183,8 @@ class ScenarioConfig:
     network_buffer_m: float
     metric_crs: str | None
     outside_tolerance_m: float
+    # The [road_classes] table as written (checked); None: the defaults.
+    road_classes: dict[str, Any] | None = None
 
 
 def detect_format(path: Path) -> str | None:
@@ -408,6 +420,15 @@ def parse_config(data: dict[str, Any], path: Path) -> ScenarioConfig:
     )
     tolerance = top.number("outside_tolerance_m", 2000.0)
     assert tolerance is not None
+    road_classes = None
+    if "road_classes" in data:
+        from gis_data.planning.road_classes import RoadClassSetting
+
+        road_classes = top.sub("road_classes")
+        try:
+            RoadClassSetting.from_mapping(road_classes)
+        except (TypeError, ValueError) as exc:
+            raise top.fail("road_classes", str(exc)) from None
     return ScenarioConfig(
         path=path,
         name=top.str_("name") or path.stem,
@@ -419,6 +440,7 @@ def parse_config(data: dict[str, Any], path: Path) -> ScenarioConfig:
         network_buffer_m=buffer_m,
         metric_crs=top.str_("metric_crs"),
         outside_tolerance_m=tolerance,
+        road_classes=road_classes,
     )
 
 

@@ -73,6 +73,16 @@ class Scenario:
     network_lines: gpd.GeoDataFrame | None = None
 
 
+def _road_classes(assets: gpd.GeoDataFrame, table: Any) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Patrol classes of the road assets from a ``road_classes`` setting (a RoadClassSetting,
+    a ``{column, classes, speeds_kmh}`` table, or None: the defaults, told)."""
+    from gis_data.planning.road_classes import RoadClassSetting, classify_roads
+
+    if isinstance(table, dict):
+        table = RoadClassSetting.from_mapping(table)
+    return classify_roads(assets, table)
+
+
 def scenario_from_tables(
     *,
     name: str,
@@ -83,9 +93,17 @@ def scenario_from_tables(
     network_buffer_m: float = 1000.0,
     network_options: dict[str, Any] | None = None,
     network_lines: gpd.GeoDataFrame | None = None,
+    road_classes: Any = None,
 ) -> Scenario:
     """A scenario from tables already validated (e.g. stored rows): the metric CRS is chosen
-    from the municipality boundaries, else from the assets, as `load_scenario` does."""
+    from the municipality boundaries, else from the assets, as `load_scenario` does.
+
+    The road assets get their patrol classes from ``road_classes`` (see `load_scenario`);
+    raises AssetValidationError when the setting names a column the assets lack.
+    """
+    assets, problems = _road_classes(assets, road_classes)
+    if any(p.severity == "error" for p in problems):
+        raise AssetValidationError(problems)
     known = municipalities.geometry.dropna()
     area = known if not known.empty else assets.geometry.dropna()
     codes = [str(c) for c in municipalities["municipality_code"]]
@@ -104,6 +122,7 @@ def scenario_from_tables(
         metric_crs=metric_crs,
         network_options=dict(network_options or {}),
         network_lines=network_lines,
+        warnings=problems,
     )
 
 
@@ -448,12 +467,18 @@ def _depots(
     return table, problems
 
 
-def load_scenario(path: str | Path, *, repair: bool = False) -> Scenario:
+def load_scenario(path: str | Path, *, repair: bool = False, road_classes: bool = True) -> Scenario:
     """Load and validate a scenario TOML (all files of all towns), or raise with every problem.
 
     Raises ConfigError for a TOML that cannot be used, and AssetValidationError (listing all
     problems, each with file, feature and field) when any file has an error. With ``repair``
     invalid geometries are fixed with make_valid and empty ones dropped, as warnings.
+
+    The road assets get their ``patrol_class`` (and missing ``service_speed_kmh``) from the
+    TOML's ``[road_classes]`` (`gis_data.planning.road_classes.classify_roads`): a class value
+    with no mapping is a warning with its asset count, a missing class column an error. With
+    ``road_classes=False`` the assets are left as read (the importer stores them so and
+    classifies on every load, so a changed setting applies).
     """
     config = read_config(path)
     problems: list[Problem] = []
@@ -528,6 +553,17 @@ def load_scenario(path: str | Path, *, repair: bool = False) -> Scenario:
     problems += more
     if config.network_osm is not None:
         problems += check_network_file(config.network_osm, str(config.path), "network.osm")
+    if road_classes and assets is not None and not assets.empty:
+        try:
+            assets, more = _road_classes(assets, config.road_classes)
+        except ValueError as exc:  # checked by read_config; kept for a config built by hand
+            more = [Problem(str(config.path), None, "road_classes", str(exc))]
+        problems += [
+            Problem(str(config.path), "[road_classes]", p.field, p.message)
+            if p.severity == "error"
+            else p
+            for p in more
+        ]
 
     if any(p.severity == "error" for p in problems):
         raise AssetValidationError(problems)

@@ -51,6 +51,11 @@ table is optional::
     key = "verge_mowing"
     per_year = 3
 
+    [road_classes]                   # gis_data.planning.road_classes.RoadClassSetting
+    column = "道路種別"               # the road assets' class column
+    classes = { "1級" = "arterial_road", "2級" = "local_road" }
+    speeds_kmh = { "1級" = 15 }
+
     [budget]                         # gis_data.planning.budget.BudgetRates
     management_fee_rate = 0.10
     overhead_rate = 0.30
@@ -73,6 +78,7 @@ from gis_data.planning.cost_share import CouncilFormula
 from gis_data.planning.effects import Phase, UnitCosts
 from gis_data.planning.maintenance import DEFAULT_TASKS, MaintenanceTask, tasks_from_settings
 from gis_data.planning.patrol_calendar import Frequencies
+from gis_data.planning.road_classes import RoadClassSetting
 from gis_data.planning.work_calendar import WorkRules, parse_horizon
 
 _TOP = {
@@ -88,6 +94,7 @@ _TOP = {
     "cost_share",
     "budget",
     "maintenance",
+    "road_classes",
 }
 _REPORT = {
     "contract_years",
@@ -130,6 +137,8 @@ class PlanSettings:
     cost_share: CouncilFormula = field(default_factory=CouncilFormula)
     budget: BudgetRates = field(default_factory=BudgetRates)
     maintenance: tuple[MaintenanceTask, ...] = DEFAULT_TASKS
+    # The scenario's road classes (a stored scenario's setting; a TOML has its own table).
+    road_classes: RoadClassSetting | None = None
     source: str = "defaults"
 
 
@@ -211,8 +220,22 @@ def settings_from_mapping(data: dict[str, Any], *, where: str = "settings") -> P
         maintenance=tasks_from_settings(
             data.get("maintenance", []), where=f"{where} [[maintenance]]"
         ),
+        road_classes=road_class_setting(data, where=where),
         source=where,
     )
+
+
+def road_class_setting(data: dict[str, Any], *, where: str = "settings") -> RoadClassSetting | None:
+    """The ``[road_classes]`` table of settings, None when absent; ValueError names ``where``."""
+    table = data.get("road_classes")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ValueError(f"{where} [road_classes]: must be a table, got {table!r}")
+    try:
+        return RoadClassSetting.from_mapping(table)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} [road_classes]: {exc}") from None
 
 
 def _cooperation(data: dict[str, Any], report: ReportOptions, *, where: str) -> Cooperation:

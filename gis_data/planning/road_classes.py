@@ -23,6 +23,7 @@ patrolled as local roads, and the planner is told so, never silently.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -159,3 +160,74 @@ def apply_road_classes(
         for value, count in sorted(unmapped.items())
     ]
     return out, problems
+
+
+_TOWN_CLASSES = ("1級", "2級", "その他")
+_MERGED = "__road_class__"
+# Schema columns never read as a road class column.
+_NOT_CLASSES = {"asset_id", "municipality_code", "municipality", "field", "kind", "name", "side",
+                "source_file", "source_row", "patrol_class"}  # fmt: skip
+
+
+def detect_class_column(assets: gpd.GeoDataFrame) -> str | None:
+    """The column of the road assets holding town road classes (1級/2級/その他), or None.
+
+    A column qualifies when at least half of its non-empty road values are such classes
+    (``1級市町村道``, ``一級`` ... count); the one with the most of them wins.
+    """
+    if "field" not in assets.columns:
+        return None
+    roads = assets[assets["field"] == "road"]
+    best, best_count = None, 0
+    for column in roads.columns:
+        if column == roads.geometry.name or str(column) in _NOT_CLASSES:
+            continue
+        values = [normalize_class(v) for v in roads[column]]
+        values = [v for v in values if v]
+        found = sum(lookup_class(v, dict.fromkeys(_TOWN_CLASSES, 1)) is not None for v in values)
+        if found and found * 2 >= len(values) and found > best_count:
+            best, best_count = str(column), found
+    return best
+
+
+def classify_roads(
+    assets: gpd.GeoDataFrame, setting: RoadClassSetting | None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The patrol classes of a scenario's road assets, from its setting or the defaults.
+
+    With a setting: `apply_road_classes`. Without one, the default table is read from the
+    ``road_class`` column; when there is none but a column holds town classes (a 道路台帳's
+    道路種別), that column is read with the defaults and a warning says so, with the count per
+    class and what the defaults make of it, so a town's classes are never silently ignored.
+    Road assets with no class column at all are local roads (every 5 working days), as before.
+    """
+    if setting is not None:
+        return apply_road_classes(assets, setting)
+    column = detect_class_column(assets)
+    if column is None or column == "road_class":
+        if "road_class" in assets.columns:
+            return apply_road_classes(assets, RoadClassSetting())
+        out = assets.copy()
+        if "patrol_class" not in out.columns:
+            out["patrol_class"] = None
+        return out, []
+    # The detected column, completed by road_class (OSM highway values) where it is empty.
+    merged = assets[column].where(assets[column].map(normalize_class) != "")
+    if "road_class" in assets.columns:
+        merged = merged.fillna(assets["road_class"])
+    work = assets.assign(**{_MERGED: merged})
+    out, problems = apply_road_classes(work, RoadClassSetting(column=_MERGED))
+    out = out.drop(columns=[_MERGED])
+    problems = [dataclasses.replace(p, field=column) for p in problems]
+    roads = assets[assets["field"] == "road"]
+    town = dict(zip(_TOWN_CLASSES, _TOWN_CLASSES, strict=True))
+    counts = Counter(lookup_class(normalize_class(v), town) for v in roads[column])
+    told = ", ".join(f"{c} {counts[c]}" for c in _TOWN_CLASSES if counts[c])
+    message = (
+        f"no road class setting: column {column!r} read as the road class with the defaults"
+        f" ({told} asset(s); 1級 patrolled as arterial roads every 2 working days, 2級 and その他"
+        " as local roads every 5); set road_classes.column and road_classes.classes to change"
+    )
+    sources = roads["source_file"] if "source_file" in roads.columns else []
+    where = ", ".join(sorted({str(f) for f in sources if isinstance(f, str) and f}))
+    return out, [Problem(where or "road classes", None, column, message, "warning"), *problems]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -80,3 +81,52 @@ def test_road_class_column_understood_without_setting() -> None:
     assert patrol_class({"field": "road", "road_class": "primary"}) == "arterial_road"
     assert patrol_class({"field": "road", "road_class": "その他"}) == "local_road"
     assert patrol_class({"field": "road", "road_class": None}) == "local_road"
+
+
+def test_without_a_setting_a_class_column_is_found_and_told() -> None:
+    from gis_data.planning.road_classes import classify_roads, detect_class_column
+
+    assert detect_class_column(_assets()) == "道路種別"
+    out, problems = classify_roads(_assets(), None)
+    assert list(out["patrol_class"][:4]) == ["arterial_road", "arterial_road", "local_road",
+                                             "local_road"]  # fmt: skip
+    told = problems[0]
+    assert (told.severity, told.field, told.file) == ("warning", "道路種別", "roads.zip")
+    assert "1級 2, 2級 1, その他 1" in told.message
+    assert "every 2 working days" in told.message
+    assert [p.message.split(" of ")[0] for p in problems[1:]] == ["road class '農道'"]
+    assert "of 2 asset(s)" in problems[1].message
+    # No class column at all: local roads, nothing to tell.
+    plain = _assets().drop(columns=["道路種別"])
+    assert classify_roads(plain, None)[1] == []
+
+
+def test_scenario_toml_road_classes_table(tmp_path: Path) -> None:
+    import json
+
+    from gis_data.loading.errors import AssetValidationError, ConfigError
+    from gis_data.loading.load import load_scenario
+    from tests.service.grid_scenario import write_grid_scenario
+
+    toml = write_grid_scenario(tmp_path)
+    doc = json.loads((tmp_path / "t1.geojson").read_text(encoding="utf-8"))
+    for feature, value in zip(doc["features"], ["1級", "農道", "その他", "その他", "2級"],
+                              strict=True):  # fmt: skip
+        feature["properties"]["道路種別"] = value
+    (tmp_path / "t1.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text + '\n[road_classes]\ncolumn = "道路種別"\n', encoding="utf-8")
+    scenario = load_scenario(toml)
+    classes = dict(zip(scenario.assets["asset_id"], scenario.assets["patrol_class"], strict=True))
+    assert classes["T1-Col0"] == "arterial_road"
+    assert classes["T1-Col1"] == "local_road"
+    assert [w.message for w in scenario.warnings if "農道" in w.message] == [
+        "road class '農道' of 1 asset(s) has no patrol mapping: patrolled as local roads until"
+        " it is mapped (setting road_classes.classes)"
+    ]
+    toml.write_text(text + '\n[road_classes]\ncolumn = "種別"\n', encoding="utf-8")
+    with pytest.raises(AssetValidationError, match=r"\[road_classes\].*no road class column"):
+        load_scenario(toml)
+    toml.write_text(text + '\n[road_classes]\nclasses = { "1級" = "daily" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="road_classes"):
+        load_scenario(toml)
