@@ -281,6 +281,8 @@ def test_contractor_pages_show_the_day_and_the_week_and_planners_the_month(
     day = next(d for d, when in enumerate(schedule.dates) if schedule.day_assets(d, region))
     date = schedule.dates[day]
     crews = sorted(r[3] for r in routes if r[1] == date and r[2] == region_id)
+    start = client.get("/", params={"key": crew["X-API-Key"]})
+    assert 'href="/contractor/days?lang=ja"' in start.text
     page = client.get("/contractor/days", params={"date": date.isoformat()}, headers=crew)
     assert page.status_code == 200
     html = page.text
