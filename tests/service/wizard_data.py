@@ -107,3 +107,23 @@ def depot_lonlat() -> tuple[float, float]:
     """A point at the grid's centre junction (lon, lat), where a town yard is placed."""
     point = gpd.GeoSeries.from_xy([X0 + STEP], [Y0 + STEP], crs=ROAD_CRS).to_crs(4326).iloc[0]
     return float(point.x), float(point.y)
+
+
+def write_depot_file(folder: Path) -> Path:
+    """``yards.geojson``: a contractor's yard at the grid's south-west junction."""
+    point = gpd.GeoSeries.from_xy([X0], [Y0], crs=ROAD_CRS).to_crs(4326).iloc[0]
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "name": "受注者資材置場",
+            "kind": "contractor",
+            "municipality_code": TOWN_CODE,
+        },
+        "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+    }
+    target = folder / "yards.geojson"
+    target.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    return target
