@@ -124,6 +124,8 @@ def test_japanese_pages_render_no_english_ui_word(seeded):
         (f"/contractor/routes/{data.route_id}", "contractor"),
         (f"/regions/{data.region_ids[0]}/patrol-logs", "planner"),
         (f"/workbench?scenario={data.scenario_id}", "planner"),
+        ("/scenarios/new", "planner"),
+        (f"/scenarios/{data.scenario_id}/edit", "planner"),
         ("/plans/999999/map", "planner"),  # an error page
     ]
     english = _english_words()
