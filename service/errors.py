@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -164,7 +164,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return True
 
 
+async def _number_out_of_range(request: Request, exc: Exception) -> Response:
+    # A path or query number beyond the database's integer (SQLite raises OverflowError,
+    # PostgreSQL a DataError): the client's input, not a server fault.
+    error = ServiceError(
+        422, "number-out-of-range", "a value in the request is out of range for the database"
+    )
+    return _answer(request, 422, error.body())
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DataError):
+        return await _number_out_of_range(request, exc)
     if not database_unavailable(exc):
         return await _unexpected(request, exc)
     # One line in the log: an outage gives many of these, and the cause is not in our code.
@@ -191,4 +202,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(OverflowError, _number_out_of_range)
     app.add_exception_handler(Exception, _unexpected)
