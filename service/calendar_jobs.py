@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -31,6 +30,7 @@ from service.job_support import (
     _scenario_id,
     job_settings,
     plain,
+    route_row_figures,
     workflow_request,
 )
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
@@ -105,30 +105,16 @@ def _route_rows(
     rows = []
     for route in routes.traced:
         served = sorted({a for t in route.traversals if t.kind == "serve" for a in t.asset_ids})
-        rows.append(
-            {
-                "crew": str(route.crew + 1),
-                "day": day,
-                "service_date": date,
-                "geom": route.geometry if not route.geometry.is_empty else None,
-                "steps": [asdict(t) for t in route.traversals],
-                "properties": {
-                    "km": round(route.km, 3),
-                    "minutes": round(route.total_s / 60.0, 1),
-                    "serve_minutes": round(route.serve_s / 60.0, 1),
-                    "deadhead_minutes": round(route.deadhead_s / 60.0, 1),
-                    "tasks": len(route.tasks),
-                    "stops": len(served),
-                    "depot_id": route.depot_id,
-                    "depot_name": route.depot_name,
-                    "region": region,
-                    "assets": served,
-                    "solve": key,
-                    "version": 1,
-                    "changed_at": None,
-                },
-            }
+        row = route_row_figures(route)
+        row["properties"].update(
+            stops=len(served),
+            region=region,
+            assets=served,
+            solve=key,
+            version=1,
+            changed_at=None,
         )
+        rows.append({**row, "day": day, "service_date": date})
     return rows
 
 

@@ -137,3 +137,24 @@ _ENGINE_INPUTS = {
     "iterations": "routing iterations per day solve (10)",
     "seed": "random seed (0)",
 }
+
+
+def route_row_figures(route: Any) -> dict[str, Any]:
+    """The figures stored with every route row (a traced `PatrolRoute`): crew, geometry, steps and
+    the km/minutes properties that the pages and exports read."""
+    from dataclasses import asdict
+
+    return {
+        "crew": str(route.crew + 1),
+        "geom": route.geometry if not route.geometry.is_empty else None,
+        "steps": [asdict(t) for t in route.traversals],
+        "properties": {
+            "km": round(route.km, 3),
+            "minutes": round(route.total_s / 60.0, 1),
+            "serve_minutes": round(route.serve_s / 60.0, 1),
+            "deadhead_minutes": round(route.deadhead_s / 60.0, 1),
+            "tasks": len(route.tasks),
+            "depot_id": route.depot_id,
+            "depot_name": route.depot_name,
+        },
+    }

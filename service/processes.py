@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from service.job_support import (
     job_settings,
     load_job_scenario,
     plain,
+    route_row_figures,
     workflow_request,
 )
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
@@ -270,24 +270,9 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
             if a in asset_region
         )
         label = served.most_common(1)[0][0] if served else None
-        routes.append(
-            {
-                "region_id": region_ids.get(label) if label is not None else None,
-                "crew": str(route.crew + 1),
-                "geom": route.geometry if not route.geometry.is_empty else None,
-                "steps": [asdict(t) for t in route.traversals],
-                "properties": {
-                    "km": round(route.km, 3),
-                    "minutes": round(route.total_s / 60.0, 1),
-                    "serve_minutes": round(route.serve_s / 60.0, 1),
-                    "deadhead_minutes": round(route.deadhead_s / 60.0, 1),
-                    "tasks": len(route.tasks),
-                    "depot_id": route.depot_id,
-                    "depot_name": route.depot_name,
-                    "region": label,
-                },
-            }
-        )
+        row = route_row_figures(route)
+        row["properties"]["region"] = label
+        routes.append({"region_id": region_ids.get(label) if label is not None else None, **row})
     parameters = {
         "time_limit": time_limit,
         "silo_time_limit": silo_time_limit,
