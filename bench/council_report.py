@@ -112,22 +112,8 @@ def main(argv: list[str]) -> int:
         cost, setup.assets, names=names, populations=setup.populations(), exact_max_towns=10
     )
     times["shares"] = time.perf_counter() - t
-    inputs = ReportInputs(
-        scenario_name=setup.scenario.name,
-        town_names=names,
-        populations=setup.populations(),
-        fields_present=tuple(
-            f
-            for f in ("road", "river", "park", "sewer", "other")
-            if f in set(setup.assets["field"])
-        ),
-        effects=effects,
-        settings=settings,
-        municipalities=setup.scenario.municipalities,
-        depots=setup.scenario.depots,
-        shares=shares,
-        intake=filled_intake(names),
-        assets=setup.assets,
+    inputs = ReportInputs.for_setup(
+        setup, effects=effects, settings=settings, shares=shares, intake=filled_intake(names)
     )
     t = time.perf_counter()
     fig = report_figures(inputs)

@@ -150,6 +150,10 @@ COUNCIL_PLAIN = (
 )
 
 
+# The fields in the report's order.
+REPORT_FIELDS = ("road", "river", "park", "sewer", "other")
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the report shows."""
@@ -175,6 +179,26 @@ class ReportInputs:
     intake: Intake | None = None
     # The assets (road km by 1級/2級/その他 and the road class of the frequencies).
     assets: gpd.GeoDataFrame | None = None
+
+    @classmethod
+    def for_setup(
+        cls, setup: Any, *, effects: EffectEstimate, settings: PlanSettings, **extra: Any
+    ) -> ReportInputs:
+        """The report's inputs from a loaded scenario (`planning.plan_engine.PlanSetup`): names,
+        populations, fields present, towns, depots and assets; ``extra`` sets the rest."""
+        present = set(setup.assets["field"].astype(str))
+        return cls(
+            scenario_name=setup.scenario.name,
+            town_names=setup.town_names(),
+            populations=setup.populations(),
+            fields_present=tuple(f for f in REPORT_FIELDS if f in present),
+            effects=effects,
+            settings=settings,
+            municipalities=setup.scenario.municipalities,
+            depots=setup.scenario.depots,
+            assets=setup.assets,
+            **extra,
+        )
 
 
 @dataclass(frozen=True)

@@ -76,15 +76,7 @@ def run(args: argparse.Namespace) -> int:
         (args.out / "effects.json").write_text(
             json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
         )
-        inputs = ReportInputs(
-            scenario_name=setup.scenario.name,
-            town_names=names,
-            populations=setup.populations(),
-            fields_present=tuple(sorted(set(setup.assets["field"].astype(str)))),
-            effects=effects,
-            settings=settings,
-            municipalities=setup.scenario.municipalities,
-        )
+        inputs = ReportInputs.for_setup(setup, effects=effects, settings=settings)
         write_xlsx(inputs, args.out / "導入効果.xlsx")
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -63,25 +63,15 @@ def run(args: argparse.Namespace) -> int:
             # Coalitions are routed by construction only (iterations 0), as `plan shares` does.
             fields = {**request_fields(args), "iterations": 0}
             shares = compute_shares(setup, settings, SharesRequest(**fields), client=client)
-    inputs = ReportInputs(
-        scenario_name=setup.scenario.name,
-        town_names=setup.town_names(),
-        populations=setup.populations(),
-        fields_present=tuple(
-            f
-            for f in ("road", "river", "park", "sewer", "other")
-            if f in set(setup.assets["field"])
-        ),
+    inputs = ReportInputs.for_setup(
+        setup,
         effects=effects,
         settings=settings,
-        municipalities=setup.scenario.municipalities,
-        depots=setup.scenario.depots,
         shares=shares,
         regions=regions.frame,
         region_method=regions.method,
         workbench=_workbench(args, effects, setup.town_names()),
         intake=_intake(args, setup.town_names()),
-        assets=setup.assets,
     )
     files = write_report(inputs, args.out)
     data = {
