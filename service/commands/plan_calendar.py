@@ -185,7 +185,8 @@ def _write(
     from gis_data.network.export import export_routes
 
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "calendar.csv").open("w", newline="", encoding="utf-8") as fh:
+    # UTF-8 with a BOM: Excel on Japanese Windows shows mojibake otherwise.
+    with (out / "calendar.csv").open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["date"])
         writer.writeheader()
         writer.writerows(rows)

@@ -38,7 +38,8 @@ def test_plan_calendar_month_json_and_export(scenario, tmp_path, capsys) -> None
     first = busy[0]["date"]
     gpx = gpxpy.parse((out / first / "region1.gpx").read_text(encoding="utf-8"))
     assert gpx.tracks
-    assert (out / "calendar.csv").read_text(encoding="utf-8").startswith("date,")
+    # UTF-8 with a BOM, so that Excel on Japanese Windows reads it without mojibake.
+    assert (out / "calendar.csv").read_bytes().startswith(b"\xef\xbb\xbfdate,")
     assert dt.date.fromisoformat(first).weekday() < 5
 
 
