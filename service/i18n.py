@@ -359,6 +359,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "mark_failed": ("登録できませんでした", "Could not save"),
     "new_scenario": ("新しいシナリオを作成（データの登録）", "New scenario (bring your data)"),
     "edit_scenario": ("データ", "Data"),
+    "policy_report": ("実施方針", "Implementation policy (ja)"),
+    "month_calendar": ("月間計画", "month"),
 }
 
 

@@ -116,7 +116,18 @@ def index(request: Request, session: SessionDep, lang: Lang = "ja") -> HTMLRespo
                 plans = crud.list_plans(session=session, scenario_id=s.id)
                 latest = next((p for p in plans if p.kind == "regions"), None)
                 regions = crud.list_regions(session=session, plan_id=latest.id) if latest else []
-                scenarios.append({"id": s.id, "name": s.name, "plans": plans, "regions": regions})
+                kinds = {p.kind for p in plans}
+                scenarios.append(
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "plans": plans,
+                        "regions": regions,
+                        # The report needs an effect estimate; the month view a stored calendar.
+                        "has_report": "effects" in kinds,
+                        "has_calendar": "calendar" in kinds,
+                    }
+                )
                 regions_plans += [p.id for p in plans if p.kind == "regions"]
                 routes_plans += [p.id for p in plans if p.kind == "routes"]
         if principal.role == "contractor":

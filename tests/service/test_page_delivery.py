@@ -262,6 +262,31 @@ def test_each_roles_start_page_links_what_it_may_open(seeded):
         assert "/planner?" in planner
         assert "/compare?" in planner
         assert "区域割り" in planner  # plan kinds in the page's language, not "regions 5"
+        assert "/report" not in planner  # no effect estimate yet: no report link
+        assert "/planner/calendar" not in planner
+
+
+def test_the_start_page_links_the_report_and_the_month_once_they_exist(seeded):
+    url, data = seeded
+    session = session_factory(get_engine(url))()
+    try:
+        for kind in ("effects", "calendar"):
+            crud.create_plan(session=session, scenario_id=data.scenario_id, kind=kind)
+        session.commit()
+        with _client(seeded) as client:
+            planner = client.get(f"/?lang=ja&key={data.keys['planner']}").text
+            assert f"/scenarios/{data.scenario_id}/report" in planner
+            assert "実施方針" in planner
+            assert f"/planner/calendar?region_id={data.region_ids[0]}" in planner
+            gis = client.get(f"/?lang=ja&key={data.keys['gis']}").text
+            assert "/report" not in gis  # the planner's documents only
+            assert "/planner/calendar" not in gis
+    finally:
+        for kind in ("effects", "calendar"):
+            for plan in crud.list_plans(session=session, scenario_id=data.scenario_id, kind=kind):
+                session.delete(plan)
+        session.commit()
+        session.close()
 
 
 def _route_with_a_stop(seeded: tuple[str, Seeded], asset_id: str) -> tuple[int, str]:
