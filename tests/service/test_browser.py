@@ -9,9 +9,6 @@ tiles may be asked for elsewhere. Screenshots go to tests/artifacts/ (gitignored
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
+from tests.service.live_server import served
 from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml, track_along
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -51,12 +48,6 @@ def _requirements() -> None:
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded, Path]]:
     """The app on a loopback port with the seeded database; yields (base URL, ids, TOML)."""
@@ -71,19 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seed
     finally:
         session.close()
     app = create_app(Settings(DATABASE_URL=url, DATA_DIR=folder / "data"))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", data, toml
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with served(app, name="uvicorn-browser-test") as base:
+        yield base, data, toml
 
 
 @pytest.fixture(scope="module")

@@ -13,25 +13,22 @@ network). Screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_scope
 from service.main import create_app
+from tests.service.live_server import served
 from tests.service.test_browser import (
     CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     Offline,
-    _free_port,
     _requirements,
     _shot,
 )
@@ -61,19 +58,8 @@ def wizard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     write_n03_boundary(files)
     write_depot_file(files)
     app = create_app(Settings(DATABASE_URL=url, DATA_DIR=folder / "data"))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="uvicorn-wizard-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", key, files
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with served(app, name="uvicorn-wizard-test") as base:
+        yield base, key, files
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from gis_data.planning.work_calendar import WorkRules, parse_horizon
 from service.db import session_scope
 from service.importer import import_scenario
 from service.models import Plan, Route
+from tests.service.api.job_runs import run_job
 from tests.service.conftest import make_key
 from tests.service.grid_scenario import write_grid_scenario
 from tests.service.pages_data import track_along
@@ -29,17 +29,7 @@ HORIZON = "2026-05"
 
 
 def _run(client: TestClient, url: str, headers: dict[str, str], parameters: dict) -> dict:
-    response = client.post(url, json={"parameters": parameters}, headers=headers)
-    assert response.status_code == 201, response.text
-    job_url = response.headers["Location"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job = client.get(job_url, headers=headers).json()
-        if job["status"] in ("successful", "failed", "dismissed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "successful", job["message"]
-    return client.get(f"{job_url}/results", headers=headers).json()
+    return run_job(client, url, headers, parameters, timeout=120)
 
 
 @pytest.fixture

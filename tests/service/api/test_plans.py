@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import Engine
 
 from service.db import session_scope
 from service.importer import import_scenario
+from tests.service.api.job_runs import run_job
 from tests.service.grid_scenario import STREETS, write_grid_scenario
 
 
@@ -21,26 +21,12 @@ def grid_id(engine: Engine, tmp_path: Path) -> int:
         return import_scenario(session=session, config=write_grid_scenario(tmp_path / "grid")).id
 
 
-def _run(client: TestClient, url: str, headers: dict[str, str], parameters: dict) -> dict:
-    response = client.post(url, json={"parameters": parameters}, headers=headers)
-    assert response.status_code == 201, response.text
-    job_url = response.headers["Location"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = client.get(job_url, headers=headers).json()
-        if job["status"] in ("successful", "failed", "dismissed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "successful", job["message"]
-    return client.get(f"{job_url}/results", headers=headers).json()
-
-
 def test_regions_then_routes(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int
 ) -> None:
     """Two regions cover every asset; the day's routes serve every asset, each in a region."""
     base = f"{api}/scenarios/{grid_id}/plans"
-    regions_result = _run(
+    regions_result = run_job(
         client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3}
     )
     regions_plan = regions_result["plan_id"]
@@ -53,7 +39,7 @@ def test_regions_then_routes(
         f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in geojson.json()["features"]
     )
 
-    routes_result = _run(
+    routes_result = run_job(
         client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"}
     )
     summary = routes_result["summary"]
@@ -126,7 +112,7 @@ def test_calendar_effects_and_shares_jobs(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int, kind: str, check
 ) -> None:
     """The calendar, effect estimate and cost shares run as jobs over one month and are stored."""
-    result = _run(
+    result = run_job(
         client,
         f"{api}/scenarios/{grid_id}/plans/{kind}",
         planner,
