@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from gis_data.planning.effects import check_non_negative
+
 if TYPE_CHECKING:
     from gis_data.planning.effects import EffectEstimate
     from gis_data.workbench.intake import Intake
@@ -78,10 +80,7 @@ class BudgetRates:
     per_job_tenders_per_year: float = 6.0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not value >= 0:
-                raise ValueError(f"budget rate {f.name!r} must be >= 0, got {value!r}")
+        check_non_negative(self, "budget rate")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, where: str = "budget") -> BudgetRates:

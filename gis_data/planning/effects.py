@@ -68,6 +68,14 @@ SILOED_LABEL = "現状（自治体・分野別に個別巡回）"
 BUNDLED_LABEL = "群マネ（包括・広域で巡回）"
 
 
+def check_non_negative(rates: Any, noun: str) -> None:
+    """Every field of a dataclass of rates is a number >= 0 (NaN refused); ``noun`` names it."""
+    for f in fields(rates):
+        value = getattr(rates, f.name)
+        if not value >= 0:
+            raise ValueError(f"{noun} {f.name!r} must be >= 0, got {value!r}")
+
+
 @dataclass(frozen=True)
 class UnitCosts:
     """Unit costs and factors (see the module docstring for the basis of each default)."""
@@ -81,10 +89,7 @@ class UnitCosts:
     staff_hours_per_crew_hour_contractor: float = 0.1
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not value >= 0:
-                raise ValueError(f"unit cost {f.name!r} must be >= 0, got {value!r}")
+        check_non_negative(self, "unit cost")
         if self.fuel_km_per_l <= 0:
             raise ValueError(f"unit cost 'fuel_km_per_l' must be > 0, got {self.fuel_km_per_l}")
 
