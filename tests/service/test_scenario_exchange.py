@@ -13,15 +13,15 @@ from sqlalchemy import Engine
 from service.config import Settings
 from service.db import session_scope
 from service.scenario_exchange import export_scenario, import_scenario_source, toml_text
-from tests.service.api.test_plans import _run
+from tests.service.api.job_runs import run_job
 from tests.service.grid_scenario import write_grid_scenario
 
 
 def _plans(client: TestClient, api: str, planner: dict[str, str], sid: int) -> dict:
     base = f"{api}/scenarios/{sid}/plans"
-    regions = _run(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
-    routes = _run(client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"})
-    effects = _run(client, f"{base}/effects", planner, {"horizon": "2026-04", "iterations": 3})
+    regions = run_job(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
+    routes = run_job(client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"})
+    effects = run_job(client, f"{base}/effects", planner, {"horizon": "2026-04", "iterations": 3})
     return {
         "regions": {k: regions["summary"][k] for k in ("k", "cut_edges", "contiguous")},
         # The regions plan id differs between the two scenarios; everything else must not.

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from service.db import session_scope
 from service.importer import import_scenario
-from tests.service.api.test_plans import _run
+from tests.service.api.job_runs import run_job
 from tests.service.grid_scenario import write_grid_scenario
 
 
@@ -35,8 +35,8 @@ def test_report_page_needs_an_effect_estimate_then_renders_and_downloads(
     assert missing.status_code == 404
     assert "effects" in missing.text
     params = {"horizon": "2026-04", "iterations": 3}
-    effects = _run(client, f"{api}/scenarios/{grid_id}/plans/effects", planner, params)
-    _run(client, f"{api}/scenarios/{grid_id}/plans/cost_shares", planner, params)
+    effects = run_job(client, f"{api}/scenarios/{grid_id}/plans/effects", planner, params)
+    run_job(client, f"{api}/scenarios/{grid_id}/plans/cost_shares", planner, params)
     page = client.get(url, headers=planner)
     assert page.status_code == 200, page.text
     html = page.text

@@ -17,7 +17,7 @@ from gis_data.planning.replan import CalendarSchedule
 from service.config import Settings
 from service.db import session_scope
 from service.scenario_exchange import export_scenario, import_scenario_source
-from tests.service.api.test_plans import _run
+from tests.service.api.job_runs import run_job
 from tests.service.api.test_stored_scenario import GOOD_DEPOTS, _put_file, _scenario
 from tests.service.grid_scenario import write_grid_scenario
 
@@ -46,7 +46,7 @@ def _with_classes(folder: Path) -> Path:
 
 def _intervals(client: TestClient, api: str, planner: dict[str, str], sid: int) -> dict[str, int]:
     month = {"horizon": "2026-04", "iterations": 3}
-    done = _run(client, f"{api}/scenarios/{sid}/plans/calendar", planner, month)
+    done = run_job(client, f"{api}/scenarios/{sid}/plans/calendar", planner, month)
     plan = client.get(f"{api}/plans/{done['plan_id']}", headers=planner).json()
     return CalendarSchedule.from_json(plan["result"]["schedule"]).intervals_on(APRIL_1)
 

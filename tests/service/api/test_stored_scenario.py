@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.gis_data.osm_grid import node_lonlat
-from tests.service.api.test_plans import _run
+from tests.service.api.job_runs import run_job
 from tests.service.grid_scenario import STREETS, write_grid_scenario
 
 
@@ -104,9 +104,9 @@ def test_scenario_built_through_the_api_plans_every_kind(
     """Regions, routes, calendar, effects and cost shares all run from the stored rows."""
     sid = _build(client, api, planner, files)
     base = f"{api}/scenarios/{sid}/plans"
-    regions = _run(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
+    regions = run_job(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
     assert regions["summary"]["k"] == 2
-    routes = _run(client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"})
+    routes = run_job(client, f"{base}/routes", planner, {"iterations": 20, "date": "2026-04-01"})
     assert routes["summary"]["bundled"]["status"] == "feasible"
     assert routes["summary"]["unmatched"] == 0
     depots_used = {
@@ -117,12 +117,12 @@ def test_scenario_built_through_the_api_plans_every_kind(
     }
     assert depots_used <= {"West yard", "East yard"}
     month = {"horizon": "2026-04", "iterations": 3}
-    calendar = _run(client, f"{base}/calendar", planner, month)
+    calendar = run_job(client, f"{base}/calendar", planner, month)
     assert calendar["summary"]["working_days"] > 0
     assert calendar["summary"]["coverage_pct"] > 0
-    effects = _run(client, f"{base}/effects", planner, month)
+    effects = run_job(client, f"{base}/effects", planner, month)
     assert effects["summary"]["routing_solves"] > 0
-    shares = _run(client, f"{base}/cost_shares", planner, month)
+    shares = run_job(client, f"{base}/cost_shares", planner, month)
     towns = {t["code"]: t for t in shares["summary"]["towns"]}
     assert set(towns) == {"T1", "T2"}
     assert towns["T1"]["name"] == "Aville"
@@ -194,7 +194,7 @@ def test_network_from_the_towns_road_layer_alone_and_completed_by_osm(
     stored = client.get(url, headers=planner).json()
     assert stored["options"]["from_layer"] == t1
     assert stored["options"]["speed_kmh"] == {"residential": 25.0}
-    routes = _run(
+    routes = run_job(
         client,
         f"{api}/scenarios/{sid}/plans/routes",
         planner,
