@@ -148,9 +148,8 @@ class StoredCalendarRequest(CalendarRequest):
 
 def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The patrol calendar over a horizon, every working day routed and stored per crew."""
-    from gis_data.planning.parallel import route_calendar_parallel
     from gis_data.planning.replan import CalendarSchedule
-    from gis_data.planning.workflows import plan_regions_for, region_calendar
+    from gis_data.planning.workflows import plan_regions_for, routed_region_calendar
     from optimizer.stop import MaxIterations
     from service.parallel import solve_mapper
 
@@ -177,9 +176,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
             )
     if regions_plan_id is None:
         regions = plan_regions_for(setup, request, settings)
-    ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets")
-    calendar = region_calendar(setup, horizon, regions, settings, seed)
-    ctx.progress(50, f"routing {len(calendar.dates)} working days")
+    ctx.progress(20, f"calendar {horizon.label}: {len(setup.assets)} assets, routing every day")
     router = setup.router(
         stop=MaxIterations(request.iterations),
         seed=seed,
@@ -188,7 +185,11 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         orphans=True,
     )
     with solve_mapper() as client:
-        routed = route_calendar_parallel(calendar, router, client=client)
+        # Planned again while a routed day needs more vehicles than the calendar's crews.
+        routed = routed_region_calendar(
+            setup, horizon, regions, settings, seed, router, client=client
+        )
+    calendar = routed.calendar
     ctx.progress(90, "storing the routes of every working day")
     schedule = CalendarSchedule.from_calendar(calendar)
     stored_rows: list[tuple[int | None, list[dict[str, Any]]]] = []
@@ -209,6 +210,7 @@ def run_calendar(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         "regions": list(calendar.regions),
         "regions_plan_id": regions_plan_id,
         "crews": list(calendar.crews),
+        "calendar_plans": routed.rounds,
         "required_visits": res.required_visits,
         "visits_made": res.made_visits,
         "coverage_pct": round(100.0 * res.coverage, 2),

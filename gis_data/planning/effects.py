@@ -47,6 +47,7 @@ from gis_data.planning.patrol_calendar import (
     Frequencies,
     PatrolCalendar,
     build_patrol_calendar,
+    fit_crews_to_routes,
     route_calendar,
 )
 from gis_data.planning.work_calendar import Horizon, WorkRules
@@ -278,27 +279,38 @@ class PlanCosting:
         assert isinstance(self.router, CachingRouter)
         return self.router.solves
 
+    def _plan(
+        self,
+        unit: CrewUnit,
+        crews: int | Mapping[str, int] | None = None,
+        load_factor: Mapping[str, float] | None = None,
+    ) -> PatrolCalendar:
+        missing = unit.asset_ids - set(self._by_id.index)
+        if missing:
+            raise ValueError(f"unit {unit.label!r}: unknown asset ids {sorted(missing)[:5]}")
+        subset = self._by_id.loc[sorted(unit.asset_ids)].reset_index(drop=True)
+        return build_patrol_calendar(
+            subset,
+            self.horizon,
+            region_of=lambda row: unit.label,
+            depot_of={unit.label: unit.depot},
+            crews=crews,
+            shift_minutes=self.shift_minutes,
+            frequencies=self.frequencies,
+            rules=self.rules,
+            metric_crs=self.metric_crs,
+            seed=self.seed,
+            # Town staff patrol on a few full days; a contractor's crews level their work
+            # over the week once it needs a crew a day (see build_patrol_calendar).
+            batch=True if unit.operator == "town" else None,
+            region_load_factor=load_factor,
+        )
+
     def _calendar(self, unit: CrewUnit) -> PatrolCalendar:
+        """The unit's first calendar (what `presolve` routes ahead)."""
         key = (unit.asset_ids, unit.depot, unit.operator)
         if key not in self._calendars:
-            missing = unit.asset_ids - set(self._by_id.index)
-            if missing:
-                raise ValueError(f"unit {unit.label!r}: unknown asset ids {sorted(missing)[:5]}")
-            subset = self._by_id.loc[sorted(unit.asset_ids)].reset_index(drop=True)
-            self._calendars[key] = build_patrol_calendar(
-                subset,
-                self.horizon,
-                region_of=lambda row: unit.label,
-                depot_of={unit.label: unit.depot},
-                shift_minutes=self.shift_minutes,
-                frequencies=self.frequencies,
-                rules=self.rules,
-                metric_crs=self.metric_crs,
-                seed=self.seed,
-                # Town staff patrol on a few full days; a contractor's crews level their work
-                # over the week once it needs a crew a day (see build_patrol_calendar).
-                batch=True if unit.operator == "town" else None,
-            )
+            self._calendars[key] = self._plan(unit)
         return self._calendars[key]
 
     def presolve(self, units: Sequence[CrewUnit], client: Any) -> None:
@@ -322,8 +334,14 @@ class PlanCosting:
         if key in self._cache:
             cached = self._cache[key]
             return UnitTotals(**{**cached.__dict__, "label": unit.label, "solves": 0})
-        calendar = self._calendar(unit)
-        routed = route_calendar(calendar, self.router)
+        first = self._calendar(unit)
+        # Planned again while a routed day needs more vehicles than the calendar's crews, so
+        # the crew-days, vehicles and costs are those of a calendar its crews can drive.
+        routed = fit_crews_to_routes(
+            lambda crews, factors: first if not factors else self._plan(unit, crews, factors),
+            lambda calendar: route_calendar(calendar, self.router),
+        )
+        calendar = routed.calendar
         totals = UnitTotals(
             label=unit.label,
             operator=unit.operator,

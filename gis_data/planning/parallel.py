@@ -161,16 +161,21 @@ def presolve_days(
 def route_calendar_parallel(
     calendar: PatrolCalendar, router: DayRouter, *, client: Any | None = None
 ) -> CalendarRoutes:
-    """`planning.patrol_calendar.route_calendar` with the distinct days solved over ``client``."""
+    """`planning.patrol_calendar.route_calendar` with the distinct days solved over ``client``.
+
+    A `CachingRouter` keeps its days: those it already holds are not solved again (a calendar
+    planned again with more crews shares most of its days with the first plan).
+    """
     from gis_data.planning.patrol_calendar import route_calendar
 
+    caching = router if isinstance(router, CachingRouter) else CachingRouter(router)
     keys = [
-        (assets, calendar.depots[calendar.regions.index(region)])
+        key
         for _, region, assets in calendar.day_sets()
         if assets
+        and (key := (assets, calendar.depots[calendar.regions.index(region)])) not in caching.cache
     ]
-    solved = route_days(router, keys, client=client)
-    caching = CachingRouter(router.inner if isinstance(router, CachingRouter) else router)
+    solved = route_days(caching, keys, client=client)
     caching.cache.update(solved)
     routed = route_calendar(calendar, caching)
     # Every day was a cache hit above; report the real solves like the serial version does.

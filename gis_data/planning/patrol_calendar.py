@@ -30,6 +30,13 @@ for driving between stretches (`gis_data.planning.units.DEADHEAD_SHARE`). The op
 fills whole crew-days, assets close together (same 2 km square) share their days and each
 region's daily load is level; each day's actual routes then come from the routing engine through a
 `DayRouter` (`route_calendar`), reusing the solve of identical days.
+
+The workload estimate can fall short of what the routes take (driving between stretches varies,
+a route cannot be split between crews), so a routed day may need more vehicles than the crews the
+calendar was planned with. `fit_crews_to_routes` then plans again: first with each short
+region's workload scaled by what its routes took over the estimate (the work is levelled again so
+each day fits), then with the crews its busiest routed day needed, at most `MAX_CREW_ROUNDS`
+plans in all. Its result never has a routed day with more routes than the calendar's crews.
 """
 
 from __future__ import annotations
@@ -72,6 +79,11 @@ DEFAULT_ZONE_MINUTES = 10.0
 # Automatic crew count: mean daily workload fills at most this share of the crews' shifts, which
 # leaves room for the peak days the leveling cannot flatten.
 AUTO_CREW_UTILISATION = 0.8
+# Plans of one calendar at most (the first, a re-levelled one, then one per raise of the crews).
+MAX_CREW_ROUNDS = 3
+# A region's estimate is scaled by at most this much per round (a router gone astray must not
+# blow the crew count up).
+MAX_LOAD_CALIBRATION = 3.0
 
 
 @dataclass(frozen=True)
@@ -247,6 +259,7 @@ def build_patrol_calendar(
     zone_km: float | None = DEFAULT_ZONE_KM,
     zone_minutes: float = DEFAULT_ZONE_MINUTES,
     workload_factor: float = 1.0 + DEADHEAD_SHARE,
+    region_load_factor: Mapping[str, float] | None = None,
 ) -> PatrolCalendar:
     """Plan the patrol calendar of ``assets`` over ``horizon``.
 
@@ -273,8 +286,12 @@ def build_patrol_calendar(
         vehicles, and every day carries its share of each kind of work: a contractor's crews.
         None (default): level when the regions need a crew or more on an average day, batch
         when their work fills less than that (a crew then goes out on a few full days).
+    region_load_factor
+        Region -> a further factor on its workload estimate (1 when missing): what its routed
+        days took over the estimate (see `fit_crews_to_routes`).
     """
     frequencies = frequencies or Frequencies()
+    load_factor = dict(region_load_factor or {})
     dates = tuple(working_days(horizon, rules))
     if not dates:
         raise ValueError(f"horizon {horizon.label}: no working day")
@@ -305,7 +322,11 @@ def build_patrol_calendar(
         asset_id = str(row["asset_id"])
         cls = patrol_class(row)
         own = _interval_from_asset(row) if frequencies.use_asset_intervals else None
-        workload = asset_patrol_minutes(pd.Series(row), float(length_m)) * workload_factor
+        workload = (
+            asset_patrol_minutes(pd.Series(row), float(length_m))
+            * workload_factor
+            * load_factor.get(region, 1.0)
+        )
         spans = windows if cls == "park" and own is None else [(0, len(dates), True)]
         for start, end, _ in spans:
             interval = own or frequencies.interval(cls, dates[start])
@@ -377,6 +398,7 @@ class CalendarRoutes:
     solves: int
     reused: int
     by_region: dict[str, list[DayRoutes]] = field(default_factory=dict)
+    rounds: int = 1
 
     def total_km(self) -> float:
         """Driven km over the horizon."""
@@ -397,7 +419,18 @@ class CalendarRoutes:
 
     def vehicles(self) -> int:
         """Vehicles needed: per region the most routes on any day, summed over regions."""
-        return sum(max((r.num_routes for r in rs), default=0) for rs in self.by_region.values())
+        return sum(self.routes_needed().values())
+
+    def routes_needed(self) -> dict[str, int]:
+        """Region -> the most routes on any of its routed days."""
+        return {
+            region: max((r.num_routes for r in rs), default=0)
+            for region, rs in self.by_region.items()
+        }
+
+    def region_minutes(self) -> dict[str, float]:
+        """Region -> routed crew minutes over the horizon."""
+        return {region: sum(r.minutes for r in rs) for region, rs in self.by_region.items()}
 
 
 def route_calendar(calendar: PatrolCalendar, router: DayRouter) -> CalendarRoutes:
@@ -429,3 +462,70 @@ def route_calendar(calendar: PatrolCalendar, router: DayRouter) -> CalendarRoute
         reused=caching.hits - before_hits,
         by_region=by_region,
     )
+
+
+def fit_crews_to_routes(
+    plan: Callable[[int | Mapping[str, int] | None, Mapping[str, float]], PatrolCalendar],
+    route: Callable[[PatrolCalendar], CalendarRoutes],
+    *,
+    crews: int | Mapping[str, int] | None = None,
+    max_rounds: int = MAX_CREW_ROUNDS,
+) -> CalendarRoutes:
+    """Plan and route a calendar until no routed day needs more vehicles than its crews.
+
+    ``plan(crews, region_load_factor)`` builds the calendar (`build_patrol_calendar` with the
+    caller's options); ``route`` routes it (`route_calendar` or its parallel version); ``crews``
+    is the caller's crew setting (None: automatic). When a region's busiest routed day needs more
+    routes than its crews, the calendar is planned again: the first time with that region's
+    workload scaled by its routed minutes over the estimate and the same crew setting (the work
+    is levelled again so each day fits), then with the crews its busiest day needed. After
+    ``max_rounds`` plans the last routes stand and their calendar states the crews they need
+    (`route_calendar`), so the result is consistent either way; ``rounds`` says how many plans
+    it took and ``solves`` counts the routing solves of all of them.
+    """
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+    factors: dict[str, float] = {}
+    setting = crews
+    calendar = plan(setting, factors)
+    routed = route(calendar)
+    rounds, solves = 1, routed.solves
+    while True:
+        needed = routed.routes_needed()
+        short = [
+            (k, region)
+            for k, region in enumerate(calendar.regions)
+            if needed.get(region, 0) > calendar.crews[k]
+        ]
+        if not short or rounds >= max_rounds:
+            break
+        minutes = routed.region_minutes()
+        for k, region in short:
+            estimate = float(calendar.result.load[k].sum())
+            ratio = minutes.get(region, 0.0) / estimate if estimate > 0 else 1.0
+            factors[region] = factors.get(region, 1.0) * min(max(ratio, 1.0), MAX_LOAD_CALIBRATION)
+        if rounds > 1:
+            # Re-levelling alone did not fit the days: plan with the crews they need.
+            raised = dict(zip(calendar.regions, calendar.crews, strict=True))
+            for _, region in short:
+                raised[region] = max(raised[region], needed[region])
+            setting = raised
+        logger.info(
+            "calendar %s: routed days need crews %s over the planned %s; planning again (%d)",
+            calendar.horizon.label,
+            {region: needed[region] for _, region in short},
+            dict(zip(calendar.regions, calendar.crews, strict=True)),
+            rounds + 1,
+        )
+        calendar = plan(setting, factors)
+        routed = route(calendar)
+        rounds, solves = rounds + 1, solves + routed.solves
+    if routed.calendar.crews != calendar.crews:
+        logger.warning(
+            "calendar %s: after %d plans the routed days still need crews %s (planned %s)",
+            calendar.horizon.label,
+            rounds,
+            routed.calendar.crews,
+            calendar.crews,
+        )
+    return replace(routed, rounds=rounds, solves=solves)

@@ -9,6 +9,7 @@ matching, depots) and the scenario's `PlanSettings` (frequencies, work rules, co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from gis_data.planning.cost_share import (
     build_coalition_cost,
     share_costs,
 )
+from gis_data.planning.day_routes import CachingRouter, DayRouter
 from gis_data.planning.effects import (
     EffectEstimate,
     PlanCosting,
@@ -29,7 +31,12 @@ from gis_data.planning.effects import (
     phase_units_json,
 )
 from gis_data.planning.parallel import route_calendar_parallel
-from gis_data.planning.patrol_calendar import CalendarRoutes, PatrolCalendar, build_patrol_calendar
+from gis_data.planning.patrol_calendar import (
+    CalendarRoutes,
+    PatrolCalendar,
+    build_patrol_calendar,
+    fit_crews_to_routes,
+)
 from gis_data.planning.plan_engine import PlanSetup, RegionChoice, choose_regions, describe_stop
 from gis_data.planning.plan_settings import PlanSettings, default_phases
 from gis_data.planning.work_calendar import Horizon, parse_horizon
@@ -118,7 +125,14 @@ def plan_regions_for(
 
 
 def region_calendar(
-    setup: PlanSetup, horizon: Horizon, regions: RegionChoice, settings: PlanSettings, seed: int
+    setup: PlanSetup,
+    horizon: Horizon,
+    regions: RegionChoice,
+    settings: PlanSettings,
+    seed: int,
+    *,
+    crews: int | Mapping[str, int] | None = None,
+    region_load_factor: Mapping[str, float] | None = None,
 ) -> PatrolCalendar:
     """The patrol calendar of ``setup``'s assets over ``horizon``, per chosen region and yard."""
     return build_patrol_calendar(
@@ -126,11 +140,34 @@ def region_calendar(
         horizon,
         region_of=regions.asset_region,
         depot_of=regions.region_depot,
+        crews=crews,
         shift_minutes=settings.shift_hours * 60.0,
         frequencies=settings.frequencies,
         rules=settings.rules,
         metric_crs=setup.scenario.metric_crs,
         seed=seed,
+        region_load_factor=region_load_factor,
+    )
+
+
+def routed_region_calendar(
+    setup: PlanSetup,
+    horizon: Horizon,
+    regions: RegionChoice,
+    settings: PlanSettings,
+    seed: int,
+    router: DayRouter,
+    *,
+    client: Any | None = None,
+) -> CalendarRoutes:
+    """`region_calendar` with every distinct day routed, planned again until no routed day needs
+    more vehicles than the calendar's crews (`patrol_calendar.fit_crews_to_routes`)."""
+    caching = CachingRouter(router)  # the days a second plan shares with the first are reused
+    return fit_crews_to_routes(
+        lambda crews, factors: region_calendar(
+            setup, horizon, regions, settings, seed, crews=crews, region_load_factor=factors
+        ),
+        lambda calendar: route_calendar_parallel(calendar, caching, client=client),
     )
 
 
@@ -154,7 +191,7 @@ def plan_calendar(
     """Plan the calendar and route each distinct day (on ``client``'s Dask workers if given)."""
     seed = request.seed_in(settings)
     regions = regions or plan_regions_for(setup, request, settings)
-    calendar = region_calendar(setup, request.horizon_in(settings), regions, settings, seed)
+    horizon = request.horizon_in(settings)
     stop = MaxIterations(request.iterations)
     if request.routes:
         router = setup.router(
@@ -163,8 +200,11 @@ def plan_calendar(
             shift_hours=settings.shift_hours,
             keep_geometry=request.keep_geometry,
         )
-        routed = route_calendar_parallel(calendar, router, client=client)
+        routed = routed_region_calendar(
+            setup, horizon, regions, settings, seed, router, client=client
+        )
     else:
+        calendar = region_calendar(setup, horizon, regions, settings, seed)
         routed = CalendarRoutes(calendar=calendar, days=(), solves=0, reused=0)
     method = f"{regions.method}; routes: arc routing, {describe_stop(stop)} per distinct day"
     return CalendarOutcome(routed=routed, regions=regions, method=method)

@@ -104,6 +104,7 @@ def _summary(routed: CalendarRoutes) -> dict[str, Any]:
         "working_days": len(cal.dates),
         "regions": list(cal.regions),
         "crews": list(cal.crews),
+        "calendar_plans": routed.rounds,
         "tasks": len(res.tasks),
         "required_visits": res.required_visits,
         "visits_made": res.made_visits,

@@ -9,6 +9,7 @@ import pytest
 from gis_data.planning.patrol_calendar import (
     Frequencies,
     build_patrol_calendar,
+    fit_crews_to_routes,
     patrol_class,
     route_calendar,
 )
@@ -117,3 +118,81 @@ def test_contractor_calendar_works_every_weekday_and_states_the_crews_routes_nee
     routed = route_calendar(cal, GridRouter(towns))
     busiest = max(r.num_routes for _, _, r in routed.days)
     assert routed.calendar.crews == (max(cal.crews[0], busiest),)
+
+
+def test_a_calendar_whose_routes_need_more_crews_is_planned_again_until_they_fit() -> None:
+    """Short shifts from a central yard: the first plan's routed days need more vehicles than
+    its crews (the drive to the work is beyond the estimate). The fitted calendar is planned
+    again with the crews those days need, and every routed day then fits its crews; the crew-days
+    are the routes of the final calendar."""
+    towns = grid_towns(("T1", "T2", "T3"), width=3)
+    horizon = parse_horizon("2026-06")
+    shift = 45.0
+    router = GridRouter(towns, shift_s=int(shift * 60))
+    plans: list[tuple[object, dict[str, float], tuple[int, ...]]] = []
+
+    def plan(crews, factors):
+        cal = build_patrol_calendar(
+            towns.assets,
+            horizon,
+            region_of=lambda row: "all",
+            depot_of={"all": "yard"},
+            shift_minutes=shift,
+            crews=crews,
+            region_load_factor=factors,
+        )
+        plans.append((crews, dict(factors), cal.crews))
+        return cal
+
+    first = route_calendar(plan(None, {}), router)
+    planned = plans[0][2]
+    assert max(r.num_routes for _, _, r in first.days) > planned[0]  # the first pass under-plans
+    plans.clear()
+    fitted = fit_crews_to_routes(plan, lambda cal: route_calendar(cal, router))
+    assert fitted.rounds == len(plans) > 1
+    # The returned calendar is the last one planned, with the crews it was planned with.
+    assert fitted.calendar.crews == plans[-1][2]
+    assert fitted.calendar.crews[0] > planned[0]
+    assert all(r.num_routes <= fitted.calendar.crews[0] for _, _, r in fitted.days)
+    # Re-planned first with the region's workload scaled by what its routes took, not less.
+    assert plans[1][1]["all"] > 1.0
+    assert fitted.calendar.result.coverage == 1.0
+    assert fitted.calendar.result.gaps_within_interval
+    assert fitted.crew_days() == sum(r.num_routes for _, _, r in fitted.days)
+    assert fitted.vehicles() == max(r.num_routes for _, _, r in fitted.days)
+
+
+def test_a_calendar_whose_routes_fit_is_planned_once_and_the_bound_holds() -> None:
+    """Routes within the crews: one plan, the same routes as `route_calendar`. With one plan
+    allowed, an under-planned calendar states the crews its routed days need."""
+    towns = grid_towns(("T1", "T2"), width=2)
+    horizon = parse_horizon("2026-06")
+
+    def plan(crews, factors, shift=480.0):
+        return build_patrol_calendar(
+            towns.assets,
+            horizon,
+            region_of=lambda row: "all",
+            depot_of={"all": "yard"},
+            shift_minutes=shift,
+            crews=crews,
+            region_load_factor=factors,
+        )
+
+    router = GridRouter(towns)
+    fitted = fit_crews_to_routes(plan, lambda cal: route_calendar(cal, router))
+    plain = route_calendar(plan(None, {}), router)
+    assert fitted.rounds == 1
+    assert fitted.calendar.crews == plain.calendar.crews
+    assert [r for _, _, r in fitted.days] == [r for _, _, r in plain.days]
+    short = GridRouter(towns, shift_s=45 * 60)
+    once = fit_crews_to_routes(
+        lambda c, f: plan(c, f, shift=45.0),
+        lambda cal: route_calendar(cal, short),
+        max_rounds=1,
+    )
+    assert once.rounds == 1
+    assert once.calendar.crews[0] > plan(None, {}, shift=45.0).crews[0]
+    assert all(r.num_routes <= once.calendar.crews[0] for _, _, r in once.days)
+    with pytest.raises(ValueError, match="max_rounds"):
+        fit_crews_to_routes(plan, lambda cal: route_calendar(cal, router), max_rounds=0)
