@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # a crew's phone for the contract season, office staff for a working day.
     SESSION_HOURS_CONTRACTOR: float = 30 * 24.0
     SESSION_HOURS_STAFF: float = 12.0
+    # Routing a plan from the planner page (its patrol time and saving against each town alone):
+    # seconds per region and per town, or a count of solver iterations (reproducible) instead.
+    EVALUATE_ROUTE_SECONDS: float = 2.0
+    EVALUATE_ROUTE_ITERATIONS: int | None = None
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -321,13 +321,17 @@ def evaluate_drawn(
     towns: Mapping[str, int | str],
     k: int | None = None,
     lang: Lang = "ja",
+    unit_regions: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate drawn polygons (a GeoJSON FeatureCollection with ``properties.region``) or towns.
 
     Returns ``{"plan_kind", "figures", "regions", "problems", "errors"}``. With ``errors`` (see
     :func:`blocking_errors`) the scores are left out (None) and no region rows are given: the
     counts (regions, unassigned) stay. A plan that cannot be read is a 422 naming the feature.
+    ``unit_regions``, when given, is filled with each planning unit's regions.
     """
+    if unit_regions is None:
+        unit_regions = {}
     plan: gpd.GeoDataFrame | dict[str, list[str]]
     drawn = bool(polygons and polygons.get("features"))
     overlaps: list[tuple[str, str, float]] = []
@@ -352,6 +356,7 @@ def evaluate_drawn(
         ).to_dict()
     except PlanError as exc:
         raise ServiceError(422, "invalid-plan", str(exc)) from None
+    unit_regions.update(evaluation.get("unit_regions") or {})
     errors = blocking_errors(
         evaluation,
         lang=lang,
@@ -372,6 +377,19 @@ def evaluate_drawn(
         "problems": list(evaluation.get("problems") or []),
         "errors": errors,
     }
+
+
+def plan_asset_regions(
+    context: PlanningContext, unit_regions: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    """Region -> asset ids of a plan from its units' regions (units in one region only)."""
+    table = context.units.units
+    assets_of = dict(zip(context.units.unit_ids, table["asset_ids"], strict=True))
+    out: dict[str, list[str]] = {}
+    for unit, regions in unit_regions.items():
+        if len(regions) == 1:
+            out.setdefault(str(regions[0]), []).extend(str(a) for a in assets_of.get(unit, ()))
+    return {r: sorted(ids) for r, ids in sorted(out.items())}
 
 
 def stored_plan_towns(session: Session, plan: Plan) -> dict[str, int | str]:

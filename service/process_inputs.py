@@ -81,6 +81,22 @@ class ReplanInputs(JobInputs):
     )
 
 
+class PlanRoutingInputs(JobInputs):
+    """Inputs of the plan-routing process: a candidate plan as region -> asset ids."""
+
+    regions: dict[str, list[str]] = Field(
+        min_length=1, description="region -> the asset ids of its work (every asset once)"
+    )
+    time_limit: float | None = Field(
+        default=None, gt=0, le=120, description="seconds per region and per town (setting)"
+    )
+    iterations: int | None = Field(
+        default=None, ge=1, le=10**6, description="stop each solve after N iterations instead"
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed")
+    shift_hours: float = Field(default=8.0, gt=0, le=24, description="shift length")
+
+
 def input_problems(model: type[BaseModel], inputs: dict[str, Any]) -> list[dict[str, str]]:
     """Every bad input as {input, message} (empty when the inputs are valid)."""
     try:

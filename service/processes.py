@@ -425,4 +425,5 @@ for _process in (
     register_process(_process)
 
 from service import calendar_jobs as _calendar_jobs  # noqa: E402, F401 - "calendar", "replan"
+from service import plan_routing_jobs as _plan_routing_jobs  # noqa: E402, F401 - "plan_routing"
 from service import workbench_jobs as _workbench_jobs  # noqa: E402, F401 - registers "frontier"

@@ -241,9 +241,10 @@ def solve_plan(
     )
 
 
-def _silo_depots(
+def silo_depots(
     code: str, town: list[Depot], contractor: list[Depot], crews: int | None
 ) -> list[Depot]:
+    """A town's depots when it works alone: its town depots, else a yard in it, else any yard."""
     own = [d for d in town if d.municipality_code == code]
     if own:
         return own
@@ -318,7 +319,7 @@ def plan_patrols(
             groups.setdefault((str(code), str(fld)), []).append(str(asset_id))
             names[str(code)] = str(muni)
     for (code, fld), ids in sorted(groups.items()):
-        depots = _silo_depots(code, town, contractor, settings.crews)
+        depots = silo_depots(code, town, contractor, settings.crews)
         jobs.append(
             _PlanJob(
                 f"{names.get(code, code)} {fld}", tuple(matching.tasks(ids)), tuple(depots),

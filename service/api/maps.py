@@ -6,19 +6,21 @@ import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gis_data.network.adapters import PatrolRoute
 from gis_data.network.export import ExportWords, routes_to_gpx, routes_to_kml
 from service import auth, crud
+from service.api.jobs import job_public, start_job
 from service.browser_keys import cookie_key
-from service.deps import SessionDep, principal_of
+from service.deps import JobsDep, SessionDep, SettingsDep, principal_of
 from service.errors import ServiceError
 from service.i18n import Lang, check_lang, t
 from service.map_data import (
     evaluate_drawn,
     patrol_route,
+    plan_asset_regions,
     plan_layers,
     planning_context,
     step_name,
@@ -26,6 +28,14 @@ from service.map_data import (
 )
 from service.maps import Tiles, plan_map_html
 from service.models import Route
+from service.plan_routing_jobs import (
+    PROCESS_ID,
+    cached_routing,
+    routing_key,
+    routing_settings,
+    scenario_stamp,
+)
+from service.schemas import JobPublic
 
 router = APIRouter(tags=["maps"])
 
@@ -104,6 +114,79 @@ def evaluate(body: EvaluateRequest, session: SessionDep, principal: PageKey) -> 
         plan = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
         answer["optimized"] = stored_plan_figures(session, plan, context)
     return answer
+
+
+class RoutingJob(JobPublic):
+    """The routing job of a plan; ``cached``: an earlier job of the same plan, already done."""
+
+    cached: bool = False
+
+
+@router.post(
+    "/plans/evaluate/routing",
+    response_model=RoutingJob,
+    status_code=201,
+    responses={200: {"model": RoutingJob, "description": "the plan was routed before (cached)"}},
+)
+def evaluate_routing(
+    body: EvaluateRequest,
+    session: SessionDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    principal: PageKey,
+    response: Response,
+) -> Any:
+    """Route a drawn plan region by region from its depots, and each town alone (a job).
+
+    201 with ``Location`` of the new job; 200 with the finished job when the same plan was
+    routed before with the same data and settings (``cached``). A plan that Evaluate does not
+    score (overlaps, double or missing work, empty regions) is a 422 naming why.
+    """
+    require(principal, auth.WRITE_PLANS)
+    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
+    context = planning_context(session, scenario)
+    unit_regions: dict[str, list[str]] = {}
+    answer = evaluate_drawn(
+        context,
+        polygons=body.polygons,
+        towns=body.towns,
+        k=body.k,
+        lang=check_lang(body.lang),
+        unit_regions=unit_regions,
+    )
+    if answer["errors"]:
+        detail = " / ".join(e["message"] for e in answer["errors"])
+        raise ServiceError(422, "plan-not-scored", detail, details=answer["errors"])
+    regions = plan_asset_regions(context, unit_regions)
+    inputs: dict[str, Any] = {
+        "scenario_id": scenario.id,
+        "regions": regions,
+        "time_limit": settings.EVALUATE_ROUTE_SECONDS,
+        "seed": 0,
+    }
+    if settings.EVALUATE_ROUTE_ITERATIONS:
+        inputs["iterations"] = settings.EVALUATE_ROUTE_ITERATIONS
+    key = routing_key(
+        scenario_stamp(session, scenario.id),
+        routing_settings(inputs, settings.EVALUATE_ROUTE_SECONDS),
+        regions,
+    )
+    done = cached_routing(session, scenario.id, key)
+    if done is not None:
+        public = job_public(done, settings.API_PREFIX).model_dump(mode="json")
+        headers = {"Location": f"{settings.API_PREFIX}/jobs/{done.id}"}
+        return JSONResponse({**public, "cached": True}, status_code=200, headers=headers)
+    started = start_job(
+        session=session,
+        jobs=jobs,
+        settings=settings,
+        principal=principal,
+        response=response,
+        process_id=PROCESS_ID,
+        inputs=inputs,
+        scenario_id=scenario.id,
+    )
+    return RoutingJob(**started.model_dump(), cached=False)
 
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ are left out; a clean plan is scored.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -35,7 +36,9 @@ def planner(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         session.close()
     towns = loaded(toml).municipalities.to_crs(4326).set_index("municipality_code").geometry
-    with TestClient(create_app(Settings(DATABASE_URL=url))) as client:
+    # Routed figures from a count of solver iterations: the same on every machine.
+    settings = Settings(DATABASE_URL=url, EVALUATE_ROUTE_ITERATIONS=20)
+    with TestClient(create_app(settings)) as client:
         yield client, data, towns
 
 
@@ -143,3 +146,44 @@ def test_every_town_alone_can_be_chosen_on_the_page(planner):
     options = page.text.split('id="k-select"', 1)[1].split("</select>", 1)[0]
     assert options.count("<option") == len(towns)
     assert f'data-region="{len(towns)}"' in page.text
+
+
+def _routed(client: TestClient, data: Seeded, **body: Any) -> dict[str, Any]:
+    headers = {"X-API-Key": data.keys["planner"]}
+    started = client.post(
+        "/api/v1/plans/evaluate/routing",
+        json={"scenario": data.scenario_id, **body},
+        headers=headers,
+    )
+    assert started.status_code in (200, 201), started.text
+    url = started.headers["Location"]
+    deadline = time.monotonic() + 180
+    job = started.json()
+    while job["status"] in ("accepted", "running"):
+        assert time.monotonic() < deadline, "routing did not finish"
+        time.sleep(0.2)
+        job = client.get(url, headers=headers).json()
+    assert job["status"] == "successful", job["message"]
+    return dict(client.get(f"{url}/results", headers=headers).json())
+
+
+def test_different_plans_get_different_routed_patrol_times(planner):
+    """One region for the three towns against each town its own region (drawn): each region is
+    routed from its yard, so the plans' patrol times differ; the saving against the towns
+    alone is a number for the drawn plan too, alone minus plan."""
+    client, data, towns = planner
+    codes = list(towns.index)
+    one = _routed(client, data, towns=dict.fromkeys(codes, 1), k=1)
+    drawn = _polygons(*(_feature(i, towns[c]) for i, c in enumerate(codes, start=1)))
+    three = _routed(client, data, polygons=drawn, k=len(codes))
+    assert one["errors"] == []
+    assert three["errors"] == []
+    assert len(one["regions"]) == 1
+    assert len(three["regions"]) == len(codes)
+    assert one["plan"]["hours"] != three["plan"]["hours"]
+    assert three["plan"]["hours"] == pytest.approx(
+        sum(r["hours"] for r in three["regions"]), abs=1e-2
+    )
+    assert three["alone"] == {**one["alone"], "cached": True}
+    saving = three["saving"]["hours"]
+    assert saving == pytest.approx(three["alone"]["hours"] - three["plan"]["hours"], abs=1e-3)

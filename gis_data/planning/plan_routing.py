@@ -1,0 +1,187 @@
+"""Routed patrol time of a contract-region plan, and of each town patrolling alone.
+
+Each region's patrol work (every matched asset of the region once: one patrol cycle) is routed
+from the region's depot(s) with the engine of the routes plan (`patrol_plan.solve_plan`: the
+network helper's tasks, `to_carp_data`, `solve_arc_routing`, traced on the roads). Each town
+alone is its own work from its own depot(s) (`patrol_plan.silo_depots`), routed with the same
+settings, so the saving of a plan against the towns alone is a like-for-like comparison.
+A region whose depot cannot reach its work is an error with the solver's reason, never a score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+from shapely.geometry import MultiPoint
+
+from gis_data.network.adapters import Depot
+from gis_data.planning.patrol_plan import (
+    PlanSettings,
+    scenario_depots,
+    silo_depots,
+    solve_plan,
+)
+
+if TYPE_CHECKING:
+    from gis_data.planning.plan_engine import PlanSetup
+
+# Called after each region or town is routed: (done, total, label).
+RoutingProgress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RoutedPart:
+    """One region (or one town alone) routed from its depots: crew hours and km of one cycle."""
+
+    label: str
+    depots: list[str]
+    tasks: int
+    crews: int
+    hours: float | None
+    km: float | None
+    status: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutedPlan:
+    """The routed parts of a plan and their totals (None when a part could not be routed)."""
+
+    parts: list[RoutedPart]
+
+    @property
+    def ok(self) -> bool:
+        """True when every part has routes."""
+        return all(p.error is None for p in self.parts)
+
+    @property
+    def hours(self) -> float | None:
+        """Crew hours of all parts (None when one failed: a partial sum would flatter the plan)."""
+        return sum(p.hours or 0.0 for p in self.parts) if self.ok else None
+
+    @property
+    def km(self) -> float | None:
+        """Kilometres driven by all parts (None when one failed)."""
+        return sum(p.km or 0.0 for p in self.parts) if self.ok else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: the parts and the totals."""
+        return {
+            "parts": [asdict(p) for p in self.parts],
+            "hours": None if self.hours is None else round(self.hours, 3),
+            "km": None if self.km is None else round(self.km, 3),
+            "errors": [f"{p.label}: {p.error}" for p in self.parts if p.error],
+        }
+
+
+def saving(alone: Mapping[str, Any], plan: Mapping[str, Any]) -> dict[str, float | None]:
+    """Hours and km saved by ``plan`` against the towns ``alone`` (`RoutedPlan.to_dict` data)."""
+    out: dict[str, float | None] = {}
+    for what in ("hours", "km"):
+        base, mine = alone.get(what), plan.get(what)
+        if base is None or mine is None:
+            out[what], out[f"{what}_pct"] = None, None
+            continue
+        out[what] = round(float(base) - float(mine), 3)
+        out[f"{what}_pct"] = round(100.0 * (base - mine) / base, 1) if base > 0 else None
+    return out
+
+
+def _route(
+    setup: PlanSetup,
+    groups: Sequence[tuple[str, list[str], list[Depot]]],
+    settings: PlanSettings,
+    progress: RoutingProgress | None,
+) -> RoutedPlan:
+    parts = []
+    for done, (label, asset_ids, depots) in enumerate(groups, start=1):
+        tasks = tuple(setup.matching.tasks(sorted(asset_ids)))
+        plan = solve_plan(
+            setup.network, tasks, depots, label=label, settings=settings, bundled=False
+        )
+        # solve_plan says "error: ..." (e.g. work the depot cannot reach) or no_solution.
+        failed = plan.status.startswith("error") or plan.status == "no_solution"
+        parts.append(
+            RoutedPart(
+                label=label,
+                depots=[d.depot_id for d in depots],
+                tasks=len(tasks),
+                crews=plan.crews,
+                hours=None if failed else round(plan.hours, 3),
+                km=None if failed else round(plan.km, 3),
+                status=plan.status,
+                error=plan.status.removeprefix("error: ") if failed else None,
+            )
+        )
+        if progress is not None:
+            progress(done, len(groups), label)
+    return RoutedPlan(parts)
+
+
+def region_depots(
+    setup: PlanSetup, asset_region: Mapping[str, str], *, crews: int | None = None
+) -> dict[str, list[Depot]]:
+    """Each region's crew bases: the contractor yards in its towns, else the yard nearest its
+    work, else (a scenario without yards) the town depots of its towns."""
+    yards = scenario_depots(setup.scenario, "contractor", crews)
+    town = scenario_depots(setup.scenario, "town", crews)
+    assets = setup.scenario.assets
+    ids = assets["asset_id"].astype(str)
+    out: dict[str, list[Depot]] = {}
+    for region in sorted(set(asset_region.values())):
+        mine = assets[ids.map(asset_region.get) == region]
+        codes = set(mine["municipality_code"].astype(str))
+        found = [d for d in yards if d.municipality_code in codes]
+        if not found and yards and not mine.empty:
+            found = [_nearest(setup, mine, yards)]
+        if not found:
+            found = [d for d in town if d.municipality_code in codes] or town
+        out[region] = found
+    return out
+
+
+def _nearest(setup: PlanSetup, assets: gpd.GeoDataFrame, yards: list[Depot]) -> Depot:
+    metric = setup.scenario.metric_crs
+    centre = MultiPoint(list(assets.to_crs(metric).geometry.representative_point())).centroid
+    places = gpd.GeoSeries([d.location for d in yards], crs=4326).to_crs(metric)
+    return yards[int(places.distance(centre).to_numpy().argmin())]
+
+
+def route_regions(
+    setup: PlanSetup,
+    asset_region: Mapping[str, str],
+    settings: PlanSettings,
+    *,
+    depots: Mapping[str, list[Depot]] | None = None,
+    progress: RoutingProgress | None = None,
+) -> RoutedPlan:
+    """Route each region's work (asset id -> region) from its depots (default `region_depots`)."""
+    bases = depots if depots is not None else region_depots(setup, asset_region)
+    groups: dict[str, list[str]] = {}
+    for asset, region in asset_region.items():
+        groups.setdefault(str(region), []).append(str(asset))
+    order = sorted(groups, key=lambda r: (0, int(r), "") if r.isdigit() else (1, 0, r))
+    return _route(setup, [(r, groups[r], list(bases[r])) for r in order], settings, progress)
+
+
+def route_towns_alone(
+    setup: PlanSetup, settings: PlanSettings, *, progress: RoutingProgress | None = None
+) -> RoutedPlan:
+    """Route each town's own work (all its fields) from its own depots, with ``settings``."""
+    town = scenario_depots(setup.scenario, "town", settings.crews)
+    yards = scenario_depots(setup.scenario, "contractor", settings.crews)
+    frame = setup.assets
+    groups = []
+    for code, group in frame.groupby(frame["municipality_code"].astype(str), sort=True):
+        name = str(group["municipality"].iloc[0]) if "municipality" in group else str(code)
+        groups.append(
+            (
+                name,
+                group["asset_id"].astype(str).tolist(),
+                silo_depots(str(code), town, yards, settings.crews),
+            )
+        )
+    return _route(setup, groups, settings, progress)

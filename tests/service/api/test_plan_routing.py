@@ -1,0 +1,123 @@
+"""The planner's routed patrol time: each region routed from its depot as a job with progress,
+cached per plan, and the saving against each town alone (the two grid towns, count-based stops)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from gis_data.planning import patrol_plan
+from service.config import Settings
+from service.db import session_scope
+from service.importer import import_scenario
+from tests.service.grid_scenario import write_grid_scenario
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The test database, with reproducible routing (a count of solver iterations)."""
+    return Settings(DATABASE_URL=db_url, DATA_DIR=tmp_path / "data", EVALUATE_ROUTE_ITERATIONS=30)
+
+
+@pytest.fixture
+def grid_id(engine: Engine, tmp_path: Path) -> int:
+    """The two-town grid scenario stored from its TOML."""
+    with session_scope(engine) as session:
+        return import_scenario(session=session, config=write_grid_scenario(tmp_path / "grid")).id
+
+
+@pytest.fixture
+def solves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The labels of every region or town the routing engine solves (the jobs run in-process)."""
+    seen: list[str] = []
+    real = patrol_plan.solve_plan
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(str(kwargs.get("label")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("gis_data.planning.plan_routing.solve_plan", counting)
+    return seen
+
+
+def _route(
+    client: TestClient, api: str, headers: dict[str, str], body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[int]]:
+    """Start (or find cached) the routing of a plan; the job, its results and progress seen."""
+    started = client.post(f"{api}/plans/evaluate/routing", json=body, headers=headers)
+    assert started.status_code in (200, 201), started.text
+    job = started.json()
+    url = started.headers["Location"]
+    seen = [job["progress"]]
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("successful", "failed", "dismissed"):
+        assert time.monotonic() < deadline, "routing job did not finish"
+        time.sleep(0.05)
+        job = {**client.get(url, headers=headers).json(), "cached": job["cached"]}
+        seen.append(job["progress"])
+    assert job["status"] == "successful", job["message"]
+    return job, client.get(f"{url}/results", headers=headers).json(), seen
+
+
+def test_plans_routed_per_region_cached_and_saving_vs_towns_alone(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int, solves: list[str]
+) -> None:
+    one = {"scenario": grid_id, "k": 1, "towns": {"T1": 1, "T2": 1}}
+    two = {"scenario": grid_id, "k": 2, "towns": {"T1": 1, "T2": 2}}
+
+    job, first, progress = _route(client, api, planner, one)
+    assert job["cached"] is False
+    assert first["kind"] == "plan_routing"
+    # One region, then the two towns alone: each solved once, progress rising to 100.
+    assert solves == ["1", "Aville", "Beetown"]
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
+    assert [r["label"] for r in first["regions"]] == ["1"]
+    assert first["regions"][0]["depots"] == ["yard-west", "yard-east"]
+    assert first["errors"] == []
+    assert first["plan"]["hours"] > 0
+    assert first["plan"]["km"] > 0
+    alone = first["alone"]
+    assert [p["label"] for p in alone["parts"]] == ["Aville", "Beetown"]
+    assert alone["cached"] is False
+    saving = first["saving"]
+    assert saving["hours"] == pytest.approx(alone["hours"] - first["plan"]["hours"], abs=1e-3)
+    assert saving["km"] == pytest.approx(alone["km"] - first["plan"]["km"], abs=1e-3)
+    assert saving["hours_pct"] == pytest.approx(100 * saving["hours"] / alone["hours"], abs=0.1)
+
+    # The same plan again: the finished job, at once, without solving anything.
+    again, cached, _ = _route(client, api, planner, one)
+    assert again["cached"] is True
+    assert again["jobID"] == job["jobID"]
+    assert cached == first
+    assert len(solves) == 3
+
+    # Another plan: its two regions are solved; the towns alone come from the cache.
+    job2, second, _ = _route(client, api, planner, two)
+    assert job2["cached"] is False
+    assert job2["jobID"] != job["jobID"]
+    assert solves[3:] == ["1", "2"]
+    assert [r["depots"] for r in second["regions"]] == [["yard-west"], ["yard-east"]]
+    assert second["alone"]["cached"] is True
+    assert second["alone"]["hours"] == alone["hours"]
+    # (On this symmetric grid both plans route the same streets: the demo towns differ, see
+    # tests/service/test_planner_evaluate.py.)
+    assert second["saving"]["hours"] == pytest.approx(
+        alone["hours"] - second["plan"]["hours"], abs=1e-3
+    )
+
+
+def test_a_plan_that_is_not_scored_is_not_routed(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int, solves: list[str]
+) -> None:
+    body = {"scenario": grid_id, "k": 2, "towns": {"T1": 1}, "lang": "en"}
+    answer = client.post(f"{api}/plans/evaluate/routing", json=body, headers=planner)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "plan-not-scored"
+    assert {d["code"] for d in answer.json()["details"]} >= {"region_empty", "unassigned"}
+    assert solves == []
