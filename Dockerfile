@@ -34,10 +34,12 @@ RUN pip install --no-deps . \
     && python -c "import service.main, gis_data.loading.load, optimizer.arc_routing"
 
 FROM ${BASE_IMAGE} AS runtime
-# libexpat1: XML parsing for the OSM reader; everything else ships inside the wheels. The apt
-# caches go too: python:3.11-slim drops them itself, a plain Debian base (BASE_IMAGE) does not.
+# libexpat1: XML parsing for the OSM reader; fonts-ipafont-gothic: the Japanese text of the
+# report's figures (map, scheme diagram in the Word file; without it they fall back to English
+# labels and tables); everything else ships inside the wheels. The apt caches go too:
+# python:3.11-slim drops them itself, a plain Debian base (BASE_IMAGE) does not.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libexpat1 \
+    && apt-get install -y --no-install-recommends libexpat1 fonts-ipafont-gothic \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin gunmane \
     && mkdir -p /data \

@@ -21,7 +21,8 @@ A structured setting (``[cooperation]`` in the plan settings, `plan_settings.rea
 It fills the implementation policy's legal items (`legal_items`), changes the cost rule
 (`admin_fees`) and is drawn as an organisational diagram per phase (`scheme_svg`): who signs an
 agreement with whom, and who contracts the firms. The SVG is plain text built here (no plotting
-library), so it works offline and in every export.
+library), so it works offline and in every export; its `scheme_layout` is what the Word file's
+picture of the same diagram is drawn from (`gis_data.workbench.scheme_figure`).
 """
 
 from __future__ import annotations
@@ -247,9 +248,46 @@ def build_scheme(
     )
 
 
-def scheme_svg(scheme: Scheme, *, width: int = 640) -> str:
-    """The scheme as an SVG: members on top, the body (if any) in the middle, the contractor
-    bundle below; solid lines are contracts, dashed lines agreements."""
+@dataclass(frozen=True)
+class SchemeBox:
+    """A box of the diagram: its centre and width in pixels (y down), its fill colour."""
+
+    name: str
+    x: float
+    y: float
+    width: float
+    fill: str
+
+
+@dataclass(frozen=True)
+class SchemeLine:
+    """A drawn link: its polyline (pixels, y down), label position, colour and dash."""
+
+    link: SchemeLink
+    points: tuple[tuple[float, float], ...]
+    label_at: tuple[float, float] | None  # None: labelled once on another line of its kind
+    color: str
+    dashed: bool
+    label_anchor: str = "middle"  # SVG text-anchor: 'middle', or 'start' (text right of it)
+
+
+@dataclass(frozen=True)
+class SchemeLayout:
+    """Where everything of a scheme diagram goes, in pixels: one layout for the SVG of the pages
+    and the PNG of the Word file (`gis_data.workbench.scheme_figure`), so both draw the same."""
+
+    title: str
+    width: float
+    height: float
+    box_height: float
+    boxes: tuple[SchemeBox, ...]
+    lines: tuple[SchemeLine, ...]
+    legend: str = "実線：委託契約　破線：協定・規約"
+
+
+def scheme_layout(scheme: Scheme, *, width: int = 640) -> SchemeLayout:
+    """Members on top, the body (if any) in the middle, the contractor bundle below; contracts
+    are solid lines, agreements dashed."""
     box_w, box_h = 120, 36
     n = len(scheme.members)
     gap = max(8, (width - n * box_w) // (n + 1))
@@ -257,47 +295,96 @@ def scheme_svg(scheme: Scheme, *, width: int = 640) -> str:
     pos: dict[str, tuple[float, float]] = {}
     for k, m in enumerate(scheme.members):
         pos[m] = (gap + k * (box_w + gap) + box_w / 2, 60.0)
+    # Links between members (agreements with the lead) run below the members' row, one lane
+    # each, so their lines and labels do not overlap; the rows below move down to make room.
+    lanes = sum(1 for x in scheme.links if x.source in pos and x.target in pos)
+    extra = 16.0 * lanes
     rows = 3 if scheme.body else 2
-    height = 60 + 110 * (rows - 1) + 70
+    height = 60 + 110 * (rows - 1) + 70 + extra
     if scheme.body:
-        pos[scheme.body] = (width / 2, 170.0)
-    pos[scheme.contractor] = (width / 2, 60.0 + 110 * (rows - 1))
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        f'<text x="8" y="20" font-size="14" font-weight="bold">{escape(scheme.title)}</text>',
-    ]
+        pos[scheme.body] = (width / 2, 170.0 + extra)
+    pos[scheme.contractor] = (width / 2, 60.0 + 110 * (rows - 1) + extra)
+    boxes = tuple(
+        SchemeBox(
+            name,
+            x,
+            y,
+            box_w if name in scheme.members else min(width - 16, 260),
+            "#fbe5d6" if name == scheme.contractor else "#ddebf7",
+        )
+        for name, (x, y) in pos.items()
+    )
+    box_of = {b.name: b for b in boxes}
+    fanning = {
+        key
+        for key in {(x.target, x.label) for x in scheme.links}
+        if sum(1 for x in scheme.links if (x.target, x.label) == key) > 1
+    }
+    labelled: set[tuple[str, str]] = set()
+    lines = []
+    lane = 0
     for link in scheme.links:
         (x1, y1), (x2, y2) = pos[link.source], pos[link.target]
+        points: tuple[tuple[float, float], ...]
+        label_at: tuple[float, float] | None
+        anchor = "middle"
         if abs(y1 - y2) < 1:  # two members side by side: bend below their boxes
-            mid_y = y1 + box_h / 2 + 14
-            top1, top2 = y1 + box_h / 2, y2 + box_h / 2
-            path = (
-                f"M{x1:.0f},{top1:.0f} L{x1:.0f},{mid_y:.0f} "
-                f"L{x2:.0f},{mid_y:.0f} L{x2:.0f},{top2:.0f}"
-            )
-            lx, ly = (x1 + x2) / 2, mid_y - 3
+            mid_y = y1 + box_h / 2 + 14 + 16 * lane
+            lane += 1
+            points = ((x1, y1 + box_h / 2), (x1, mid_y), (x2, mid_y), (x2, y2 + box_h / 2))
+            label_at = ((x1 + x2) / 2, mid_y - 3)
         else:
-            path = f"M{x1:.0f},{y1 + box_h / 2:.0f} L{x2:.0f},{y2 - box_h / 2:.0f}"
-            lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
-        dash = ' stroke-dasharray="5,4"' if link.kind == "agreement" else ""
-        color = "#1f4e79" if link.kind == "contract" else "#7f6000"
-        out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.5"{dash}/>')
+            (sx, sy), (tx, ty) = (x1, y1 + box_h / 2), (x2, y2 - box_h / 2)
+            points = ((sx, sy), (tx, ty))
+            key = (link.target, link.label)
+            if key in labelled:
+                label_at = None
+            elif key in fanning:
+                # Several members' lines meet on one box: one label beside the box for all.
+                labelled.add(key)
+                label_at, anchor = (x2 + box_of[link.target].width / 2 + 6, y2 + 4), "start"
+            else:
+                # A little past the middle: clear of the member lanes above.
+                label_at = (sx + 0.55 * (tx - sx), sy + 0.55 * (ty - sy) + 4)
+        contract = link.kind == "contract"
+        color = "#1f4e79" if contract else "#7f6000"
+        lines.append(SchemeLine(link, points, label_at, color, not contract, anchor))
+    return SchemeLayout(scheme.title, width, height, box_h, boxes, tuple(lines))
+
+
+def scheme_svg(scheme: Scheme, *, width: int = 640) -> str:
+    """The scheme as an SVG (`scheme_layout`)."""
+    lay = scheme_layout(scheme, width=width)
+    w, h = f"{lay.width:.0f}", f"{lay.height:.0f}"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">',
+        f'<text x="8" y="20" font-size="14" font-weight="bold">{escape(lay.title)}</text>',
+    ]
+    for line in lay.lines:
+        (x0, y0), *rest = line.points
+        path = f"M{x0:.0f},{y0:.0f} " + " ".join(f"L{x:.0f},{y:.0f}" for x, y in rest)
+        dash = ' stroke-dasharray="5,4"' if line.dashed else ""
+        out.append(f'<path d="{path}" fill="none" stroke="{line.color}" stroke-width="1.5"{dash}/>')
+        if line.label_at is None:
+            continue
+        lx, ly = line.label_at
         out.append(
-            f'<text x="{lx:.0f}" y="{ly:.0f}" text-anchor="middle" font-size="10" '
-            f'fill="{color}">{escape(link.label)}</text>'
+            f'<text x="{lx:.0f}" y="{ly:.0f}" text-anchor="{line.label_anchor}" font-size="10" '
+            f'fill="{line.color}">{escape(line.link.label)}</text>'
         )
-    for name, (x, y) in pos.items():
-        fill = "#fbe5d6" if name == scheme.contractor else "#ddebf7"
-        w = box_w if name in scheme.members else min(width - 16, 260)
+    for box in lay.boxes:
         out.append(
-            f'<rect x="{x - w / 2:.0f}" y="{y - box_h / 2:.0f}" width="{w}" height="{box_h}" '
-            f'rx="4" fill="{fill}" stroke="#333"/>'
+            f'<rect x="{box.x - box.width / 2:.0f}" y="{box.y - lay.box_height / 2:.0f}" '
+            f'width="{box.width:.0f}" height="{lay.box_height:.0f}" '
+            f'rx="4" fill="{box.fill}" stroke="#333"/>'
         )
-        out.append(f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">{escape(name)}</text>')
+        out.append(
+            f'<text x="{box.x:.0f}" y="{box.y + 4:.0f}" text-anchor="middle">'
+            f"{escape(box.name)}</text>"
+        )
     out.append(
-        f'<text x="8" y="{height - 8}" font-size="10" fill="#555">'
-        "実線：委託契約　破線：協定・規約</text>"
+        f'<text x="8" y="{lay.height - 8:.0f}" font-size="10" fill="#555">{lay.legend}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)

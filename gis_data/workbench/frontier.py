@@ -456,10 +456,10 @@ def frontier_png(frontier: Frontier | Mapping[str, Any], *, lang: str = "ja") ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gis_data.workbench.report import _use_japanese_font
+    from gis_data.workbench.cjk_font import use_japanese_font
 
     data = frontier.to_dict() if isinstance(frontier, Frontier) else frontier
-    idx = 0 if lang == "ja" and _use_japanese_font(plt) else 1
+    idx = 0 if lang == "ja" and use_japanese_font(plt) else 1
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 6.0), sharex=True)
     names = {True: ("自治体単位", "whole towns"), False: ("境界をまたぐ", "cross-border")}
     for whole, colour in ((True, "tab:blue"), (False, "tab:orange")):

@@ -849,9 +849,9 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gis_data.workbench.report import _use_japanese_font
+    from gis_data.workbench.cjk_font import use_japanese_font
 
-    return plt, _use_japanese_font(plt)
+    return plt, use_japanese_font(plt)
 
 
 def _png(fig: Any, plt: Any) -> bytes:

@@ -30,6 +30,7 @@ import datetime as dt
 import io
 import math
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ from gis_data.planning.effects import FIELD_LABELS_JA, METRICS, EffectEstimate, 
 from gis_data.planning.maintenance import UNITS_JA, MaintenancePlan, plan_maintenance
 from gis_data.planning.plan_settings import PlanSettings
 from gis_data.workbench import report_doc as rd
+from gis_data.workbench.cjk_font import use_japanese_font
 from gis_data.workbench.ja_format import (
     ROAD_CLASSES,
     change,
@@ -60,6 +62,7 @@ from gis_data.workbench.ja_format import (
     road_class_ja,
     start_year,
 )
+from gis_data.workbench.scheme_figure import scheme_png
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -362,7 +365,7 @@ def region_map_png(inputs: ReportInputs) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    jp = _use_japanese_font(plt)
+    jp = use_japanese_font(plt)
     munis = inputs.municipalities.to_crs(3857)
     phase_of: dict[str, str] = {}
     for k, (phase, _) in enumerate(inputs.effects.phases):
@@ -424,30 +427,6 @@ def region_map_png(inputs: ReportInputs) -> bytes:
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
-
-
-_CJK_FONTS = ("Noto Sans CJK JP", "IPAexGothic", "IPAGothic", "IPAPGothic", "TakaoGothic")
-
-
-def _use_japanese_font(plt: Any) -> bool:
-    """Use an installed CJK font; False when there is none."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    if not installed & set(_CJK_FONTS):
-        # matplotlib's cache may predate system fonts: register known CJK font files once.
-        for path in font_manager.findSystemFonts():
-            if any(key in Path(path).name.lower() for key in ("ipag", "ipaexg", "notosanscjk")):
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError):
-                    continue
-        installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in _CJK_FONTS:
-        if name in installed:
-            plt.rcParams["font.family"] = name
-            return True
-    return False
 
 
 # -- the chapters ------------------------------------------------------------------------------
@@ -830,8 +809,18 @@ def _bundle_blocks(
                 name=f"scheme_{k + 1}.svg",
                 caption=f"スキーム図：{s.title}",
                 description=s.describe(),
+                # Word: the same diagram as a picture, or as a table without a CJK font.
+                raster=partial(scheme_png, s),
+                as_table=(
+                    ("団体", "相手方", "関係", "内容"),
+                    [
+                        (x.source, x.target, "委託契約" if x.kind == "contract" else "協定・規約",
+                         x.label)
+                        for x in s.links
+                    ],
+                ),
             )
-        )
+        )  # fmt: skip
     if not single:
         out.append(rd.h("段階的な進め方", 3))
         base = inputs.effects.siloed.metrics()

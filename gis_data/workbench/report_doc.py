@@ -3,14 +3,16 @@
 One document model keeps the formats in step: the 実施方針 (`workbench.report`) builds its
 chapters once as `Block` values and every export renders the same text and tables. Images are
 PNG (embedded in HTML and .docx, linked files in Markdown) or SVG (inline in HTML, linked in
-Markdown; in .docx replaced by their text description, which python-docx cannot draw).
+Markdown). python-docx places raster pictures only: an SVG figure goes into the .docx as its
+``raster`` PNG (drawn on demand, e.g. `workbench.scheme_figure`), else as its table (``header``,
+``rows``), else as its text description.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -23,7 +25,9 @@ class Block:
     ``kind``: ``h`` (heading, ``level`` 1-4), ``p`` (paragraph), ``note`` (small print),
     ``ul`` (``items``), ``table`` (``header``, ``rows``, ``numeric`` columns right-aligned),
     ``image`` (``data`` PNG bytes or SVG text, ``fmt`` 'png' or 'svg', ``name`` its file name,
-    ``text`` the caption, ``items`` a text description).
+    ``text`` the caption, ``items`` a text description; for SVG, ``raster`` draws a PNG of it
+    for Word (None when it cannot, e.g. no CJK font) and ``header``/``rows`` are its content as
+    a table, Word's fallback).
     """
 
     kind: str
@@ -37,6 +41,7 @@ class Block:
     fmt: str = ""
     name: str = ""
     anchor: str = ""
+    raster: Callable[[], bytes | None] | None = field(default=None, compare=False)
 
 
 def h(text: str, level: int = 2, anchor: str = "") -> Block:
@@ -72,10 +77,29 @@ def table(
 
 
 def image(
-    data: bytes | str, *, fmt: str, name: str, caption: str, description: Iterable[str] = ()
+    data: bytes | str,
+    *,
+    fmt: str,
+    name: str,
+    caption: str,
+    description: Iterable[str] = (),
+    raster: Callable[[], bytes | None] | None = None,
+    as_table: tuple[Sequence[str], Iterable[Sequence[str]]] | None = None,
 ) -> Block:
-    """A PNG (bytes) or SVG (text) figure."""
-    return Block("image", data=data, fmt=fmt, name=name, text=caption, items=tuple(description))
+    """A PNG (bytes) or SVG (text) figure; for an SVG, ``raster`` and ``as_table`` (header,
+    rows) are what Word shows (see `Block`)."""
+    header, rows = as_table if as_table is not None else ((), ())
+    return Block(
+        "image",
+        data=data,
+        fmt=fmt,
+        name=name,
+        text=caption,
+        items=tuple(description),
+        header=tuple(header),
+        rows=tuple(tuple(r) for r in rows),
+        raster=raster,
+    )
 
 
 @dataclass
@@ -197,7 +221,7 @@ def render_markdown(doc: Document) -> str:
 
 def render_docx(doc: Document) -> bytes:
     """A Word document (python-docx): headings, paragraphs, lists, tables, PNG figures; SVG
-    figures as their caption and description."""
+    figures as their PNG drawing, else their table, else their description (see `Block`)."""
     from docx import Document as Docx
     from docx.shared import Cm, Pt
 
@@ -217,21 +241,32 @@ def render_docx(doc: Document) -> bytes:
             for item in b.items:
                 word.add_paragraph(item, style="List Bullet")
         elif b.kind == "table":
-            t = word.add_table(rows=1, cols=len(b.header))
-            t.style = "Table Grid"
-            for j, c in enumerate(b.header):
-                t.rows[0].cells[j].text = c
-            for r in b.rows:
-                cells = t.add_row().cells
-                for j, c in enumerate(r):
-                    cells[j].text = c
+            _docx_table(word, b.header, b.rows)
         elif b.kind == "image":
+            png: bytes | None = None
             if b.fmt == "png":
-                data = b.data if isinstance(b.data, bytes) else b.data.encode()
-                word.add_picture(io.BytesIO(data), width=Cm(15))
+                png = b.data if isinstance(b.data, bytes) else b.data.encode()
+            elif b.raster is not None:
+                png = b.raster()
+            if png:
+                word.add_picture(io.BytesIO(png), width=Cm(15))
+            elif b.rows:
+                _docx_table(word, b.header, b.rows)
             word.add_paragraph(b.text)
-            for item in b.items:
-                word.add_paragraph(item, style="List Bullet")
+            if not png and not b.rows:
+                for item in b.items:
+                    word.add_paragraph(item, style="List Bullet")
     buf = io.BytesIO()
     word.save(buf)
     return buf.getvalue()
+
+
+def _docx_table(word: Any, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    t = word.add_table(rows=1, cols=len(header))
+    t.style = "Table Grid"
+    for j, c in enumerate(header):
+        t.rows[0].cells[j].text = c
+    for r in rows:
+        cells = t.add_row().cells
+        for j, c in enumerate(r):
+            cells[j].text = c

@@ -22,6 +22,7 @@ from gis_data.workbench.report import (
     ReportInputs,
     build_document,
     report_figures,
+    schemes,
     scope_rows,
     write_report,
 )
@@ -339,3 +340,58 @@ def test_a_prefecture_member_pays_for_its_roads_and_the_towns_the_rest(inputs) -
     text = build_document(dataclasses.replace(inputs, settings=settings), map_png=None).plain_text()
     assert "連携協力道路制度の活用：有" in text
     assert "幹事・執行団体：某県" in text
+
+
+def _docx_pictures(path_or_bytes) -> tuple[list[str], list[bytes], list[str]]:
+    """Paragraph texts, the PNG images placed inline, and every table cell of a Word file."""
+    import io
+
+    word = Docx(io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes)
+    images = [
+        word.part.related_parts[shape._inline.graphic.graphicData.pic.blipFill.blip.embed].blob
+        for shape in word.inline_shapes
+    ]
+    cells = [c.text for t in word.tables for row in t.rows for c in row.cells]
+    return [p.text for p in word.paragraphs], images, cells
+
+
+def test_word_file_draws_the_scheme_of_each_phase_and_the_credited_map(inputs, files) -> None:
+    """The .docx places the region map and one scheme diagram per phase as pictures; the map's
+    caption credits OSM and the N03 boundaries."""
+    import matplotlib.pyplot as plt
+
+    from gis_data.workbench.cjk_font import use_japanese_font
+
+    if not use_japanese_font(plt):
+        pytest.skip("no CJK font installed (fonts-ipafont-gothic): the fallback test covers it")
+    paragraphs, images, _ = _docx_pictures(str(files.docx))
+    n_schemes = len(schemes(inputs, report_figures(inputs)))
+    assert n_schemes == 2
+    assert len(images) == 1 + n_schemes
+    assert all(img[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+    # The schemes come first (広域連携スキームの図), then the map (契約区域).
+    assert images[-1] == files.map_png.read_bytes()
+    # Distinct drawings: phase 1 (one town, one contract) and phase 2 (the agreement, the lead).
+    assert images[0] != images[1]
+    captions = [t for t in paragraphs if t.startswith("スキーム図：")]
+    assert len(captions) == n_schemes
+    credit = next(t for t in paragraphs if "契約区域" in t and "地図" in t)
+    assert "© OpenStreetMap contributors" in credit
+    assert "出典：国土数値情報（行政区域データ）（国土交通省）" in credit
+
+
+def test_word_file_without_a_cjk_font_shows_the_scheme_as_a_table(inputs, monkeypatch) -> None:
+    """No CJK font: no picture of empty boxes; each scheme's links become a table."""
+    from gis_data.workbench import report_doc as rd
+    from gis_data.workbench import scheme_figure
+
+    monkeypatch.setattr(scheme_figure, "use_japanese_font", lambda plt: False)
+    data = rd.render_docx(build_document(inputs, map_png=None))
+    paragraphs, images, cells = _docx_pictures(data)
+    assert images == []
+    final = schemes(inputs, report_figures(inputs))[-1]
+    assert {"団体", "相手方", "関係", "内容"} <= set(cells)
+    for link in final.links:
+        assert link.label in cells
+        assert link.source in cells
+    assert sum(t.startswith("スキーム図：") for t in paragraphs) == 2
