@@ -1,7 +1,7 @@
 """Lower bounds on the optimal cost of an arc routing problem, to report honest gaps.
 
 `carp_lower_bound(data)` never exceeds the optimum (fixed vehicle costs are left out, so it stays a
-bound when they are not zero). It is the largest of three bounds:
+bound when they are not zero). It is the largest of four bounds:
 
 - **route ends**: every task's serve cost, plus, for each of the K routes the demand forces (one
   depot, every vehicle capped: K = ceil(total demand / largest capacity)), the cheapest deadhead
@@ -19,6 +19,12 @@ bound when they are not zero). It is the largest of three bounds:
 - **connection** (one depot): the routes joined at the depot form one closed walk through every
   connected piece of required work and the depot, so it pays at least a minimum spanning tree
   over the pieces (`_connection_bound`), on top of the serve costs.
+
+- **level cuts** (one depot, capacity- or shift-aware, any graph): with phi the road distance from
+  the depot (links read undirected), every route that serves a task reaching beyond phi = t crosses
+  the level t at least twice, and at least ceil(demand beyond t / largest capacity) routes do so;
+  served tasks cross it at most once each, the rest of the crossings are deadhead, and a deadhead
+  link crosses levels over at most its cost (`_level_bound`).
 
 All distances come from the links (scipy shortest paths); memory stays linear in the graph except
 the assignment's square matrix, used only up to `ASSIGNMENT_MAX` ends.
@@ -55,6 +61,7 @@ class LowerBound:
     matching: int | None  # the parity-matching bound (None when the graph is not undirected)
     method: str  # which pairing bound: "assignment", "nearest", "" (none)
     connection: int = 0  # serve + the spanning tree joining the pieces of work and the depot
+    levels: int = 0  # serve + the deadhead the level cuts around the depot force
 
 
 def _symmetric(data: CarpData) -> bool:
@@ -98,7 +105,8 @@ def _route_ends(data: CarpData, graph: DeadheadGraph, k: int) -> int:
     starts = np.concatenate([data.task_u, data.task_v[kinds == TaskKind.EDGE]])
     ends = np.concatenate([data.task_v, data.task_u[kinds == TaskKind.EDGE]])
     out_d = graph.distances([depot], np.unique(starts))[0]
-    in_d = graph.distances(np.unique(ends), [depot])[:, 0]
+    # One Dijkstra on the transposed graph, not one per task end.
+    in_d = graph.distances([depot], np.unique(ends), reverse=True)[0]
     out_min, in_min = int(out_d.min()), int(in_d.min())
     if out_min >= UNREACHABLE or in_min >= UNREACHABLE:
         return 0
@@ -215,6 +223,69 @@ def _connection_bound(data: CarpData, graph: DeadheadGraph) -> int:
     return round(float(tree.sum()) - tree.nnz)
 
 
+def _routes_beyond(
+    data: CarpData,
+    tasks: npt.NDArray[np.int64],
+    demand: npt.NDArray[np.float64],
+    serve: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Least number of routes that serve ``tasks`` tasks of total ``demand`` and ``serve`` cost
+    (element-wise): one if any, and the largest capacity bounds each route's demand, the longest
+    shift its serve time."""
+    types = data.vehicle_types
+    routes = (tasks > 0).astype(np.float64)
+    if all(vt.capacity is not None for vt in types):
+        cap = max(int(vt.capacity or 0) for vt in types)
+        if cap > 0:
+            routes = np.maximum(routes, np.ceil(demand / cap - 1e-9))
+    if all(vt.shift_limit is not None for vt in types):
+        shift = max(int(vt.shift_limit or 0) for vt in types)
+        if shift > 0:
+            routes = np.maximum(routes, np.ceil(serve / shift - 1e-9))
+    return routes
+
+
+def _level_bound(data: CarpData, graph: DeadheadGraph) -> int:
+    """Deadhead forced across the levels of the distance from the single depot.
+
+    phi(x) is the shortest distance from the depot with every link read both ways at its
+    cheaper cost, so a link of cost c joins nodes whose phi differ by at most c. Read every
+    traversal of a route (deadhead link or served task) as moving phi straight from its tail's
+    value to its head's: each route is then a closed curve from phi = 0, and at a level t it
+    crosses an even number of times, at least twice if it serves a task with an end beyond t.
+    Each task is served once, so served traversals cross t at most S(t) times (the tasks with
+    one end below t and one above); the routes crossing t number at least N(t), from the
+    demand and serve time beyond t. All crossings at t are at least max(2 N(t), S(t) rounded
+    up to even), and the deadhead ones cost at least the measure of the levels they cross:
+    deadhead >= integral over t of (that maximum - S(t))."""
+    if len(data.depots) != 1 or data.num_tasks == 0:
+        return 0
+    phi = dijkstra(graph.matrix, directed=False, indices=data.depots[0])
+    a, b = phi[data.task_u], phi[data.task_v]
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return 0
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    levels = np.unique(np.concatenate([[0.0], lo, hi]))
+    if len(levels) < 2:
+        return 0
+    middle = (levels[:-1] + levels[1:]) / 2.0  # phi is constant between consecutive levels
+    by_hi = np.argsort(hi, kind="stable")
+    demand = np.concatenate(
+        [np.cumsum(data.task_demand[by_hi][::-1].astype(np.float64))[::-1], [0.0]]
+    )
+    serve = np.concatenate(
+        [np.cumsum(data.task_serve_cost[by_hi][::-1].astype(np.float64))[::-1], [0.0]]
+    )
+    beyond = np.searchsorted(hi[by_hi], middle, side="right")  # first task with hi > t
+    routes = _routes_beyond(data, len(hi) - beyond, demand[beyond], serve[beyond])
+    served = (np.searchsorted(np.sort(lo), middle) - np.searchsorted(np.sort(hi), middle)).astype(
+        np.float64
+    )
+    crossings = np.maximum(2.0 * routes, served + served % 2)
+    total = float(((crossings - served) * np.diff(levels)).sum())
+    return math.ceil(total - 1e-6)
+
+
 def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> LowerBound:
     """A lower bound on the cost of any feasible solution of ``data`` (see the module doc)."""
     graph = graph or DeadheadGraph.from_data(data)
@@ -250,7 +321,8 @@ def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> Lowe
         pairing, method = _pairing_bound(graph, odd, depot, copies, loop)
         matching = serve + math.ceil(pairing - 1e-9)
     connection = serve + _connection_bound(data, graph)
-    value = max(serve + ends, matching or 0, connection)
+    levels = serve + _level_bound(data, graph)
+    value = max(serve + ends, matching or 0, connection, levels)
     return LowerBound(
         value=value,
         serve=serve,
@@ -259,4 +331,5 @@ def carp_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> Lowe
         matching=matching,
         method=method,
         connection=connection,
+        levels=levels,
     )
