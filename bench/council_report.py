@@ -142,9 +142,15 @@ def main(argv: list[str]) -> int:
     b = fig.budget
     years = len(b.years)
     print(f"| all | total per year | 円 | {b.total('before'):,.0f} | {b.total('after'):,.0f} | |")
+    for y in fig.years:
+        print(
+            f"| all | FY{y.year} ({y.phase or 'status quo'}: {len(y.members)} towns) | 円 | "
+            f"{y.total_before:,.0f} | {y.total_after:,.0f} | |"
+        )
     print(
-        f"| all | contract term ({years} years) | 円 | {years * b.total('before'):,.0f} | "
-        f"{years * b.total('after'):,.0f} | |"
+        f"| all | contract term ({years} years, phased) | 円 | "
+        f"{sum(y.total_before for y in fig.years):,.0f} | "
+        f"{sum(y.total_after for y in fig.years):,.0f} | |"
     )
     print()
     print(

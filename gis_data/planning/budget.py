@@ -155,6 +155,61 @@ class Budget:
         ]
 
 
+@dataclass(frozen=True)
+class BudgetYear:
+    """One fiscal year of the contract term under the phase in force: yen before and after
+    per town (the towns not in the phase's bundle keep their status quo)."""
+
+    year: int
+    phase: str  # the phase's label; "" without phases or before the first phase starts
+    members: tuple[str, ...]  # the towns bundled that year
+    before: dict[str, float]
+    after: dict[str, float]
+
+    @property
+    def total_before(self) -> float:
+        """Yen of all towns before."""
+        return sum(self.before.values())
+
+    @property
+    def total_after(self) -> float:
+        """Yen of all towns after."""
+        return sum(self.after.values())
+
+    @property
+    def saving(self) -> float:
+        """Before minus after (negative: an increase)."""
+        return self.total_before - self.total_after
+
+
+def phased_years(full: Budget, phases: Sequence[tuple[Any, int, Budget]] = ()) -> list[BudgetYear]:
+    """The years of ``full``'s term, each under the phase in force.
+
+    ``full`` is every town bundled; ``phases`` are (phase, first fiscal year, budget of that
+    phase's members), the phase having a ``label``. A year takes the last phase started by then:
+    its members' yen after from the phase's budget, every other town its status quo; a year
+    before the first phase keeps the status quo for all. Without phases every year is ``full``.
+    """
+    before = {t.code: t.total("before") for t in full.towns}
+    ordered = sorted(phases, key=lambda p: p[1])
+    out = []
+    for year in full.years:
+        if not ordered:
+            label, budget = "", full
+        else:
+            started = [p for p in ordered if p[1] <= year]
+            if not started:
+                out.append(BudgetYear(year, "", (), dict(before), dict(before)))
+                continue
+            phase, _, budget = started[-1]
+            label = str(phase.label)
+        after = dict(before)
+        after.update({t.code: t.total("after") for t in budget.towns})
+        members = tuple(t.code for t in budget.towns)
+        out.append(BudgetYear(year, label, members, dict(before), after))
+    return out
+
+
 def _tender_rounds(method: str, tenders: int, rates: BudgetRates, term: int) -> float:
     if tenders > 0:
         return tenders / INTAKE_YEARS

@@ -29,12 +29,19 @@ import base64
 import datetime as dt
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gis_data.planning.budget import SOURCE_LABELS, Budget, budget_estimate
+from gis_data.planning.budget import (
+    SOURCE_LABELS,
+    Budget,
+    BudgetYear,
+    budget_estimate,
+    phased_years,
+)
 from gis_data.planning.cooperation import (
     PATTERNS,
     Scheme,
@@ -48,7 +55,14 @@ from gis_data.planning.cost_share import (
     council_shares,
     department_split,
 )
-from gis_data.planning.effects import FIELD_LABELS_JA, METRICS, EffectEstimate, UnitCosts
+from gis_data.planning.effects import (
+    FIELD_LABELS_JA,
+    METRICS,
+    EffectEstimate,
+    Phase,
+    ScenarioFigures,
+    UnitCosts,
+)
 from gis_data.planning.maintenance import UNITS_JA, MaintenancePlan, plan_maintenance
 from gis_data.planning.plan_settings import PlanSettings
 from gis_data.workbench import report_doc as rd
@@ -220,6 +234,8 @@ class ReportFigures:
     formula: CouncilFormula = field(default_factory=CouncilFormula)  # as applied
     notes: tuple[str, ...] = ()
     maintenance: MaintenancePlan | None = None
+    # The fiscal years of the contract term, each under the phase in force (`phased_years`).
+    years: tuple[BudgetYear, ...] = ()
 
     @property
     def town_share(self) -> dict[str, float]:
@@ -247,8 +263,128 @@ def _department_of(inputs: ReportInputs, town: str) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Split:
+    """How one bundle's cost is split among its members, and the budget that follows."""
+
+    council: tuple[CouncilShare, ...]
+    notes: tuple[str, ...]
+    formula: CouncilFormula
+    share_of: dict[str, float]
+    fees: dict[str, float]
+    lead: str
+    budget: Budget
+
+
+def _split(
+    inputs: ReportInputs,
+    effects: EffectEstimate,
+    members: tuple[str, ...],
+    *,
+    shares: ShareResult | None,
+    workload: Mapping[str, float],
+    first: int,
+    upkeep: MaintenancePlan | None,
+) -> _Split:
+    """The council formula, the fees and the budget of ``members`` bundling ``effects.bundled``."""
+    total = effects.bundled.cost_yen
+    formula = inputs.settings.cost_share
+    council: list[CouncilShare] = []
+    notes: list[str] = []
+    known = [inputs.populations.get(t, math.nan) for t in members]
+    if formula.population > 0 and not any(math.isfinite(v) and v > 0 for v in known):
+        # Without populations the 人口割 part goes to the other terms (stated in the report).
+        formula = replace(formula, population=0.0)
+        if formula.equal + formula.actual <= 0:
+            formula = replace(formula, equal=1.0)
+        notes.append("人口が不明のため、人口割を除いて按分しています。")
+    coop = inputs.settings.cooperation
+    if len(members) > 1:
+        if formula.basis == "asset_km" and shares is not None:
+            basis = {t.code: t.asset_km for t in shares.towns}
+        else:
+            basis = dict(workload)
+        pref = coop.prefecture_code if coop.prefecture_code in members else None
+        # A prefecture taking part with its 県道 pays for its own roads; the towns split the rest.
+        pref_yen = prefecture_share(total, members, workload, pref) if pref else 0.0
+        council = council_shares(
+            total - pref_yen,
+            [t for t in members if t != pref],
+            names=inputs.town_names,
+            populations=inputs.populations,
+            basis=basis,
+            formula=formula,
+        )
+        if pref:
+            name = coop.prefecture or inputs.town_names.get(pref, pref)
+            council.append(CouncilShare(pref, name, 0.0, 0.0, pref_yen))
+            notes.append(f"{name}は県道の分を実績（巡回の作業量）に応じて負担します。")
+    lead = coop.lead_of(members, inputs.populations) if members else ""
+    share_of = {c.code: c.total_yen for c in council} or dict.fromkeys(members, total)
+    fees = coop.admin_fees(share_of, lead) if len(members) > 1 else dict.fromkeys(members, 0.0)
+    budget = budget_estimate(
+        effects,
+        shares=share_of,
+        names=inputs.town_names,
+        rates=inputs.settings.budget,
+        contract_years=inputs.settings.report.contract_years,
+        first_year=first,
+        regions=max(1, len(effects.bundled.units)),
+        intake=inputs.intake,
+        admin_fees=fees,
+        maintenance_yen={t: upkeep.cost_yen(town=t) for t in members} if upkeep else None,
+    )
+    return _Split(tuple(council), tuple(notes), formula, share_of, fees, lead, budget)
+
+
+def _phase_budgets(
+    inputs: ReportInputs,
+    towns: tuple[str, ...],
+    full: _Split,
+    *,
+    shares: ShareResult | None,
+    workload: Mapping[str, float],
+    first: int,
+    upkeep: MaintenancePlan | None,
+) -> list[tuple[Phase, int, Budget]]:
+    """Per phase: its first fiscal year and the budget of its members bundling (the towns not
+    yet in keep their status quo)."""
+    eff = inputs.effects
+    out = []
+    for phase, figures in eff.phases:
+        year = start_year(phase.start)
+        if year is None:
+            continue
+        members = tuple(t for t in towns if t in phase.towns)
+        if not members:
+            continue
+        if members == towns:
+            out.append((phase, year, full.budget))
+            continue
+        # The phase's bundle: its contractor units (the other towns' units are their silos).
+        bundle = ScenarioFigures(
+            phase.label,
+            tuple(u for u in figures.units if u.operator != "town"),
+            figures.costs,
+            figures.method,
+        )
+        effects = replace(eff, bundled=bundle, phases=())
+        split = _split(
+            inputs,
+            effects,
+            members,
+            shares=shares,
+            workload={t: workload[t] for t in members},
+            first=first,
+            upkeep=upkeep,
+        )
+        out.append((phase, year, split.budget))
+    return out
+
+
 def report_figures(inputs: ReportInputs) -> ReportFigures:
-    """The report's numbers, once: shares, council formula, fees, budget, departments."""
+    """The report's numbers, once: shares, council formula, fees, budget, departments, and the
+    years of the contract term under the phase in force in each."""
     eff = inputs.effects
     costs = eff.bundled.costs
     towns = _towns(inputs)
@@ -265,42 +401,7 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
             key = u.field or "other"
             field_cost[t][key] = field_cost[t].get(key, 0.0) + u.cost_yen(costs) / len(u.towns)
             workload[t] += u.crew_minutes / 60.0 / len(u.towns)
-    formula = inputs.settings.cost_share
-    council: list[CouncilShare] = []
-    notes: list[str] = []
-    known = [inputs.populations.get(t, math.nan) for t in towns]
-    if formula.population > 0 and not any(math.isfinite(v) and v > 0 for v in known):
-        # Without populations the 人口割 part goes to the other terms (stated in the report).
-        formula = replace(formula, population=0.0)
-        if formula.equal + formula.actual <= 0:
-            formula = replace(formula, equal=1.0)
-        notes.append("人口が不明のため、人口割を除いて按分しています。")
-    coop = inputs.settings.cooperation
-    if len(towns) > 1:
-        if formula.basis == "asset_km" and shares is not None:
-            basis = {t.code: t.asset_km for t in shares.towns}
-        else:
-            basis = workload
-        pref = coop.prefecture_code if coop.prefecture_code in towns else None
-        # A prefecture taking part with its 県道 pays for its own roads; the towns split the rest.
-        pref_yen = prefecture_share(total, towns, workload, pref) if pref else 0.0
-        council = council_shares(
-            total - pref_yen,
-            [t for t in towns if t != pref],
-            names=inputs.town_names,
-            populations=inputs.populations,
-            basis=basis,
-            formula=formula,
-        )
-        if pref:
-            name = coop.prefecture or inputs.town_names.get(pref, pref)
-            council.append(CouncilShare(pref, name, 0.0, 0.0, pref_yen))
-            notes.append(f"{name}は県道の分を実績（巡回の作業量）に応じて負担します。")
-    lead = coop.lead_of(towns, inputs.populations) if towns else ""
-    share_of = {c.code: c.total_yen for c in council} or dict.fromkeys(towns, total)
-    fees = coop.admin_fees(share_of, lead) if len(towns) > 1 else dict.fromkeys(towns, 0.0)
     first = start_year(eff.horizon) or inputs.created.year
-    regions = max(1, len(eff.bundled.units))
     upkeep = None
     if inputs.assets is not None and inputs.settings.maintenance:
         from gis_data.planning.work_calendar import parse_horizon, working_days
@@ -312,34 +413,28 @@ def report_figures(inputs: ReportInputs) -> ReportFigures:
             tasks=inputs.settings.maintenance,
             working_days=working_days(parse_horizon(f"FY{first}"), inputs.settings.rules),
         )
-    budget = budget_estimate(
-        eff,
-        shares=share_of,
-        names=inputs.town_names,
-        rates=inputs.settings.budget,
-        contract_years=inputs.settings.report.contract_years,
-        first_year=first,
-        regions=regions,
-        intake=inputs.intake,
-        admin_fees=fees,
-        maintenance_yen={t: upkeep.cost_yen(town=t) for t in towns} if upkeep else None,
-    )
+    full = _split(inputs, eff, towns, shares=shares, workload=workload, first=first, upkeep=upkeep)
     departments = {
-        t: department_split(share_of[t], field_cost[t], _department_of(inputs, t)) for t in towns
+        t: department_split(full.share_of[t], field_cost[t], _department_of(inputs, t))
+        for t in towns
     }
+    phased = _phase_budgets(
+        inputs, towns, full, shares=shares, workload=workload, first=first, upkeep=upkeep
+    )
     return ReportFigures(
         towns=towns,
         total_yen=total,
         shares=shares,
-        council=tuple(council),
-        admin_fees=fees,
-        lead=lead,
-        budget=budget,
+        council=full.council,
+        admin_fees=full.fees,
+        lead=full.lead,
+        budget=full.budget,
         departments=departments,
         field_cost=field_cost,
-        formula=formula,
-        notes=tuple(notes),
+        formula=full.formula,
+        notes=full.notes,
         maintenance=upkeep,
+        years=tuple(phased_years(full.budget, phased)),
     )
 
 
@@ -478,11 +573,14 @@ def _effect_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block]:
     hours_before = sum(t.hours("before") for t in b.towns)
     hours_after = sum(t.hours("after") for t in b.towns)
     years = len(b.years)
+    term_before = sum(y.total_before for y in fig.years)
+    term_after = sum(y.total_after for y in fig.years)
+    staged = "（段階的な参加を反映）" if any(y.phase for y in fig.years) else ""
     highlights = [
         f"年間の費用（委託費・新たな経費・発注事務）：{_yen(before)}円 → {_yen(after)}円"
-        f"（{change(before - after, '円')}）",
-        f"契約期間{years}年（{fiscal_year(b.years[0])}～{fiscal_year(b.years[-1])}）の合計："
-        f"{change((before - after) * years, '円')}",
+        f"（{change(before - after, '円')}、全自治体の参加後）",
+        f"契約期間{years}年（{fiscal_year(b.years[0])}～{fiscal_year(b.years[-1])}）の合計"
+        f"{staged}：{change(term_before - term_after, '円')}",
         f"職員の直営対応時間と発注事務：年{_num(hours_before, 0)}時間 → {_num(hours_after, 0)}時間"
         f"（{change(hours_before - hours_after, '時間')}）",
         f"巡回の走行距離（{horizon}）：{change(rows['km']['saving'], 'km')}、二酸化炭素排出量 "
@@ -529,27 +627,38 @@ def _effect_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block]:
         )
     )
     out.append(rd.h("年度別の費用（全自治体）", 4))
+    if staged:
+        out.append(
+            rd.p(
+                "各年度の費用は、その年度の段階で参加する自治体の群マネの費用と、まだ参加しない"
+                "自治体の現状の費用の合計です。"
+            )
+        )
     out.append(
         rd.table(
-            ("年度", "現状（円）", "群マネ（円）", "増減"),
+            ("年度", "段階", "参加自治体", "現状（円）", "群マネ（円）", "増減"),
             [
                 (
-                    fiscal_year(r["year"]),
-                    _yen(r["before"]),
-                    _yen(r["after"]),
-                    change(r["saving"], "円"),
+                    fiscal_year(y.year),
+                    y.phase or ("開始前" if staged else "－"),
+                    _names(inputs, y.members) if y.members else "－",
+                    _yen(y.total_before),
+                    _yen(y.total_after),
+                    change(y.saving, "円"),
                 )
-                for r in b.year_rows()
+                for y in fig.years
             ]
             + [
                 (
                     "契約期間の計",
-                    _yen(before * years),
-                    _yen(after * years),
-                    change((before - after) * years, "円"),
+                    "",
+                    "",
+                    _yen(term_before),
+                    _yen(term_after),
+                    change(term_before - term_after, "円"),
                 )
             ],
-            numeric=(1, 2),
+            numeric=(3, 4),
         )
     )
     out.append(rd.h(f"巡回の試算（{horizon}、経路計算による）", 4))
@@ -1312,9 +1421,11 @@ def write_xlsx(inputs: ReportInputs, path: Path) -> Path:
     )  # fmt: skip
     sheet(
         "予算（年度別）",
-        ["年度", "現状(円)", "群マネ(円)", "差(円)"],
-        [[fiscal_year(r["year"]), r["before"], r["after"], r["saving"]]
-         for r in fig.budget.year_rows()],
+        ["年度", "段階", "参加自治体", "現状(円)", "群マネ(円)", "差(円)",
+         *[f"{inputs.town_names.get(t, t)}(円)" for t in fig.towns]],
+        [[fiscal_year(y.year), y.phase, _names(inputs, y.members), y.total_before, y.total_after,
+          y.saving, *[y.after.get(t) for t in fig.towns]]
+         for y in fig.years],
     )  # fmt: skip
     sheet(
         "単位別（経路計算）",

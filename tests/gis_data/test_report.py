@@ -395,3 +395,50 @@ def test_word_file_without_a_cjk_font_shows_the_scheme_as_a_table(inputs, monkey
         assert link.label in cells
         assert link.source in cells
     assert sum(t.startswith("スキーム図：") for t in paragraphs) == 2
+
+
+def test_the_yearly_table_follows_the_phases(inputs, files) -> None:
+    """Phase 1 (FY2026: T1 alone) and phase 2 (FY2028: both): each year of the five-year term
+    is costed under the phase in force. A phase-1 year is T1's own bundle (its contractor
+    units, the whole cost T1's) plus T2's status quo; a phase-2 year is the full bundle."""
+    from gis_data.planning.budget import budget_estimate
+    from gis_data.planning.effects import ScenarioFigures
+
+    fig = report_figures(inputs)
+    assert [y.year for y in fig.years] == [2026, 2027, 2028, 2029, 2030]
+    assert [y.phase for y in fig.years] == ["第1期", "第1期", "第2期", "第2期", "第2期"]
+    assert [y.members for y in fig.years[:2]] == [("T1",), ("T1",)]
+    full = {t.code: t for t in fig.budget.towns}
+    # Phase 2 (both towns) is the full bundle of the per-town table.
+    for y in fig.years[2:]:
+        assert y.total_after == pytest.approx(fig.budget.total("after"))
+        assert y.total_before == pytest.approx(fig.budget.total("before"))
+    # Phase 1: T1 bundles alone, at the phase's own routed figures, T2 as today.
+    _, figures = inputs.effects.phases[0]
+    own = ScenarioFigures("p1", tuple(u for u in figures.units if u.operator != "town"),
+                          figures.costs)  # fmt: skip
+    assert set(own.units[0].towns) == {"T1"}
+    alone = budget_estimate(
+        dataclasses.replace(inputs.effects, bundled=own, phases=()),
+        shares={"T1": own.cost_yen},
+        names=NAMES,
+        rates=inputs.settings.budget,
+        contract_years=5,
+        first_year=2026,
+        regions=len(own.units),
+        maintenance_yen={"T1": fig.maintenance.cost_yen(town="T1")} if fig.maintenance else None,
+    )
+    expected = alone.total("after") + full["T2"].total("before")
+    for y in fig.years[:2]:
+        assert y.total_after == pytest.approx(expected)
+        assert y.after["T2"] == pytest.approx(full["T2"].total("before"))
+    assert fig.years[0].total_after != pytest.approx(fig.years[2].total_after)
+    # The report and the workbook show the same rows; the term total is their sum.
+    md = files.markdown.read_text(encoding="utf-8")
+    term = sum(y.total_before for y in fig.years) - sum(y.total_after for y in fig.years)
+    assert "第1期 | 一町 |" in md
+    wb = load_workbook(files.xlsx)
+    rows = list(wb["予算（年度別）"].iter_rows(min_row=2, values_only=True))
+    assert [r[1] for r in rows] == ["第1期", "第1期", "第2期", "第2期", "第2期"]
+    assert rows[0][4] == pytest.approx(expected)
+    assert sum(r[3] - r[4] for r in rows) == pytest.approx(term)
