@@ -83,6 +83,25 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Patrol time (routed per region, h per cycle)",
     ),
     "effect_vs_siloed_pct": ("自治体別と比べた削減（%）", "Saving vs each town alone (%)"),
+    "patrol_km": (
+        "巡回の走行距離（区域ごとのルート計算、km／周期）",
+        "Patrol distance (routed per region, km per cycle)",
+    ),
+    "alone_hours": ("各自治体単独の巡回時間（時間／周期）", "Each town alone (h per cycle)"),
+    "saving_hours": ("自治体別と比べた削減（時間）", "Saving vs each town alone (h)"),
+    "saving_km": ("自治体別と比べた削減（km）", "Saving vs each town alone (km)"),
+    "routing_plan": ("区域ごとにルート計算中", "Routing each region"),
+    "routing_optimized": ("最適化案をルート計算中", "Routing the plan compared with"),
+    "routing_done": ("ルート計算済み", "Routed"),
+    "routing_failed": ("ルート計算できませんでした", "Routing failed"),
+    "eval_routing_region": (
+        "区域 {region} はルート計算できません。拠点から届かない作業があります。",
+        "Region {region} cannot be routed: its depot cannot reach some of its work.",
+    ),
+    "eval_routing_alone": (
+        "{town} 単独のルート計算ができないため、削減は計算していません。",
+        "{town} alone cannot be routed, so no saving is computed.",
+    ),
     "size_ok": ("地元企業の規模に収まる", "Sized for local firms"),
     "unassigned": ("未割当", "Unassigned"),
     "workload_hours": ("作業量（時間）", "Workload (h)"),
@@ -272,12 +291,28 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Road links split by region borders: fewer means patrols stay inside their region.",
     ),
     "help_patrol_hours": (
-        "各区域を拠点からルート計算した巡回時間の合計。ルート未計算の案は —。",
-        "Patrol time routed per region from its depot, summed; — when not routed.",
+        "各区域の全作業を 1 回ずつ、区域の拠点からルート計算した全班の時間の合計。計算前は —。",
+        "All crews' hours when each region's work is routed once from its depot; — until routed.",
+    ),
+    "help_patrol_km": (
+        "各区域の全作業を 1 回ずつ、区域の拠点からルート計算した走行距離の合計。",
+        "Kilometres driven when each region's work is routed once from its depot.",
+    ),
+    "help_alone_hours": (
+        "各自治体が自分の作業を自分の拠点から単独で巡回した場合の時間（同じ設定でルート計算）。",
+        "Hours when each town patrols its own work from its own depot (same routing settings).",
+    ),
+    "help_saving_hours": (
+        "各自治体単独の巡回時間から、この案の巡回時間を引いたもの。マイナスは増加。",
+        "Each town alone minus this plan, in crew hours; negative means more time.",
+    ),
+    "help_saving_km": (
+        "各自治体単独の走行距離から、この案の走行距離を引いたもの。マイナスは増加。",
+        "Each town alone minus this plan, in km driven; negative means more driving.",
     ),
     "help_effect_vs_siloed_pct": (
-        "各自治体が単独で巡回する場合と比べた時間の削減。ルート計算済みの案のみ。",
-        "Time saved against each town patrolling alone; only for plans that were routed.",
+        "各自治体が自分の拠点から単独で巡回する場合と比べた時間の削減（同じ設定でルート計算）。",
+        "Time saved against each town patrolling alone from its own depot, routed alike.",
     ),
     "help_size_ok": (
         "どの区域も地元企業が担える規模（作業量・距離・班数の上限）に収まるか。",

@@ -25,6 +25,8 @@ from service.map_data import (
     planning_context,
     step_name,
     stored_plan_figures,
+    stored_plan_polygons,
+    stored_plan_towns,
 )
 from service.maps import Tiles, plan_map_html
 from service.models import Route
@@ -140,16 +142,24 @@ def evaluate_routing(
 
     201 with ``Location`` of the new job; 200 with the finished job when the same plan was
     routed before with the same data and settings (``cached``). A plan that Evaluate does not
-    score (overlaps, double or missing work, empty regions) is a 422 naming why.
+    score (overlaps, double or missing work, empty regions) is a 422 naming why. With nothing
+    drawn and ``compare_plan`` given, the stored regions plan is routed.
     """
     require(principal, auth.WRITE_PLANS)
     scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
     context = planning_context(session, scenario)
+    polygons, towns = body.polygons, body.towns
+    drawn = bool(polygons and polygons.get("features"))
+    if not towns and not drawn and body.compare_plan is not None:
+        # Nothing drawn: route the stored plan, so both columns of the page are routed alike.
+        stored = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
+        towns = stored_plan_towns(session, stored)
+        polygons = None if towns else stored_plan_polygons(session, stored)
     unit_regions: dict[str, list[str]] = {}
     answer = evaluate_drawn(
         context,
-        polygons=body.polygons,
-        towns=body.towns,
+        polygons=polygons,
+        towns=towns,
         k=body.k,
         lang=check_lang(body.lang),
         unit_regions=unit_regions,

@@ -61,7 +61,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seed
         data = seed(session, toml)
     finally:
         session.close()
-    app = create_app(Settings(DATABASE_URL=url, DATA_DIR=folder / "data"))
+    # The planner's routing job stops on a count of iterations: quick and the same every run.
+    settings = Settings(DATABASE_URL=url, DATA_DIR=folder / "data", EVALUATE_ROUTE_ITERATIONS=20)
+    app = create_app(settings)
     with served(app, name="uvicorn-browser-test") as base:
         yield base, data, toml
 
@@ -190,6 +192,20 @@ def test_planner_click_towns_then_draw_a_region(server, page):
     # The optimized plan's figures stand next to the drawn plan's.
     assert _figure(page, "n_regions", 2) == "2"
     assert page.locator("#region-figures tbody tr").count() == 2
+    # Then each region is routed from its depot (a job with a progress bar), and so are the towns
+    # alone and the optimized plan: the routed time and the saving appear in both columns.
+    assert page.locator("#routing progress").is_visible()
+    page.wait_for_selector('#evaluation[data-routed="1"]', timeout=120_000)
+    for column in (1, 2):
+        hours = float(_figure(page, "patrol_hours", column))
+        alone = float(_figure(page, "alone_hours", column))
+        saved = float(_figure(page, "saving_hours", column))
+        assert hours > 0
+        assert saved == pytest.approx(alone - hours, abs=0.15)  # shown to 0.1 h
+        float(_figure(page, "effect_vs_siloed_pct", column))
+    assert page.locator("#routing-progress").get_attribute("value") == "100"
+    title = page.locator('#evaluation tbody tr[data-key="saving_hours"] td').first
+    assert title.get_attribute("title")
     _shot(page, "planner_towns.png")
 
     page.click("#clear")

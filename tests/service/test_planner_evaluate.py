@@ -187,3 +187,14 @@ def test_different_plans_get_different_routed_patrol_times(planner):
     assert three["alone"] == {**one["alone"], "cached": True}
     saving = three["saving"]["hours"]
     assert saving == pytest.approx(three["alone"]["hours"] - three["plan"]["hours"], abs=1e-3)
+
+
+def test_the_stored_plan_compared_with_is_routed_alike(planner):
+    """Nothing drawn and a stored regions plan named: that plan's regions are routed."""
+    client, data, _ = planner
+    stored = _routed(client, data, compare_plan=data.plan_id)
+    assert [r["label"] for r in stored["regions"]] == ["1", "2"]
+    assert stored["plan"]["hours"] > 0
+    assert stored["saving"]["hours"] == pytest.approx(
+        stored["alone"]["hours"] - stored["plan"]["hours"], abs=1e-3
+    )
