@@ -13,6 +13,8 @@ arterial road              ``road_class`` trunk,       2 (every other working da
                            1級; or ``patrol_class``
                            (`planning.road_classes`)
 local road                 any other road              5 (weekly)
+prefectural road (県道)    field ``road`` of an owner  5 (weekly: every 7 calendar days), the
+                           in ``prefecture_owners``    prefecture's own setting
 river bank                 field ``river``             20 (monthly)
 park                       field ``park``              5 in the growing season (April-October),
                                                        20 otherwise
@@ -20,7 +22,11 @@ sewer, other               field ``sewer``/``other``   20 (monthly)
 =========================  ==========================  ========================================
 
 These follow common practice of Japanese road administrators (arterial roads patrolled every one
-to two days, others weekly to monthly) and are meant to be set per contract; an asset's own
+to two days, others weekly to monthly) and are meant to be set per contract. A prefecture taking
+part with its 県道 (`planning.cooperation.Cooperation.prefecture_code`: the member whose road
+assets are the prefecture's) patrols them at its own ``prefectural_road`` interval, whatever
+their road class, apart from the towns' 市町村道 intervals; `plan_settings.PlanSettings` fills
+``prefecture_owners`` from the cooperation setting. An asset's own
 ``patrol_interval_days`` (calendar days) overrides the class when ``use_asset_intervals`` is set,
 converted to working days at 5/7.
 
@@ -70,7 +76,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PATROL_CLASSES = ("arterial_road", "local_road", "river", "park", "sewer", "other")
+PATROL_CLASSES = (
+    "arterial_road",
+    "local_road",
+    "prefectural_road",
+    "river",
+    "park",
+    "sewer",
+    "other",
+)
 DEFAULT_SHIFT_MINUTES = 480.0
 # Days stay geographically compact: a crew entering a 2 km square for one asset loses about ten
 # minutes, so it serves the square's other due assets the same day.
@@ -97,13 +111,17 @@ class Frequencies:
     park_off_season: int = 20
     sewer: int = 20
     other: int = 20
+    prefectural_road: int = 5
     growing_months: frozenset[int] = frozenset(range(4, 11))
     use_asset_intervals: bool = False
+    # Municipality codes whose road assets are a prefecture's 県道 (see the module docstring).
+    prefecture_owners: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in (
             "arterial_road",
             "local_road",
+            "prefectural_road",
             "river",
             "park_growing",
             "park_off_season",
@@ -130,6 +148,8 @@ class Frequencies:
         kwargs = dict(values)
         if "growing_months" in kwargs:
             kwargs["growing_months"] = frozenset(int(m) for m in kwargs["growing_months"])
+        if "prefecture_owners" in kwargs:
+            kwargs["prefecture_owners"] = frozenset(map(str, kwargs["prefecture_owners"]))
         return cls(**kwargs)
 
     def interval(self, patrol_class: str, day: dt.date) -> int:
@@ -137,6 +157,17 @@ class Frequencies:
         if patrol_class == "park":
             return self.park_growing if day.month in self.growing_months else self.park_off_season
         return int(getattr(self, patrol_class))
+
+    def class_of(self, row: Mapping[str, Any]) -> str:
+        """The patrol class of an asset row: `patrol_class`, except that a road of a
+        ``prefecture_owners`` member is a prefectural road (県道)."""
+        if (
+            self.prefecture_owners
+            and str(row.get("field", "other")) == "road"
+            and str(row.get("municipality_code")) in self.prefecture_owners
+        ):
+            return "prefectural_road"
+        return patrol_class(row)
 
 
 def patrol_class(row: Mapping[str, Any]) -> str:
@@ -320,7 +351,7 @@ def build_patrol_calendar(
     task_classes: list[str] = []
     for row, length_m, zone, region in zip(rows, lengths, zones, regions_per_asset, strict=True):
         asset_id = str(row["asset_id"])
-        cls = patrol_class(row)
+        cls = frequencies.class_of(row)
         own = _interval_from_asset(row) if frequencies.use_asset_intervals else None
         workload = (
             asset_patrol_minutes(pd.Series(row), float(length_m))

@@ -10,6 +10,7 @@ table is optional::
     [calendar]                       # patrol intervals in working days (planning.patrol_calendar)
     arterial_road = 2
     local_road = 5
+    prefectural_road = 5             # 県道 of a prefecture member ([cooperation] prefecture_code)
     river = 20
     park_growing = 5
     park_off_season = 20
@@ -68,7 +69,7 @@ years apart) up to three towns, the pattern of the guide's example.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,15 @@ class PlanSettings:
     # The scenario's road classes (a stored scenario's setting; a TOML has its own table).
     road_classes: RoadClassSetting | None = None
     source: str = "defaults"
+
+    def __post_init__(self) -> None:
+        # The member holding a prefecture's 県道 patrols them at the prefecture's own interval.
+        code = self.cooperation.prefecture_code
+        if code and code not in self.frequencies.prefecture_owners:
+            owners = self.frequencies.prefecture_owners | {code}
+            object.__setattr__(
+                self, "frequencies", replace(self.frequencies, prefecture_owners=owners)
+            )
 
 
 def _check(table: dict[str, Any], allowed: set[str], where: str) -> None:

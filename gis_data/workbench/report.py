@@ -1149,6 +1149,14 @@ def _reference_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block
             [
                 f"1級市町村道・幹線道路：{freq.arterial_road}稼働日ごと",
                 f"2級・その他の市町村道：{freq.local_road}稼働日ごと",
+                *(
+                    [
+                        f"県道（{inputs.settings.cooperation.prefecture or '県'}の管理）："
+                        f"{freq.prefectural_road}稼働日ごと（県の巡回頻度）"
+                    ]
+                    if freq.prefecture_owners & set(_towns(inputs))
+                    else []
+                ),
                 *([f"河川：{freq.river}稼働日ごと"] if "river" in inputs.fields_present else []),
                 *(
                     [

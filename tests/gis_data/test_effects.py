@@ -101,3 +101,43 @@ def test_unknown_cost_key_is_named() -> None:
     """A typo in the cost table is refused with the key and the place."""
     with pytest.raises(ValueError, match="crew_hour_jpy"):
         UnitCosts.from_mapping({"crew_hour_jpy": 1}, where="x.toml [costs]")
+
+
+def test_the_prefecture_roads_enter_the_estimate_at_the_prefecture_frequency() -> None:
+    """With T2 as the prefecture's 県道 patrolled every 10 working days (its own setting), the
+    status quo unit of the prefecture's roads makes fewer visits and crew-days than at the towns'
+    intervals, T1's units are unchanged, and the bundle carries the same visits."""
+    from gis_data.planning.patrol_calendar import Frequencies
+
+    towns = grid_towns(("T1", "T2"), width=2)
+    horizon = parse_horizon("2026-06")
+
+    def estimate_with(freq: Frequencies):
+        costing = PlanCosting(
+            towns.assets, GridRouter(towns), horizon, metric_crs="EPSG:2056", frequencies=freq
+        )
+        return estimate_effects(
+            costing, town_depots={c: TOWN_DEPOTS[c] for c in ("T1", "T2")}, bundle_depots="yard"
+        )
+
+    towns_only = estimate_with(Frequencies())
+    with_pref = estimate_with(Frequencies(prefectural_road=10, prefecture_owners=frozenset({"T2"})))
+
+    def unit(result, town: str, field: str):
+        return next(u for u in result.siloed.units if u.towns == (town,) and u.field == field)
+
+    n_roads = int(
+        ((towns.assets["municipality_code"] == "T2") & (towns.assets["field"] == "road")).sum()
+    )
+    assert unit(with_pref, "T2", "road").visits == 2 * n_roads  # 22 working days, every 10
+    assert unit(with_pref, "T2", "road").visits < unit(towns_only, "T2", "road").visits
+    assert unit(with_pref, "T2", "road").crew_minutes < unit(towns_only, "T2", "road").crew_minutes
+
+    def figures(u):
+        return (u.visits, u.km, u.crew_minutes, u.crew_days)
+
+    for field in ("road", "river", "park"):
+        assert figures(unit(with_pref, "T1", field)) == figures(unit(towns_only, "T1", field))
+    assert figures(unit(with_pref, "T2", "river")) == figures(unit(towns_only, "T2", "river"))
+    siloed_visits = sum(u.visits for u in with_pref.siloed.units)
+    assert sum(u.visits for u in with_pref.bundled.units) == siloed_visits

@@ -196,3 +196,49 @@ def test_a_calendar_whose_routes_fit_is_planned_once_and_the_bound_holds() -> No
     assert all(r.num_routes <= once.calendar.crews[0] for _, _, r in once.days)
     with pytest.raises(ValueError, match="max_rounds"):
         fit_crews_to_routes(plan, lambda cal: route_calendar(cal, router), max_rounds=0)
+
+
+def test_prefecture_roads_follow_the_prefecture_frequency() -> None:
+    """T2 holds the prefecture's 県道 ([cooperation] prefecture_code): its roads are patrolled
+    at the prefecture's own interval (set in [calendar]), whatever their road class, while T1's
+    市町村道 and T2's other fields keep theirs."""
+    from gis_data.planning.plan_settings import PlanSettings, settings_from_mapping
+
+    towns = grid_towns(("T1", "T2"), width=2)
+    settings = settings_from_mapping(
+        {
+            "calendar": {"prefectural_road": 10},
+            "cooperation": {
+                "pattern": "cooperative_road",
+                "prefecture": "某県",
+                "prefecture_code": "T2",
+                "lead": "prefecture",
+            },
+        }
+    )
+    freq = settings.frequencies
+    assert freq.prefecture_owners == {"T2"}
+    assert PlanSettings().frequencies.prefecture_owners == frozenset()
+    cal = build_patrol_calendar(
+        towns.assets, parse_horizon("2026-06"), metric_crs="EPSG:2056", frequencies=freq
+    )
+    visits: dict[str, int] = {}
+    for _, _, assets in cal.day_sets():
+        for a in assets:
+            visits[a] = visits.get(a, 0) + 1
+    rows = towns.assets.drop(columns="geometry").to_dict("records")
+    t2_roads = [r for r in rows if r["municipality_code"] == "T2" and r["field"] == "road"]
+    assert any(r["road_class"] == "primary" for r in t2_roads)  # an arterial class for a town
+    n = len(cal.dates)  # 22 working days: every 10 -> 2 or 3 visits
+    for r in t2_roads:
+        assert freq.class_of(r) == "prefectural_road"
+        assert visits[r["asset_id"]] in (n // 10, n // 10 + 1), r["asset_id"]
+    for r in rows:
+        if r["municipality_code"] == "T1" and r["field"] == "road":
+            expected = 2 if r["road_class"] == "primary" else 5
+            assert visits[r["asset_id"]] in (n // expected, n // expected + 1), r["asset_id"]
+    assert visits["T2:river"] == 1  # monthly, as a town's
+    assert cal.required_by_class()["prefectural_road"] == 2 * len(t2_roads)
+    assert cal.result.gaps_within_interval
+    with pytest.raises(ValueError, match="prefectural_road"):
+        Frequencies(prefectural_road=0)

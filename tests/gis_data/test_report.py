@@ -340,6 +340,9 @@ def test_a_prefecture_member_pays_for_its_roads_and_the_towns_the_rest(inputs) -
     text = build_document(dataclasses.replace(inputs, settings=settings), map_png=None).plain_text()
     assert "連携協力道路制度の活用：有" in text
     assert "幹事・執行団体：某県" in text
+    # The 県道 are patrolled at the prefecture's own interval, stated with the assumptions.
+    assert settings.frequencies.prefecture_owners == {"T2"}
+    assert f"県道（某県の管理）：{settings.frequencies.prefectural_road}稼働日ごと" in text
 
 
 def _docx_pictures(path_or_bytes) -> tuple[list[str], list[bytes], list[str]]:
