@@ -21,6 +21,7 @@ SUITES: list[tuple[str, str]] = [
     ("patrol_days", "bench.patrol_days"),
     ("council_report", "bench.council_report"),
     ("scenario_api", "bench.scenario_api"),
+    ("plan_routing", "bench.plan_routing"),
 ]
 
 
