@@ -4,11 +4,14 @@ Built from what the scenario stores: its latest effect estimate (required; run t
 job first), its latest cost shares (optional), its intake, planning settings, municipalities,
 depots and assets, through `gis_data.workbench.report` (the same document as `gunmane report`).
 ``?format=`` ``html`` (the page, default), ``md``, ``docx`` or ``xlsx`` downloads the document.
+``?lang=ja|en`` sets the page's navigation and download labels (`service.report_labels`); the
+document is Japanese on both.
 """
 
 from __future__ import annotations
 
 import tempfile
+from html import escape
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +30,8 @@ from service.api.maps import PageKey, require
 from service.deps import SessionDep
 from service.errors import ServiceError
 from service.frames import assets_frame
+from service.i18n import Lang, other_lang
+from service.report_labels import report_labels
 from service.workbench import get_intake
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -92,17 +97,23 @@ def _inputs(session: SessionDep, scenario_id: int) -> ReportInputs:
     )
 
 
-def _download_bar() -> str:
+def _chrome(lang: Lang) -> str:
+    """The page's navigation and download bar in ``lang`` (the document stays Japanese)."""
+    t = report_labels(lang)
+    other = other_lang(lang)
     links = " ".join(
-        f'<a href="?format={fmt}" download>{label}</a>'
-        for fmt, label in (
-            ("md", "Markdown形式"),
-            ("docx", "Word形式"),
-            ("xlsx", "Excel形式（集計表）"),
-            ("html", "HTML形式"),
-        )
+        f'<a href="?format={fmt}" download>{escape(t[f"rp_{fmt}"])}</a>'
+        for fmt in ("md", "docx", "xlsx", "html")
     )
-    return f'<nav class="downloads" aria-label="ダウンロード">ダウンロード：{links}</nav>'
+    note = f'<p class="lang-note">{escape(t["rp_ja_document"])}</p>' if lang != "ja" else ""
+    return (
+        f'<nav class="report-chrome" lang="{lang}">'
+        f'<a href="/?lang={lang}" class="home-link">{escape(t["back_to_start"])}</a> | '
+        f'<a href="?lang={other}" class="lang-switch" data-lang="{other}">'
+        f"{escape(t['language'])}</a>"
+        f'<div class="downloads" aria-label="{escape(t["rp_downloads"])}">'
+        f"{escape(t['rp_downloads'])}：{links}</div>{note}</nav>"
+    )
 
 
 @router.get("/scenarios/{scenario_id}/report", response_class=HTMLResponse)
@@ -111,8 +122,9 @@ def report_page(
     session: SessionDep,
     principal: PageKey,
     format: Annotated[str, Query(pattern="^(html|md|docx|xlsx)$")] = "html",
+    lang: Lang = "ja",
 ) -> Response:
-    """The 実施方針 of the scenario, or one of its downloads."""
+    """The 実施方針 of the scenario, or one of its downloads; ``lang`` sets the page's chrome."""
     require(principal, auth.READ_PLANS)
     inputs = _inputs(session, scenario_id)
     png = region_map_png(inputs) if len(inputs.municipalities) else None
@@ -139,6 +151,6 @@ def report_page(
             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
         )
     html = rd.render_html(doc)
-    # The page is the document with the download links above it.
-    page = html.replace("<body>\n", "<body>\n" + _download_bar() + "\n", 1)
+    # The page is the document with the navigation and download links above it.
+    page = html.replace("<body>\n", "<body>\n" + _chrome(lang) + "\n", 1)
     return HTMLResponse(page)

@@ -61,3 +61,28 @@ def test_report_page_needs_an_effect_estimate_then_renders_and_downloads(
     wb = load_workbook(io.BytesIO(xlsx.content))
     assert "予算（自治体別）" in wb.sheetnames
     assert client.get(url, params={"format": "pdf"}, headers=planner).status_code == 422
+    _chrome_follows_the_language(client, url, planner)
+
+
+def _chrome_follows_the_language(client: TestClient, url: str, planner: dict[str, str]) -> None:
+    """The navigation and download labels come from the catalogue in the page's language; the
+    document stays Japanese on the English page, which says so in one line."""
+    from service.report_labels import REPORT_LABELS
+
+    ja = client.get(url, params={"lang": "ja"}, headers=planner).text
+    en = client.get(url, params={"lang": "en"}, headers=planner).text
+    ja_chrome = ja.split('<nav class="report-chrome"', 1)[1].split("</nav>", 1)[0]
+    en_chrome = en.split('<nav class="report-chrome"', 1)[1].split("</nav>", 1)[0]
+    for key in ("rp_downloads", "rp_md", "rp_docx", "rp_xlsx", "rp_html"):
+        ja_label, en_label = REPORT_LABELS[key]
+        assert ja_label in ja_chrome
+        assert en_label in en_chrome
+    assert "Downloads" not in ja_chrome
+    assert "ダウンロード" not in en_chrome
+    assert REPORT_LABELS["rp_ja_document"][1] in en_chrome
+    assert REPORT_LABELS["rp_ja_document"][0] not in ja  # nothing to say on the Japanese page
+    assert 'href="?lang=ja"' in en_chrome
+    assert 'href="?lang=en"' in ja_chrome
+    # The document itself is the same Japanese text on both pages.
+    assert ja.split("</nav>", 1)[1] == en.split("</nav>", 1)[1]
+    assert "（２）自治体の束" in en
