@@ -79,6 +79,19 @@ def cached_routing(session: Session, scenario_id: int, key: str) -> Job | None:
     return None
 
 
+def running_routing(session: Session, scenario_id: int, inputs: Mapping[str, Any]) -> Job | None:
+    """A routing job of the same inputs still queued or running (a second click on Evaluate)."""
+    query = select(Job).where(
+        Job.process_id == PROCESS_ID,
+        Job.scenario_id == scenario_id,
+        Job.status.in_(("accepted", "running")),
+    )
+    for job in session.scalars(query.order_by(Job.created_at.desc()).limit(CACHE_SCAN)).all():
+        if job.inputs == dict(inputs):
+            return job
+    return None
+
+
 def _cached_alone(session: Session, scenario_id: int, key: str) -> dict[str, Any] | None:
     for job in _finished(session, scenario_id):
         alone = (job.result or {}).get("alone")

@@ -35,6 +35,7 @@ from service.plan_routing_jobs import (
     cached_routing,
     routing_key,
     routing_settings,
+    running_routing,
     scenario_stamp,
 )
 from service.schemas import JobPublic
@@ -141,7 +142,8 @@ def evaluate_routing(
     """Route a drawn plan region by region from its depots, and each town alone (a job).
 
     201 with ``Location`` of the new job; 200 with the finished job when the same plan was
-    routed before with the same data and settings (``cached``). A plan that Evaluate does not
+    routed before with the same data and settings (``cached``), or with the same plan's job still
+    running (``cached`` false: its figures come when it ends). A plan that Evaluate does not
     score (overlaps, double or missing work, empty regions) is a 422 naming why. With nothing
     drawn and ``compare_plan`` given, the stored regions plan is routed.
     """
@@ -182,10 +184,14 @@ def evaluate_routing(
         regions,
     )
     done = cached_routing(session, scenario.id, key)
-    if done is not None:
-        public = job_public(done, settings.API_PREFIX).model_dump(mode="json")
-        headers = {"Location": f"{settings.API_PREFIX}/jobs/{done.id}"}
-        return JSONResponse({**public, "cached": True}, status_code=200, headers=headers)
+    job = done if done is not None else running_routing(session, scenario.id, inputs)
+    if job is not None:
+        # The finished job of this plan (cached), or the same plan's job still running: no
+        # second solve either way.
+        public = job_public(job, settings.API_PREFIX).model_dump(mode="json")
+        headers = {"Location": f"{settings.API_PREFIX}/jobs/{job.id}"}
+        body_out = {**public, "cached": done is not None}
+        return JSONResponse(body_out, status_code=200, headers=headers)
     started = start_job(
         session=session,
         jobs=jobs,

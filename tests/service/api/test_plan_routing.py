@@ -112,6 +112,22 @@ def test_plans_routed_per_region_cached_and_saving_vs_towns_alone(
     )
 
 
+def test_the_same_plan_twice_while_it_runs_is_one_job(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int, solves: list[str]
+) -> None:
+    """A second click on Evaluate follows the job already routing the plan."""
+    body = {"scenario": grid_id, "k": 2, "towns": {"T1": 1, "T2": 2}}
+    first = client.post(f"{api}/plans/evaluate/routing", json=body, headers=planner)
+    second = client.post(f"{api}/plans/evaluate/routing", json=body, headers=planner)
+    assert first.status_code == 201
+    # Followed while it runs, or its cached answer if it already ended: the same job either way.
+    assert second.status_code == 200
+    assert second.json()["jobID"] == first.json()["jobID"]
+    _, result, _ = _route(client, api, planner, body)
+    assert result["errors"] == []
+    assert sorted(solves) == ["1", "2", "Aville", "Beetown"]
+
+
 def test_a_plan_that_is_not_scored_is_not_routed(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int, solves: list[str]
 ) -> None:
