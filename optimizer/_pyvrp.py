@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pyvrp
@@ -54,8 +55,29 @@ class _Deadline:
         return time.perf_counter() >= self.deadline
 
 
-def _criterion(stop: StoppingCriterion, deadline: float | None) -> pstop.StoppingCriterion:
+class _Watch:
+    """Never stops: hands each new best cost (PyVRP's objective: deadhead + fixed costs, the
+    serve costs left out) to ``on_cost``; PyVRP calls its criterion once per iteration."""
+
+    def __init__(self, on_cost: Callable[[int], None]) -> None:
+        self.on_cost = on_cost
+        self.best = float("inf")
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best:
+            self.best = best_cost
+            self.on_cost(int(best_cost))
+        return False
+
+
+def _criterion(
+    stop: StoppingCriterion,
+    deadline: float | None,
+    on_cost: Callable[[int], None] | None = None,
+) -> pstop.StoppingCriterion:
     parts: list[pstop.StoppingCriterion] = []
+    if on_cost is not None:
+        parts.append(_Watch(on_cost))  # first: MultipleCriteria may stop at the first True
     flat = stop.criteria if isinstance(stop, MultipleCriteria) else (stop,)
     for c in flat:
         if isinstance(c, MaxIterations):
@@ -64,7 +86,7 @@ def _criterion(stop: StoppingCriterion, deadline: float | None) -> pstop.Stoppin
             parts.append(pstop.NoImprovement(c.count))
     if deadline is not None:
         parts.append(_Deadline(deadline))
-    if not parts:  # unreachable through solve_arc_routing, which always passes a criterion
+    if len(parts) == (on_cost is not None):  # unreachable through solve_arc_routing
         parts.append(pstop.MaxIterations(0))
     return parts[0] if len(parts) == 1 else pstop.MultipleCriteria(parts)
 
@@ -164,6 +186,7 @@ def _iterated_local_search(
     seed: int,
     deadline: float | None,
     params: pyvrp.SolveParams,
+    on_cost: Callable[[int], None] | None,
 ) -> pyvrp.Result:
     """PyVRP's iterated local search from ``initial`` over `granular_neighbours`."""
     from pyvrp.IteratedLocalSearch import IteratedLocalSearch
@@ -181,7 +204,7 @@ def _iterated_local_search(
             search.add_operator(operator(problem))
     penalties = PenaltyManager(params.penalty.midpoint_penalties(problem), params.penalty)
     ils = IteratedLocalSearch(problem, penalties, search, initial, params.ils)
-    return ils.run(_criterion(stop, deadline), collect_stats=False, display=False)
+    return ils.run(_criterion(stop, deadline, on_cost), collect_stats=False, display=False)
 
 
 def solve_pyvrp(
@@ -192,9 +215,11 @@ def solve_pyvrp(
     seed: int,
     deadline: float | None,
     params: pyvrp.SolveParams | None = None,
+    on_cost: Callable[[int], None] | None = None,
 ) -> tuple[Routes | None, int]:
     """Run PyVRP from ``initial`` until ``stop``'s counts or the ``deadline`` (a
-    `time.perf_counter` instant); returns the best routes (None if none) and iterations."""
+    `time.perf_counter` instant); returns the best routes (None if none) and iterations.
+    ``on_cost`` is told every new best feasible cost (without the serve costs)."""
     problem = build_problem(tg, fleet)
     type_index = [i for i in range(len(fleet)) if fleet[i] > 0]
     pv_type = {i: k for k, i in enumerate(type_index)}
@@ -204,11 +229,13 @@ def solve_pyvrp(
         init_solution = pyvrp.Solution(problem, routes)
     params = params or pyvrp.SolveParams()
     if tg.num_options > OWN_NEIGHBOURS_ABOVE and init_solution is not None:
-        result = _iterated_local_search(tg, problem, init_solution, stop, seed, deadline, params)
+        result = _iterated_local_search(
+            tg, problem, init_solution, stop, seed, deadline, params, on_cost
+        )
     else:
         result = pyvrp.solve(
             problem,
-            stop=_criterion(stop, deadline),
+            stop=_criterion(stop, deadline, on_cost),
             seed=seed,
             collect_stats=False,
             display=False,

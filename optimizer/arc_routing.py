@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
 
@@ -35,6 +36,7 @@ from optimizer.carp_data import CarpData
 from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.errors import InfeasibleError, SpecificationError
+from optimizer.lower_bound import carp_lower_bound
 from optimizer.result import ArcRoutingResult
 from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 from optimizer.stop import (
@@ -47,6 +49,11 @@ from optimizer.stop import (
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "ortools", "pyvrp"]
+#: Told the best total cost so far, the lower bound (None until computed) and the seconds since
+#: the solve started; called again only with a lower cost (or when the bound arrives).
+Progress = Callable[[int, int | None, float], None]
+#: A part's total cost, told each time the search below improves it.
+CostWatch = Callable[[int], None]
 BACKENDS: tuple[str, ...] = ("auto", "ortools", "pyvrp")
 DEFAULT_BACKEND = "pyvrp"
 
@@ -70,6 +77,32 @@ def _check_servable(tg: TaskGraph) -> None:
                 "from every depot, or its demand exceeds every capacity, or the round trip from "
                 "the depot exceeds every shift limit"
             )
+
+
+class _Reporter:
+    """Keeps the best whole-problem cost told so far and calls the caller's `Progress` with
+    each lower one. The bound is computed once, right after the first answer (it takes seconds
+    on a prefecture, which must not delay that answer)."""
+
+    def __init__(
+        self, callback: Progress, data: CarpData, graph: DeadheadGraph, started: float
+    ) -> None:
+        self.callback = callback
+        self.data = data
+        self.graph = graph
+        self.started = started
+        self.best: int | None = None
+        self.bound: int | None = None
+
+    def report(self, cost: int) -> None:
+        if self.best is not None and cost >= self.best:
+            return
+        first = self.best is None
+        self.best = cost
+        self.callback(cost, self.bound, time.perf_counter() - self.started)
+        if first:
+            self.bound = carp_lower_bound(self.data, self.graph).value
+            self.callback(cost, self.bound, time.perf_counter() - self.started)
 
 
 def _enough_capacity(data: CarpData) -> bool:
@@ -107,11 +140,21 @@ def _run_backend(
     stop: StoppingCriterion,
     seed: int,
     deadline: float | None,
+    on_cost: CostWatch | None = None,
 ) -> tuple[Routes | None, int]:
+    """One backend run; ``on_cost`` (PyVRP only) is told each better total cost of ``tg``."""
     if backend == "pyvrp":
         from optimizer import _pyvrp
 
-        return _pyvrp.solve_pyvrp(tg, fleet, initial, stop, seed, deadline)
+        watch = None
+        if on_cost is not None:
+            # PyVRP's objective leaves out the serve costs, a constant.
+            serve = int(tg.data.task_serve_cost.sum())
+
+            def watch(cost: int) -> None:
+                on_cost(cost + serve)
+
+        return _pyvrp.solve_pyvrp(tg, fleet, initial, stop, seed, deadline, on_cost=watch)
     from optimizer import _routing
 
     limits = _routing.RoutingLimits(
@@ -153,9 +196,11 @@ def _best_of_two_seeds(
     stop: StoppingCriterion,
     seed: int,
     deadline: float,
+    on_cost: CostWatch | None = None,
 ) -> tuple[Routes | None, int]:
     """Run seeds ``seed`` and ``seed + 1`` side by side (a forked worker on the second core) and
-    keep the cheaper result, ``seed``'s on a tie; iterations are summed.
+    keep the cheaper result, ``seed``'s on a tie; iterations are summed. Only ``seed``'s search
+    tells ``on_cost`` (the worker's improvements show when its result comes back).
 
     When the fleet is free and the capacity bound is tight, the worker searches with the fewest
     vehicles that can carry the demand: bin-packing-like instances need their routes nearly full,
@@ -177,8 +222,10 @@ def _best_of_two_seeds(
             )
         except (OSError, RuntimeError, AssertionError):  # no child process possible here
             log.warning("second-seed worker could not start", exc_info=True)
-            return _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
-        routes, iterations = _run_backend(backend, tg, fleet, initial, stop, seed, deadline)
+            return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
+        routes, iterations = _run_backend(
+            backend, tg, fleet, initial, stop, seed, deadline, on_cost
+        )
         try:
             # The worker stops at the same deadline; allow for its last iteration and pickling.
             wait = max(1.0, deadline - time.perf_counter()) + 5.0
@@ -222,10 +269,12 @@ def _solve_routes(
     started: float,
     limit: float | None,
     start: Routes | None = None,
+    on_cost: CostWatch | None = None,
 ) -> tuple[Routes | None, int]:
     """Construct, improve and re-orient routes of ``tg`` within ``limit`` seconds of ``started``
     (None: ``stop``'s counts only). ``start``, when given, competes with the construction as the
-    search's first solution; the result is never worse than the first solution."""
+    search's first solution; the result is never worse than the first solution. ``on_cost`` is
+    told the first solution's total cost and each better one."""
     data = tg.data
     # Construction gets at most a tenth of a time limit; the rest goes to the search.
     initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
@@ -234,6 +283,8 @@ def _solve_routes(
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
     if start is not None and (initial is None or total_cost(tg, start) <= total_cost(tg, initial)):
         initial = start
+    if initial is not None and on_cost is not None:
+        on_cost(total_cost(tg, initial))
     fleet = _fleet(tg, initial)
     if initial is None and not _enough_capacity(data):
         log.info("the fixed fleet cannot carry the total demand")
@@ -255,14 +306,18 @@ def _solve_routes(
     ):
         # A time-limited search has a second core to use: a second seed costs no wall time
         # (once the limit is long enough to pay for the forked worker's start).
-        routes, iterations = _best_of_two_seeds(chosen, tg, fleet, initial, stop, seed, deadline)
+        routes, iterations = _best_of_two_seeds(
+            chosen, tg, fleet, initial, stop, seed, deadline, on_cost
+        )
     else:
-        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline)
+        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline, on_cost)
     if routes is not None:
         # The backends flip one task at a time; the DP finds the best joint directions per route.
         routes = orient_routes(tg, routes)
     if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
         routes = initial
+    if routes is not None and on_cost is not None:
+        on_cost(total_cost(tg, routes))
     return routes, iterations
 
 
@@ -297,8 +352,11 @@ def _solve_decomposed(
     started: float,
     limit: float | None,
     part_tasks: int,
+    reporter: _Reporter | None = None,
 ) -> tuple[CarpSolution | None, int, int]:
-    """Solve the parts of ``data`` one after the other, then the pooled seam routes once more.
+    """Answer every part first (matrices and one path-scanning run each: a whole feasible
+    solution within seconds), then improve the parts one after the other from those answers,
+    then solve the pooled seam routes once more.
 
     Returns the solution (None when a part has none), the iterations and the number of parts.
     """
@@ -312,25 +370,51 @@ def _solve_decomposed(
     if limit is not None:
         # Keep time for the final check of the whole solution (it grows with the size).
         end = started + limit - min(0.05 * limit, 0.2 + data.num_tasks / 5000)
+    # First answers: the matrices of small parts are kept for the improvement (up to
+    # `KEEP_MATRIX_BYTES` in all, so memory stays bounded), the others are built again then.
+    graphs: dict[int, TaskGraph] = {}
+    kept = 0
+    answers: list[TaskRoutes] = []
+    costs: list[int] = []
+    for i, tasks in enumerate(deco.parts):
+        tg = build_task_graph(sub_problem(data, tasks), graph)
+        _check_servable(tg)
+        first = best_path_scanning(tg, seed, runs=1)
+        if first is None:
+            return None, 0, len(sizes)
+        answers.append(_task_routes(tg, tasks, first))
+        costs.append(total_cost(tg, first))
+        size = _matrix_bytes(tg)
+        if kept + size <= KEEP_MATRIX_BYTES:
+            graphs[i] = tg
+            kept += size
+    if reporter is not None:
+        reporter.report(sum(costs))
     parts_end = None if end is None else end - repair_share * (end - time.perf_counter())
-    routes: TaskRoutes = []
-    part_of_route: list[int] = []
     iterations = 0
     for i, tasks in enumerate(deco.parts):
         part_started = time.perf_counter()
-        tg = build_task_graph(sub_problem(data, tasks), graph)
-        _check_servable(tg)
+        tg = graphs.pop(i) if i in graphs else build_task_graph(sub_problem(data, tasks), graph)
         seconds = None
         if parts_end is not None:
             share = (parts_end - part_started) * len(tasks) / max(1, sum(sizes[i:]))
             seconds = max(0.05, share)
-        found, its = _solve_routes(tg, stop, seed, chosen, part_started, seconds)
+        watch = None
+        if reporter is not None:
+            others = sum(costs) - costs[i]
+            watch = _offset_watch(reporter, others)
+        start = _part_routes(tg, answers[i], tasks)
+        found, its = _solve_routes(tg, stop, seed, chosen, part_started, seconds, start, watch)
         iterations += its
-        if found is None:
-            return None, iterations, len(sizes)
-        for route in _task_routes(tg, tasks, found):
-            routes.append(route)
-            part_of_route.append(i)
+        if found is not None:  # never worse than ``start`` (`_solve_routes`)
+            answers[i] = _task_routes(tg, tasks, found)
+            costs[i] = total_cost(tg, found)
+        del tg
+    routes: TaskRoutes = []
+    part_of_route: list[int] = []
+    for i, answer in enumerate(answers):
+        routes += answer
+        part_of_route += [i] * len(answer)
     pool = seam_routes(data, routes, part_of_route)
     # The least loaded first, up to the size of two parts (bounded matrices).
     pool.sort(key=lambda r: (int(data.task_demand[routes[r][1]].sum()), r))
@@ -346,7 +430,12 @@ def _solve_decomposed(
         tg = build_task_graph(sub_problem(data, tasks), graph)
         before = _part_routes(tg, [routes[r] for r in keep], tasks)
         seconds = None if end is None else max(0.05, end - repair_started)
-        found, its = _solve_routes(tg, stop, seed, chosen, repair_started, seconds, start=before)
+        watch = None
+        if reporter is not None:
+            watch = _offset_watch(reporter, sum(costs) - total_cost(tg, before))
+        found, its = _solve_routes(
+            tg, stop, seed, chosen, repair_started, seconds, start=before, on_cost=watch
+        )
         iterations += its
         if found is not None and total_cost(tg, found) < total_cost(tg, before):
             log.debug("seam repair: %d -> %d", total_cost(tg, before), total_cost(tg, found))
@@ -361,6 +450,23 @@ def _solve_decomposed(
     return solution, iterations, len(sizes)
 
 
+#: Bytes of part matrices kept from the first answers for the improvement (the rest rebuilt).
+KEEP_MATRIX_BYTES = 512 * 2**20
+
+
+def _matrix_bytes(tg: TaskGraph) -> int:
+    return int(tg.deadhead.nbytes + tg.from_depot.nbytes + tg.to_depot.nbytes)
+
+
+def _offset_watch(reporter: _Reporter, others: int) -> CostWatch:
+    """A part's cost watch reporting the whole: the part's cost plus the other parts' ``others``."""
+
+    def watch(cost: int) -> None:
+        reporter.report(others + cost)
+
+    return watch
+
+
 def solve_arc_routing(
     data: CarpData,
     *,
@@ -369,6 +475,7 @@ def solve_arc_routing(
     backend: Backend = "auto",
     decompose: bool | None = None,
     part_tasks: int = PART_TASKS,
+    progress: Progress | None = None,
 ) -> ArcRoutingResult:
     """Serve every task of ``data`` at least total cost within ``stop``.
 
@@ -387,6 +494,11 @@ def solve_arc_routing(
     decompose
         Split into parts of at most ``part_tasks`` tasks (`optimizer._decompose`): None decides
         by size (more than `DECOMPOSE_ABOVE` tasks); never with a fixed fleet size.
+    progress
+        Called with the best total cost so far, the lower bound (`carp_lower_bound`, None on
+        the first call: it is computed right after the first answer) and the seconds since the
+        start: at the first whole solution, then at each better one (never a higher cost). It
+        runs inside the solve: keep it quick (write a message, no heavy work).
 
     Raises
     ------
@@ -401,10 +513,11 @@ def solve_arc_routing(
         return _result(data, CarpSolution(routes=()), started, seed, chosen, 0)
     graph = DeadheadGraph.from_data(data)
     limit = time_limit(stop)
+    reporter = None if progress is None else _Reporter(progress, data, graph, started)
     split = data.num_tasks > DECOMPOSE_ABOVE if decompose is None else decompose
     if split and can_decompose(data):
         solution, iterations, parts = _solve_decomposed(
-            data, graph, stop, seed, chosen, started, limit, part_tasks
+            data, graph, stop, seed, chosen, started, limit, part_tasks, reporter
         )
         log.info("decomposed into %d parts", parts)
         if solution is None:
@@ -412,7 +525,8 @@ def solve_arc_routing(
         return _result(data, solution, started, seed, chosen, iterations)
     tg = build_task_graph(data, graph)
     _check_servable(tg)
-    routes, iterations = _solve_routes(tg, stop, seed, chosen, started, limit)
+    watch = None if reporter is None else reporter.report
+    routes, iterations = _solve_routes(tg, stop, seed, chosen, started, limit, on_cost=watch)
     if routes is None:
         return _no_solution(started, seed, chosen, iterations)
     return _result(data, tg.to_solution(routes), started, seed, chosen, iterations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -202,3 +203,36 @@ def test_own_granular_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
         tiny = _random_instance(seed, num_tasks=7)
         result = solve_arc_routing(tiny, stop=MaxIterations(300), seed=0)
         assert result.cost == _brute_force(tiny)
+
+
+@pytest.mark.parametrize("decompose", [True, False])
+def test_progress_reports_falling_costs_then_the_result(decompose: bool) -> None:
+    """The progress callback: a first whole answer without the bound, the same cost again with
+    the bound, then never a higher cost, the last one the result's cost (checker)."""
+    from optimizer.lower_bound import carp_lower_bound
+
+    data = _grid(10, 12, 2)
+    calls: list[tuple[int, int | None, float]] = []
+    result = solve_arc_routing(
+        data,
+        stop=MaxIterations(60),
+        seed=1,
+        decompose=decompose,
+        part_tasks=50,
+        progress=lambda cost, bound, seconds: calls.append((cost, bound, seconds)),
+    )
+    assert result.feasible
+    assert len(calls) >= 3  # first answer, its bound, at least one improvement
+    assert calls[0][1] is None
+    assert calls[1][0] == calls[0][0]
+    assert calls[1][1] == carp_lower_bound(data).value
+    costs = [c for c, _, _ in calls]
+    assert all(b < a for a, b in itertools.pairwise(costs[1:]))
+    assert all(bound == calls[1][1] for _, bound, _ in calls[1:])
+    assert costs[-1] == result.cost
+    assert [s for _, _, s in calls] == sorted(s for _, _, s in calls)
+    # The same solve without a callback gives the same solution (reporting changes nothing).
+    quiet = solve_arc_routing(
+        data, stop=MaxIterations(60), seed=1, decompose=decompose, part_tasks=50
+    )
+    assert quiet.solution == result.solution
