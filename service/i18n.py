@@ -247,6 +247,27 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "tick_save": ("記録", "Save"),
     "ticked_at": ("確認済", "Checked"),
     "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
+    "unnamed_road": ("道路（名称なし）", "Unnamed road"),
+    "export_title": ("巡回ルート {day} 班 {crew}", "Patrol route {day}, crew {crew}"),
+    "export_description": (
+        "群マネで計画した巡回ルート。地図データ {attribution}（{url}）",
+        "Patrol routes planned by gunmane. Map data {attribution}, {url}",
+    ),
+    # Asset kinds (gis_data.loading.schema.KNOWN_KINDS): a stop without a name of its own is
+    # called by its kind and the town's asset id.
+    "kind_road_segment": ("道路", "Road"),
+    "kind_river_bank": ("河川", "River bank"),
+    "kind_drain": ("水路", "Drain"),
+    "kind_park": ("公園", "Park"),
+    "kind_playground": ("遊具", "Playground"),
+    "kind_recreation_ground": ("広場", "Recreation ground"),
+    "kind_bridge": ("橋梁", "Bridge"),
+    "kind_tunnel": ("トンネル", "Tunnel"),
+    "kind_sign": ("道路標識", "Sign"),
+    "kind_light": ("道路照明", "Street light"),
+    "kind_pipe": ("管路", "Pipe"),
+    "kind_pump_station": ("ポンプ場", "Pump station"),
+    "kind_treatment_plant": ("処理場", "Treatment plant"),
     "period_help": (
         "契約開始から、または最後の巡回から 1 周期を過ぎたものを超過とします",
         "overdue once a full interval has passed since the contract start or the last visit",

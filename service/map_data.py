@@ -543,11 +543,31 @@ def patrol_route(route: Route, *, depot_name: str = "") -> PatrolRoute:
 BANK_WALK_PREFIX = "bank walk: "  # how network.patrol_arcs names a walk along a river bank
 
 
-def step_name(street: str | None, lang: Lang) -> str | None:
-    """A step's or stop's name in the page's language (a bank walk says so in its words)."""
-    if street and street.startswith(BANK_WALK_PREFIX):
-        return f"{label('bank_walk', lang)}: {street[len(BANK_WALK_PREFIX) :]}"
-    return street or None
+def _kind_word(kind: str, lang: Lang) -> str | None:
+    """An asset kind or field in the page's words, None when the catalogue has no such kind."""
+    for key in (f"kind_{kind}", f"field_{kind}"):
+        try:
+            return label(key, lang)
+        except KeyError:
+            continue
+    return None
+
+
+def step_name(street: str | None, lang: Lang, asset_ids: Sequence[str] = ()) -> str | None:
+    """A step's or stop's name in the page's language: a bank walk says so in its words, and a
+    stop whose asset has no name of its own (named "playground P0001" by the matching) is
+    called by its kind in the page's words and the town's asset id."""
+    if not street:
+        return None
+    if street.startswith(BANK_WALK_PREFIX):
+        inner = step_name(street[len(BANK_WALK_PREFIX) :], lang, asset_ids) or ""
+        return f"{label('bank_walk', lang)}: {inner}"
+    for asset_id in asset_ids:
+        kind = street.removesuffix(f" {asset_id}")
+        word = _kind_word(kind, lang) if kind != street else None
+        if word is not None:
+            return f"{word} {asset_id}"
+    return street
 
 
 def daily_route(route: Route, *, region_code: str, lang: Lang = "ja") -> DailyRoute:
@@ -579,7 +599,9 @@ def daily_route(route: Route, *, region_code: str, lang: Lang = "ja") -> DailyRo
         steps.append(
             RouteStep(
                 kind="serve" if t.kind == "serve" else "deadhead",
-                street=step_name(t.street, lang),
+                # never an empty name: the town's 路線名 or OSM's, else a generic label
+                street=step_name(t.street, lang, t.asset_ids)
+                or label("stop" if t.task_kind == "node" else "unnamed_road", lang),
                 length_m=float(m.get("length_m", t.length_m)),
                 minutes=float(m.get("time_s", t.time_s)) / 60.0,
                 geometry=LineString(coords) if len(coords) >= 2 else LineString(),
@@ -601,7 +623,7 @@ def daily_route(route: Route, *, region_code: str, lang: Lang = "ja") -> DailyRo
     waypoints = tuple(
         # The stop's own name, never its internal task id (n:…#walk0).
         Waypoint(
-            name=step_name(t.street, lang) or label("stop", lang),
+            name=step_name(t.street, lang, t.asset_ids) or label("stop", lang),
             kind="node",
             lon=t.coords[0][0],
             lat=t.coords[0][1],

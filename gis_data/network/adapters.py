@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,8 @@ class CarpInstance:
     depots: tuple[Depot, ...]  # vehicle type index -> depot
     depot_nodes: tuple[int, ...]  # vehicle type index -> OSM node id
     network: RoadNetwork
+    # graph edge -> the town's name for its street (路線名), before the OSM name
+    street_names: Mapping[tuple[int, int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,13 @@ def to_carp_data(
     *,
     shift_hours: float | None = 8.0,
     name: str = "",
+    street_names: Mapping[tuple[int, int, int], str] | None = None,
 ) -> CarpInstance:
-    """Build the optimizer's problem from the road graph, ``tasks`` and crew ``depots``."""
+    """Build the optimizer's problem from the road graph, ``tasks`` and crew ``depots``.
+
+    ``street_names`` (`patrol_arcs.Matching.street_names`) name the traced steps by the town's
+    own street names where the OSM edge has another name or none.
+    """
     if not depots:
         raise AdapterError("at least one depot is needed to build a routing problem")
     if shift_hours is not None and shift_hours <= 0:
@@ -224,6 +231,7 @@ def to_carp_data(
         depots=tuple(depots),
         depot_nodes=tuple(depot_nodes),
         network=network,
+        street_names=dict(street_names or {}),
     )
 
 
@@ -295,6 +303,7 @@ def trace_routes(instance: CarpInstance, solution: CarpSolution) -> list[PatrolR
     G = instance.network.graph
     data = instance.data
     paths = _Paths(instance)
+    names = instance.street_names
     routes: list[PatrolRoute] = []
 
     def deadhead(src: int, dst: int, out: list[Traversal]) -> None:
@@ -306,7 +315,7 @@ def trace_routes(instance: CarpInstance, solution: CarpSolution) -> list[PatrolR
                     kind="deadhead",
                     from_node=u,
                     to_node=v,
-                    street=str(edge.get("name") or ""),
+                    street=names.get((u, v, k)) or str(edge.get("name") or ""),
                     length_m=float(edge["length"]),
                     time_s=int(data.link_cost[li]),
                     task_id=None,
@@ -347,7 +356,7 @@ def trace_routes(instance: CarpInstance, solution: CarpSolution) -> list[PatrolR
                     raise AdapterError(f"task {task.task_id}: a street task needs an edge key")
                 edge = G.edges[u, v, key]
                 steps.append(
-                    Traversal("serve", u, v, str(edge.get("name") or task.name),
+                    Traversal("serve", u, v, task.name or str(edge.get("name") or ""),
                               float(edge["length"]), cost, task.task_id, task.kind,
                               task.asset_ids, _edge_coords(G, u, v, key))
                 )  # fmt: skip

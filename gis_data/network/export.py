@@ -96,6 +96,11 @@ class ExportWords:
     start_from: str = "from {depot}"
     summary: str = "{tasks} tasks, {km:.1f} km, {hours:.2f} h"
     stop: str = "stop"
+    description: str = "Patrol routes planned by gunmane. Map data {attribution}, {url}"
+
+    def about(self) -> str:
+        """The file's description: who planned it and the map data's attribution."""
+        return self.description.format(attribution=ATTRIBUTION, url=ATTRIBUTION_URL)
 
     def track(self, route: PatrolRoute) -> str:
         """The name of a route's track: its crew and depot."""
@@ -115,7 +120,8 @@ def routes_to_gpx(
     """GPX 1.1 text: one track (one segment) per route, waypoints for node visits."""
     gpx = gpxpy.gpx.GPX()
     gpx.name = name
-    gpx.description = f"Patrol routes planned by gunmane. Map data {ATTRIBUTION}, {ATTRIBUTION_URL}"
+    gpx.description = words.about()
+    gpx.creator = "gunmane"
     gpx.author_name = "gunmane"
     gpx.copyright_author = "OpenStreetMap contributors"
     gpx.copyright_license = ATTRIBUTION_URL
@@ -152,9 +158,7 @@ def routes_to_kml(
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = ET.SubElement(root, f"{{{KML_NS}}}Document")
     ET.SubElement(doc, f"{{{KML_NS}}}name").text = name
-    ET.SubElement(
-        doc, f"{{{KML_NS}}}description"
-    ).text = f"Patrol routes planned by gunmane. Map data {ATTRIBUTION}, {ATTRIBUTION_URL}"
+    ET.SubElement(doc, f"{{{KML_NS}}}description").text = words.about()
     for route in routes:
         mark = ET.SubElement(doc, f"{{{KML_NS}}}Placemark")
         ET.SubElement(mark, f"{{{KML_NS}}}name").text = f"{words.crew} {route.crew + 1}"

@@ -18,6 +18,9 @@ Rules (all distances in the scenario's metric CRS):
 - **Parks and point structures** (bridges, tunnels, signs) are visited at their nearest access
   node (a required NODE with the asset's service minutes, or the field/kind default).
 - Assets that cannot be matched are reported with a reason, never dropped silently.
+- **Names.** A street matched to a road asset is named by the town's own name for it (the
+  asset's ``name``, 路線名 of the road ledger; the road asset covering most of it first), else
+  by the OSM street name; an unnamed street stays "" (the pages give it a generic label).
 """
 
 from __future__ import annotations
@@ -163,6 +166,31 @@ class Matching:
             found = self.__dict__["_orphan_ids"] = covering - owners
         return set(found)
 
+    def town_name(self, street_id: int) -> str:
+        """The town's name for a street (路線名 of the road asset covering most of it), or ""."""
+        for asset_id, _ in sorted(self.road_cover.get(street_id, []), key=lambda r: -r[1]):
+            info = self.assets.get(asset_id)
+            if info is not None and info.field == "road" and info.name:
+                return info.name
+        return ""
+
+    def street_names(self) -> dict[tuple[int, int, int], str]:
+        """Graph edge ``(u, v, key)`` -> the town's name, for both directions of every street
+        matched to a named road asset (routes name deadheading steps by it too; computed once)."""
+        found = self.__dict__.get("_street_names")
+        if found is not None:
+            return dict(found)
+        names: dict[tuple[int, int, int], str] = {}
+        for street in self.streets:
+            name = self.town_name(street.street_id)
+            if not name:
+                continue
+            names[(street.u, street.v, street.key)] = name
+            if street.twin_key is not None:
+                names[(street.v, street.u, street.twin_key)] = name
+        self.__dict__["_street_names"] = names
+        return dict(names)
+
     def tasks(
         self, asset_ids: Iterable[str] | None = None, *, orphans: bool = False
     ) -> list[PatrolTask]:
@@ -193,7 +221,7 @@ class Matching:
             common = {
                 "serve_s": serve_s,
                 "length_m": street.length_m,
-                "name": street.name,
+                "name": self.town_name(street.street_id) or street.name,
                 "municipality_code": lead.municipality_code,
                 "field": lead.field,
                 "asset_ids": tuple(dict.fromkeys(served)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,8 +204,10 @@ def solve_plan(
     bundled: bool,
     municipality_code: str | None = None,
     fld: str | None = None,
+    street_names: Mapping[tuple[int, int, int], str] | None = None,
 ) -> Plan:
-    """Solve one planning unit and trace its routes on the roads."""
+    """Solve one planning unit and trace its routes on the roads (steps named by
+    ``street_names``, the town's 路線名 per graph edge, before the OSM names)."""
     started = time.perf_counter()
 
     def failed(status: str) -> Plan:
@@ -214,7 +216,10 @@ def solve_plan(
 
     if not tasks:
         return failed("feasible")
-    instance = to_carp_data(network, tasks, depots, shift_hours=settings.shift_hours, name=label)
+    instance = to_carp_data(
+        network, tasks, depots, shift_hours=settings.shift_hours, name=label,
+        street_names=street_names,
+    )  # fmt: skip
     try:
         result = solve_arc_routing(
             instance.data, stop=settings.stop_for(bundled=bundled), seed=settings.seed
@@ -271,11 +276,13 @@ class _SolvePlan:
 
     network: RoadNetwork
     settings: PlanSettings
+    street_names: Mapping[tuple[int, int, int], str] = field(default_factory=dict)
 
     def __call__(self, job: _PlanJob) -> Plan:
         return solve_plan(
             self.network, job.tasks, job.depots, label=job.label, settings=self.settings,
             bundled=job.bundled, municipality_code=job.municipality_code, fld=job.fld,
+            street_names=self.street_names,
         )  # fmt: skip
 
 
@@ -326,7 +333,7 @@ def plan_patrols(
                 bundled=False, municipality_code=code, fld=fld,
             )
         )  # fmt: skip
-    solve = _SolvePlan(network, settings)
+    solve = _SolvePlan(network, settings, matching.street_names())
 
     def starting(job: _PlanJob) -> str:
         if job.bundled:

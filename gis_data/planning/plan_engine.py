@@ -67,7 +67,13 @@ class EngineRouter:
         if not tasks:
             return EMPTY_DAY
         started = time.perf_counter()
-        instance = to_carp_data(self.network, tasks, depots, shift_hours=self.shift_hours)
+        instance = to_carp_data(
+            self.network,
+            tasks,
+            depots,
+            shift_hours=self.shift_hours,
+            street_names=self.matching.street_names(),
+        )
         result = solve_arc_routing(instance.data, stop=self.stop, seed=self.seed)
         self.seconds += time.perf_counter() - started
         self.solves += 1

@@ -240,6 +240,7 @@ def export_words(lang: Lang) -> ExportWords:
         start_from=t("export_from", lang),
         summary=t("export_summary", lang),
         stop=t("stop", lang),
+        description=t("export_description", lang),
     )
 
 
@@ -247,7 +248,7 @@ def named_stops(patrol: PatrolRoute, lang: Lang) -> PatrolRoute:
     """The route with every stop named in ``lang`` (a bank walk in its words, an unnamed stop
     'stop'): downloads never show internal task ids."""
     steps = tuple(
-        dataclasses.replace(tr, street=step_name(tr.street, lang) or t("stop", lang))
+        dataclasses.replace(tr, street=step_name(tr.street, lang, tr.asset_ids) or t("stop", lang))
         if tr.kind == "serve" and tr.task_kind == "node"
         else tr
         for tr in patrol.traversals
@@ -266,10 +267,12 @@ def route_download(
         raise ServiceError(404, missing_code, f"route {route.id} has no geometry")
     patrol = named_stops(patrol, language)
     words = export_words(language)
+    # The name a map app lists the file by, in the crew's words (the file name stays ASCII).
+    title = t("export_title", language).format(day=route.service_date or route.day, crew=route.crew)
     if fmt == "gpx":
-        text, media = routes_to_gpx([patrol], name=name, words=words), "application/gpx+xml"
+        text, media = routes_to_gpx([patrol], name=title, words=words), "application/gpx+xml"
     else:
-        text = routes_to_kml([patrol], name=name, words=words)
+        text = routes_to_kml([patrol], name=title, words=words)
         media = "application/vnd.google-earth.kml+xml"
     headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     return Response(text, media_type=media, headers=headers)

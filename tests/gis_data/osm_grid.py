@@ -38,13 +38,15 @@ def node_lonlat(node: int) -> tuple[float, float]:
     return LON0 + c * DLON, LAT0 + r * DLAT
 
 
-def write_grid_osm(path: Path) -> Path:
-    """Write the grid as OSM XML to ``path`` and return it."""
+def write_grid_osm(
+    path: Path, ways: list[tuple[int, list[int], dict[str, str]]] | None = None
+) -> Path:
+    """Write the grid (or ``ways`` on its nodes) as OSM XML to ``path`` and return it."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
     for node in range(1, 12):
         lon, lat = node_lonlat(node)
         lines.append(f'  <node id="{node}" lat="{lat:.7f}" lon="{lon:.7f}" version="1"/>')
-    for way_id, nodes, tags in WAYS:
+    for way_id, nodes, tags in WAYS if ways is None else ways:
         lines.append(f'  <way id="{way_id}" version="1">')
         lines.extend(f'    <nd ref="{n}"/>' for n in nodes)
         lines.extend(f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items())

@@ -24,7 +24,16 @@ from optimizer.carp_data import TaskKind
 from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.stop import MaxIterations
-from tests.gis_data.osm_grid import DLAT, DLON, LAT0, LON0, METRIC_CRS, node_lonlat, write_grid_osm
+from tests.gis_data.osm_grid import (
+    DLAT,
+    DLON,
+    LAT0,
+    LON0,
+    METRIC_CRS,
+    WAYS,
+    node_lonlat,
+    write_grid_osm,
+)
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +208,55 @@ def test_bad_input_is_named(network: RoadNetwork, tasks: list[PatrolTask]) -> No
     ghost = dataclasses.replace(tasks[0], task_id="ghost", u=999)
     with pytest.raises(AdapterError, match=r"ghost.*999"):
         to_carp_data(network, [ghost], [depot])
+
+
+def test_steps_named_by_the_towns_route_names_on_an_osm_network(tmp_path) -> None:
+    """OSM Row1 and Row2 carry no name; the road ledger calls Row1 町道本町線 (路線名) and has
+    no name for Row2 (the simplified graph's nodes are 2, 4, 5, 6, 8, 9). Serving and driving
+    steps on Row1 say 町道本町線, on Row2 nothing (the pages label it), and an OSM-named street
+    the asset does not name keeps its OSM name."""
+    ways = [
+        (w, nodes, {k: v for k, v in tags.items() if not (k == "name" and w in (102, 103))})
+        for w, nodes, tags in WAYS
+    ]
+    network = build_network(
+        write_grid_osm(tmp_path / "grid.osm", ways), None, metric_crs=METRIC_CRS
+    )
+    frame = gpd.GeoDataFrame(
+        [
+            {"asset_id": "R1", "municipality_code": "T1", "field": "road", "kind": "road_segment",
+             "name": "町道本町線", "geometry": LineString([node_lonlat(4), node_lonlat(6)])},
+            {"asset_id": "R2", "municipality_code": "T1", "field": "road", "kind": "road_segment",
+             "name": None, "geometry": LineString([node_lonlat(8), node_lonlat(9)])},
+            {"asset_id": "C2", "municipality_code": "T1", "field": "road", "kind": "road_segment",
+             "name": None, "geometry": LineString([node_lonlat(6), node_lonlat(9)])},
+        ],
+        geometry="geometry",
+        crs=4326,
+    )  # fmt: skip
+    matching = match_assets(network, frame)
+    names = {(t.u, t.v): t.name for t in matching.tasks()}
+    assert {names.get((4, 5)) or names.get((5, 4)), names.get((5, 6)) or names.get((6, 5))} == {
+        "町道本町線"
+    }
+    assert names.get((8, 9), names.get((9, 8))) == ""
+    assert names.get((6, 9), names.get((9, 6))) == "Col2"
+    # Only Col2 is served today: the crew drives from node 4 along Row1 (not a task today).
+    today = list(matching.tasks(["C2"]))
+    depot = Depot("d4", "Depot at 4", Point(*node_lonlat(4)))
+    instance = to_carp_data(
+        network, today, [depot], shift_hours=8.0, street_names=matching.street_names()
+    )
+    result = solve_arc_routing(instance.data, stop=MaxIterations(5), seed=0)
+    assert result.solution is not None
+    (route,) = trace_routes(instance, result.solution)
+    streets = {(t.kind, t.from_node, t.to_node): t.street for t in route.traversals}
+    assert [s for (kind, _, _), s in streets.items() if kind == "serve"] == ["Col2"]
+    driven = {
+        s for (kind, u, v), s in streets.items() if kind == "deadhead" and {u, v} <= {4, 5, 6}
+    }
+    assert driven == {"町道本町線"}
+    # Without the names (as before) the same steps carried OSM's empty name.
+    bare = to_carp_data(network, today, [depot], shift_hours=8.0)
+    (plain,) = trace_routes(bare, result.solution)
+    assert {t.street for t in plain.traversals if {t.from_node, t.to_node} <= {4, 5, 6}} == {""}

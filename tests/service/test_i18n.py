@@ -8,18 +8,20 @@ import html as html_lib
 import importlib
 import pkgutil
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 import service
-from service import i18n
+from service import crud, i18n
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.i18n import format_time
 from service.main import create_app
-from tests.service.pages_data import Seeded, seed, small_scenario_toml
+from service.map_data import step_name
+from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml, solved_route
 
 pytestmark = pytest.mark.xdist_group("pages")
 
@@ -101,7 +103,15 @@ def _english_words() -> set[str]:
             continue
         words |= {w for w in re.findall(r"[A-Za-z]{4,}", en) if w not in ja}
     # Proper names and units that Japanese pages write the same way.
-    return words - {"OpenStreetMap", "contributors", "Leaflet", "GeoJSON", "OpenAPI", "Features"}
+    return words - {
+        "OpenStreetMap",
+        "contributors",
+        "Leaflet",
+        "GeoJSON",
+        "OpenAPI",
+        "Features",
+        "gunmane",
+    }
 
 
 def _visible_text(page: str) -> str:
@@ -161,3 +171,93 @@ def test_gpx_and_kml_names_in_the_crews_language(seeded):
     assert "<name>班 1</name>" in kml
     for text in (ja, en, kml):
         assert not re.search(r"<name>[^<]*(#walk\d|n:\d)", text)
+
+
+def test_step_names_in_the_pages_language():
+    """Unnamed stops by their kind in the page's words and the town's asset id; bank walks in
+    the page's words; a name of the town's own is kept as it is."""
+    ids = ("LI-7004-P0001",)
+    assert step_name("playground LI-7004-P0001", "ja", ids) == "遊具 LI-7004-P0001"
+    assert step_name("playground LI-7004-P0001", "en", ids) == "Playground LI-7004-P0001"
+    assert (
+        step_name("bank walk: river LI-7004-P0001", "ja", ids)
+        == "河川巡視（徒歩）: 河川 LI-7004-P0001"
+    )
+    assert step_name("bank walk: Rhein", "ja", ids) == "河川巡視（徒歩）: Rhein"
+    assert step_name("Spielplatz", "ja", ids) == "Spielplatz"
+    # A name that only looks like "kind id" for another asset is the town's name.
+    assert step_name("park Alpha", "ja", ids) == "park Alpha"
+    assert step_name("", "ja", ids) is None
+
+
+def _text_of(xml: str) -> str:
+    """The texts of an XML document (names, descriptions), without tags and coordinates."""
+    texts = re.findall(r">([^<>]+)<", xml)
+    return " ".join(x for x in texts if not re.fullmatch(r"[\d\s.,:TZ+-]+", x))
+
+
+def test_japanese_gpx_and_kml_carry_no_english_ui_word_and_the_asset_names(seeded, tmp_path):
+    """A route with a named park (Eschen's) and an unnamed playground (Schellenberg's
+    LI-7011-P0001): the Japanese downloads name the first by its ledger name, the second
+    遊具 LI-7011-P0001, and their titles, descriptions and track names are Japanese; ``lang=en``
+    is English."""
+    client, data = seeded
+    scenario = loaded(small_scenario_toml(tmp_path))
+    app_settings = client.app.state.settings
+    session = session_factory(get_engine(app_settings.DATABASE_URL))()
+    try:
+        plan = crud.create_plan(session=session, scenario_id=data.scenario_id, kind="routes")
+        ids = []
+        for town in ("LI-7009", "LI-7011"):
+            route = solved_route(scenario, town)
+            stored = crud.add_route(
+                session=session, plan=plan, region_id=data.region_ids[1], crew="1", day=0,
+                service_date=dt.date(2026, 4, 1), geom=route.geometry,
+                steps=[asdict(t) for t in route.traversals],
+            )  # fmt: skip
+            ids.append(stored.id)
+        session.commit()
+    finally:
+        session.close()
+    key = {"X-API-Key": data.keys["planner"]}
+    english = _english_words()
+    data_names = {str(n) for n in scenario.assets["name"].dropna()}
+    data_names |= {str(n) for n in scenario.depots["name"]}
+    texts = {}
+    for route_id in ids:
+        for fmt in ("gpx", "kml"):
+            for lang in ("ja", "en"):
+                answer = client.get(f"/api/v1/routes/{route_id}/{fmt}?lang={lang}", headers=key)
+                assert answer.status_code == 200, answer.text
+                texts[route_id, fmt, lang] = answer.text
+    named, unnamed = ids
+    for fmt in ("gpx", "kml"):
+        assert "<name>Freizeit- und Sportanlage Grossabünt</name>" in texts[named, fmt, "ja"]
+        assert "<name>遊具 LI-7011-P0001</name>" in texts[unnamed, fmt, "ja"]
+        assert "<name>Playground LI-7011-P0001</name>" in texts[unnamed, fmt, "en"]
+        for route_id in ids:
+            ja, en = texts[route_id, fmt, "ja"], texts[route_id, fmt, "en"]
+            assert "<name>巡回ルート 2026-04-01 班 1</name>" in ja
+            assert "群マネで計画した巡回ルート" in ja
+            assert "© OpenStreetMap contributors" in ja
+            assert "<name>Patrol route 2026-04-01, crew 1</name>" in en
+            assert "Patrol routes planned by gunmane" in en
+            text = _text_of(ja)
+            for name in sorted(data_names, key=len, reverse=True):
+                text = text.replace(name, " ")
+            found = sorted({w for w in re.findall(r"[A-Za-z]{4,}", text) if w in english})
+            assert found == [], f"route {route_id} {fmt} (ja) shows English UI words: {found}"
+
+
+def test_route_steps_never_show_an_empty_street_name(seeded):
+    """The seeded route drives on streets OSM has no name for (and the demo ledger names none of
+    them): their steps read 道路（名称なし） in Japanese, "Unnamed road" in English."""
+    client, data = seeded
+    assert any(not t.street for t in data.route.traversals if t.task_kind != "node")
+    key = {"X-API-Key": data.keys["contractor"]}
+    for lang, word in (("ja", "道路（名称なし）"), ("en", "Unnamed road")):
+        page = client.get(f"/contractor/routes/{data.route_id}?lang={lang}", headers=key).text
+        cells = re.findall(r'<td class="street">([^<]*)', page)
+        assert cells, "no step rows"
+        assert all(c.strip() for c in cells)
+        assert word in cells
