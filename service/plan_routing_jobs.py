@@ -160,14 +160,23 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     key = routing_key(stamp, settings, request.regions)
     ctx.progress(2, "loading the road network")
     setup = _setup(ctx, stamp)
-    asset_region = {str(a): str(r) for r, ids in request.regions.items() for a in ids}
+    asset_region: dict[str, str] = {}
+    problems = []
+    for region, ids in request.regions.items():
+        for asset in map(str, ids):
+            if asset in asset_region and asset_region[asset] != str(region):
+                problems.append(f"asset {asset} is in regions {asset_region[asset]} and {region}")
+            asset_region[asset] = str(region)
     known = set(setup.scenario.assets["asset_id"].astype(str))
     unknown = sorted(set(asset_region) - known)
     if unknown:
-        raise JobInputError(
-            f"inputs.regions: {len(unknown)} asset id(s) not in the scenario: "
-            + ", ".join(unknown[:10])
+        problems.append(
+            f"{len(unknown)} asset id(s) not in the scenario: " + ", ".join(unknown[:10])
         )
+    if problems:
+        raise JobInputError("inputs.regions: " + "; ".join(problems[:20]))
+    # Work the plan leaves out would make it look cheaper than the towns alone: no saving then.
+    left_out = set(setup.assets["asset_id"].astype(str)) - set(asset_region)
     iterations = settings["iterations"]
     plan_settings = PlanSettings(
         silo_time_limit_s=settings["time_limit"],
@@ -199,9 +208,15 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         "regions": plan.pop("parts"),
         "plan": plan,
         "alone": {**alone, "cached": alone_cached is not None},
-        "saving": saving(alone, plan),
+        "saving": saving(alone, plan if not left_out else {}),
         "errors": plan["errors"] + [f"alone: {e}" for e in alone.get("errors", [])],
+        "left_out": len(left_out),
     }
+    if left_out:
+        result["errors"].append(
+            f"{len(left_out)} routable asset(s) of the scenario are in no region:"
+            " no saving against the towns alone"
+        )
     return JobOutcome(result=plain(result))
 
 

@@ -15,7 +15,7 @@ from gis_data.planning import patrol_plan
 from service.config import Settings
 from service.db import session_scope
 from service.importer import import_scenario
-from tests.service.grid_scenario import write_grid_scenario
+from tests.service.grid_scenario import STREETS, write_grid_scenario
 
 
 @pytest.fixture
@@ -137,3 +137,44 @@ def test_a_plan_that_is_not_scored_is_not_routed(
     assert answer.json()["code"] == "plan-not-scored"
     assert {d["code"] for d in answer.json()["details"]} >= {"region_empty", "unassigned"}
     assert solves == []
+
+
+def _execute(
+    client: TestClient, api: str, headers: dict[str, str], inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the process through OGC API - Processes execution; the job's final status."""
+    started = client.post(
+        f"{api}/processes/plan_routing/execution", json={"inputs": inputs}, headers=headers
+    )
+    assert started.status_code == 201, started.text
+    url = started.headers["Location"]
+    deadline = time.monotonic() + 60
+    job = started.json()
+    while job["status"] in ("accepted", "running"):
+        assert time.monotonic() < deadline, "routing job did not finish"
+        time.sleep(0.05)
+        job = client.get(url, headers=headers).json()
+    return {**job, "url": url}
+
+
+def test_a_gis_client_routes_its_own_regions_and_work_left_out_gives_no_saving(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """The process takes region -> asset ids; a plan that leaves work out is routed, but is not
+    compared with the towns alone (it would look cheaper for doing less); an asset in two
+    regions is refused naming it."""
+    t1 = [f"T1-{name}" for name, _ in STREETS["T1"]]
+    job = _execute(
+        client, api, planner, {"scenario_id": grid_id, "regions": {"A": t1}, "iterations": 20}
+    )
+    assert job["status"] == "successful", job["message"]
+    result = client.get(f"{job['url']}/results", headers=planner).json()
+    assert result["plan"]["hours"] > 0
+    assert result["left_out"] == len(STREETS["T2"])
+    assert result["saving"]["hours"] is None
+    assert any("in no region" in e for e in result["errors"])
+
+    both = {"A": t1, "B": [t1[0], "T2-Col2"]}
+    job = _execute(client, api, planner, {"scenario_id": grid_id, "regions": both})
+    assert job["status"] == "failed"
+    assert f"asset {t1[0]} is in regions A and B" in job["message"]
