@@ -101,6 +101,36 @@ def _resolve(path: str) -> Callable[[JobContext, dict[str, Any]], JobOutcome]:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+@dataclass
+class JobMessage:
+    """Writes a running job's progress message from wherever a solve runs: it pickles (job id
+    and database URL only), so a Dask task in a worker process can report through it. Writes
+    at most every ``min_interval`` seconds unless forced; advisory, like `JobContext.progress`
+    (an unreachable database or a dismissed job is not an error here: the job itself notices
+    at its next progress report)."""
+
+    job_id: str
+    database_url: str
+    min_interval: float = 1.0
+    _last: float = field(default=0.0, repr=False, compare=False)
+
+    def __call__(self, message: str, *, force: bool = False) -> None:
+        """Set the message of the job (while it runs)."""
+        now = time.monotonic()
+        if not force and now - self._last < self.min_interval:
+            return
+        self._last = now
+        try:
+            with session_factory(get_engine(self.database_url))() as session, session.begin():
+                session.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id, Job.status == "running")
+                    .values(message=message[:2000], updated_at=utcnow())
+                )
+        except OperationalError:
+            logger.debug("job %s: message not recorded", self.job_id, exc_info=True)
+
+
 class JobContext:
     """Handed to a process: reading sessions, progress reports and the cancellation check."""
 
@@ -116,6 +146,10 @@ class JobContext:
         self._last_percent = -1
         # True while the database is unreachable (logged once per outage, not per report).
         self._outage = False
+
+    def message_writer(self) -> JobMessage:
+        """A picklable writer of this job's progress message (for solves on Dask workers)."""
+        return JobMessage(self.job_id, self.database_url)
 
     def session(self) -> Session:
         """A new session on the job's database (close it, or use it in `with`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,7 +25,14 @@ from service.job_support import (
     route_row_figures,
     workflow_request,
 )
-from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+from service.jobs import (
+    JobContext,
+    JobInputError,
+    JobMessage,
+    JobOutcome,
+    Process,
+    register_process,
+)
 from service.models import Plan
 from service.process_inputs import (
     EffectsInputs,
@@ -196,6 +204,24 @@ def _regions_plan(session: Session, scenario_id: int, plan_id: Any) -> Any:
     return plan
 
 
+@dataclass
+class BestSoFar:
+    """The routes job's listener of the bundled solve: its best cost so far and bound as the
+    job's message (picklable: it runs where the bundled solve runs, a Dask worker)."""
+
+    write: JobMessage
+    bounded: bool = False
+
+    def __call__(self, cost_s: int, bound_s: int | None, seconds: float) -> None:
+        from gis_data.planning.patrol_plan import best_so_far_message
+
+        # The first message with the bound is always written (it follows the first answer at
+        # once, within the writer's interval).
+        first_bound = bound_s is not None and not self.bounded
+        self.bounded = self.bounded or bound_s is not None
+        self.write(best_so_far_message(cost_s, bound_s), force=first_bound)
+
+
 def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """One day's patrol routes, bundled against each town x field alone (planning.patrol_plan).
 
@@ -244,7 +270,13 @@ def run_routes(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     try:
         # The bundled plan and every town x field silo are independent Dask tasks.
         with solve_mapper() as client:
-            comparison = plan_patrols(scenario, settings, progress=progress, client=client)
+            comparison = plan_patrols(
+                scenario,
+                settings,
+                progress=progress,
+                client=client,
+                on_best=BestSoFar(ctx.message_writer()),
+            )
     except ValueError as exc:
         raise JobInputError(str(exc)) from exc
     bundled = comparison.bundled.totals()

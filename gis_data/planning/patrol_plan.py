@@ -30,6 +30,18 @@ from optimizer.stop import MaxRuntime, MultipleCriteria, NoImprovement, Stopping
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+#: The bundled solve's best cost so far (seconds of crew time), its lower bound (None until
+#: computed) and the seconds since it started (`optimizer.arc_routing.Progress`).
+BestProgress = Callable[[int, int | None, float], None]
+
+
+def best_so_far_message(cost_s: int, bound_s: int | None) -> str:
+    """A progress line for the bundled solve's best so far, in crew hours, with its gap."""
+    line = f"bundled: best so far {cost_s / 3600.0:.2f} h"
+    if bound_s:
+        gap = 100.0 * (cost_s - bound_s) / bound_s
+        line += f", bound {bound_s / 3600.0:.2f} h (gap {gap:.1f} %)"
+    return line
 
 
 @dataclass(frozen=True)
@@ -205,9 +217,12 @@ def solve_plan(
     municipality_code: str | None = None,
     fld: str | None = None,
     street_names: Mapping[tuple[int, int, int], str] | None = None,
+    on_best: BestProgress | None = None,
 ) -> Plan:
     """Solve one planning unit and trace its routes on the roads (steps named by
-    ``street_names``, the town's 路線名 per graph edge, before the OSM names)."""
+    ``street_names``, the town's 路線名 per graph edge, before the OSM names); ``on_best`` is
+    told the solver's best cost so far and bound as they come (`solve_arc_routing`'s
+    ``progress``)."""
     started = time.perf_counter()
 
     def failed(status: str) -> Plan:
@@ -222,7 +237,10 @@ def solve_plan(
     )  # fmt: skip
     try:
         result = solve_arc_routing(
-            instance.data, stop=settings.stop_for(bundled=bundled), seed=settings.seed
+            instance.data,
+            stop=settings.stop_for(bundled=bundled),
+            seed=settings.seed,
+            progress=on_best,
         )
     except InfeasibleError as exc:
         logger.warning("%s: %s", label, exc)
@@ -268,6 +286,7 @@ class _PlanJob:
     bundled: bool
     municipality_code: str | None = None
     fld: str | None = None
+    on_best: BestProgress | None = None  # the bundled plan's best-so-far listener
 
 
 @dataclass(frozen=True)
@@ -282,7 +301,7 @@ class _SolvePlan:
         return solve_plan(
             self.network, job.tasks, job.depots, label=job.label, settings=self.settings,
             bundled=job.bundled, municipality_code=job.municipality_code, fld=job.fld,
-            street_names=self.street_names,
+            street_names=self.street_names, on_best=job.on_best,
         )  # fmt: skip
 
 
@@ -293,12 +312,16 @@ def plan_patrols(
     progress: Progress | None = None,
     matching: Matching | None = None,
     client: Any | None = None,
+    on_best: BestProgress | None = None,
 ) -> PlanComparison:
     """Plan the scenario's patrols bundled and siloed (see the module docstring).
 
     ``client`` (a Dask client or a mapper, see `planning.parallel.as_mapper`) solves the bundled
     plan and every silo as one batch of independent tasks; None solves them here one by one.
-    Under count-based stops (``bundled_stop``, ``silo_stop``) the plans are the same either way.
+    ``on_best`` is told the bundled solve's best cost so far and its bound (`BestProgress`); it
+    travels with the bundled task, so on a Dask cluster of processes it must pickle (and it runs
+    in the worker). Under count-based stops (``bundled_stop``, ``silo_stop``) the plans are the
+    same either way.
     """
     settings = settings or PlanSettings()
     say = progress or (lambda message: logger.info("%s", message))
@@ -314,7 +337,12 @@ def plan_patrols(
     if not town and not contractor:
         raise ValueError(f"scenario {scenario.name!r} has no depot")
     bundle_depots = contractor or town
-    jobs = [_PlanJob("bundled", tuple(matching.tasks()), tuple(bundle_depots), bundled=True)]
+    jobs = [
+        _PlanJob(
+            "bundled", tuple(matching.tasks()), tuple(bundle_depots), bundled=True,
+            on_best=on_best,
+        )
+    ]  # fmt: skip
     groups: dict[tuple[str, str], list[str]] = {}
     names: dict[str, str] = {}
     frame = scenario.assets

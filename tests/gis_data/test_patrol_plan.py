@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,36 @@ def test_bundled_progress_states_cost_and_lower_bound(vaduz) -> None:
     assert all(p.bound_s is None for p in result.siloed)
     line = next(m for m in messages if m.startswith("bundled:") and "crews" in m)
     assert f"cost {bundled.cost_s} s, lower bound {bundled.bound_s} s" in line
+
+
+@pytest.mark.parametrize("mapper", [False, True])
+def test_bundled_best_so_far_falls_to_the_plan(vaduz, mapper: bool) -> None:
+    """``on_best`` hears the bundled solve: a first cost, its bound, then only lower costs, the
+    last the plan's own cost; solved inline or beside the silos on a mapper, the plans are the
+    same as without it (count-based stops)."""
+    from gis_data.planning.parallel import inline_map
+    from gis_data.planning.patrol_plan import best_so_far_message
+
+    settings = PlanSettings(seed=1, bundled_stop=MaxIterations(30), silo_stop=MaxIterations(5))
+    calls: list[tuple[int, int | None, float]] = []
+    result = plan_patrols(
+        vaduz,
+        settings,
+        client=inline_map if mapper else None,
+        on_best=lambda cost, bound, seconds: calls.append((cost, bound, seconds)),
+    )
+    bundled = result.bundled
+    assert calls[0][1] is None
+    assert all(bound == bundled.bound_s for _, bound, _ in calls[1:])
+    costs = [c for c, _, _ in calls]
+    assert all(b <= a for a, b in itertools.pairwise(costs))
+    assert costs[-1] == bundled.cost_s
+    quiet = plan_patrols(vaduz, settings)
+    assert quiet.bundled.cost_s == bundled.cost_s
+    assert [p.cost_s for p in quiet.siloed] == [p.cost_s for p in result.siloed]
+    line = best_so_far_message(calls[-1][0], calls[-1][1])
+    gap = 100.0 * (bundled.cost_s - (bundled.bound_s or 0)) / (bundled.bound_s or 1)
+    assert line == (
+        f"bundled: best so far {bundled.cost_s / 3600:.2f} h, "
+        f"bound {(bundled.bound_s or 0) / 3600:.2f} h (gap {gap:.1f} %)"
+    )

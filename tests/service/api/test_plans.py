@@ -72,6 +72,44 @@ def test_regions_then_routes(
     assert [p["kind"] for p in plans["data"]] == ["routes", "regions"]
 
 
+def test_routes_job_progress_shows_best_so_far_and_bound(
+    client: TestClient,
+    api: str,
+    planner: dict[str, str],
+    grid_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the bundled plan is solved (a Dask task), the routes job's message states the best
+    cost so far and the lower bound with the gap; the last one is the stored plan's figure. The
+    listener pickles (a worker process gets a copy)."""
+    import pickle
+
+    from service.jobs import JobMessage
+    from service.processes import BestSoFar
+
+    messages: list[str] = []
+    original = JobMessage.__call__
+
+    def recording(self: JobMessage, message: str, *, force: bool = False) -> None:
+        messages.append(message)
+        original(self, message, force=force)
+
+    monkeypatch.setattr(JobMessage, "__call__", recording)
+    result = run_job(client, f"{api}/scenarios/{grid_id}/plans/routes", planner, {"iterations": 20})
+    best = [m for m in messages if m.startswith("bundled: best so far")]
+    assert best, messages
+    assert "bound" not in best[0]  # the first answer comes before its bound
+    assert "bound" in best[1]
+    assert "gap" in best[1]
+    hours = [float(m.split("best so far ")[1].split(" h")[0]) for m in best]
+    assert hours == sorted(hours, reverse=True)
+    assert hours[-1] == pytest.approx(result["summary"]["bundled"]["hours"], abs=0.01)
+    listener = BestSoFar(JobMessage("job-1", "sqlite:///nowhere.db"))
+    copy = pickle.loads(pickle.dumps(listener))
+    assert copy.write.job_id == "job-1"
+    assert not copy.bounded
+
+
 def test_plan_inputs_are_checked(
     client: TestClient, api: str, planner: dict[str, str], grid_id: int
 ) -> None:
