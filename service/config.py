@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Where uploads are unpacked before validation and where the demo keeps its files.
     DATA_DIR: Path = Path("./var/data")
     MAX_UPLOAD_MB: float = 50.0
+    # A photo of a stop ticked done by hand (a phone camera's JPEG is 2-6 MB).
+    MAX_PHOTO_MB: float = 10.0
     # Zip archives: refuse more than this uncompressed or a compression ratio above MAX_ZIP_RATIO.
     MAX_UNZIPPED_MB: float = 500.0
     MAX_ZIP_RATIO: float = 100.0

@@ -245,6 +245,16 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "tick_done": ("済", "Done"),
     "tick_note": ("メモ（任意）", "Note (optional)"),
     "tick_save": ("記録", "Save"),
+    "tick_photo": ("写真を撮る（任意）", "Take a photo (optional)"),
+    "photo": ("写真", "Photo"),
+    "photo_not_image": (
+        "{name}: 写真として読めません。JPEG・PNG・HEIC の画像を選んでください",
+        "{name}: not a photo; choose a JPEG, PNG or HEIC image",
+    ),
+    "photo_too_large": (
+        "{name}: 写真が大きすぎます（上限 {mb} MB）",
+        "{name}: the photo is larger than {mb} MB",
+    ),
     "ticked_at": ("確認済", "Checked"),
     "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
     "unnamed_road": ("道路（名称なし）", "Unnamed road"),

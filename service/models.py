@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -233,6 +234,26 @@ class Plan(Base):
     # Results that are not geometries (calendar, effects, cost shares, evaluation figures).
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     job_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StopCheckPhoto(Base):
+    """The photo a crew took of a stop it ticked done by hand, kept with that patrol log.
+
+    The bytes are stored as uploaded (evidence for answering claims), in the database so that
+    they live and go with the scenario on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "stop_check_photos"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -17,6 +17,7 @@ from service.api.maps import PageKey, page_tiles, readable_route, render_plan_ma
 from service.api.patrol_logs import (
     list_patrol_logs,
     patrol_coverage,
+    photo_url,
     readable_log,
     stop_checks,
 )
@@ -310,6 +311,7 @@ def contractor_route(
             "created_at": clock(plan.created_at),
             "file": plan.parameters.get("file") or labels(check_lang(lang))["checked_by_hand"],
             "url": f"/patrol-logs/{plan.id}?lang={lang}",
+            "photo": photo_url(plan, prefix),
             **plan.summary,
         }
         for plan in crud.list_plans(
@@ -326,10 +328,14 @@ def contractor_route(
         logs=logs,
         tiles=page_tiles(request),
         time_zone=request.app.state.settings.TIME_ZONE,
-        check_url=f"{prefix}/routes/{route.id}/stop-checks" if principal.role != "gis" else None,
+        check_url=(
+            f"{prefix}/routes/{route.id}/stop-checks?lang={lang}"
+            if principal.role != "gis"
+            else None
+        ),
         checked={
-            task: {"time": clock(c["time"]), "note": c["note"]}
-            for task, c in stop_checks(session, route).items()
+            task: {"time": clock(c["time"]), "note": c["note"], "photo": c["photo"]}
+            for task, c in stop_checks(session, route, prefix).items()
         },
     )
     return HTMLResponse(html)
@@ -411,7 +417,7 @@ def region_logs_page(
     """A region's patrol logs and, per asset, whether the contract's interval was kept."""
     language = check_lang(lang)
     region = crud.get_region(session=session, region_id=region_id)
-    logs = list_patrol_logs(region_id, session, principal)["items"]
+    logs = list_patrol_logs(region_id, session, request.app.state.settings, principal)["items"]
     coverage = patrol_coverage(region_id, session, principal, as_of=as_of, since=since)
     overdue = [item for item in coverage["items"] if item["overdue"]][:MAX_OVERDUE_ROWS]
     html = render_template(

@@ -16,8 +16,7 @@ import threading
 from typing import Annotated, Any
 
 import networkx as nx
-from fastapi import APIRouter, File, Query, Response, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from gis_data.network.graph import RoadNetwork
 from gis_data.network.patrol_log import (
@@ -36,8 +35,10 @@ from service.calendar_intervals import calendar_intervals
 from service.deps import SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.frames import assets_frame
+from service.i18n import check_lang, t
 from service.map_data import loaded_scenario, planned_tasks
-from service.models import Plan, Region
+from service.models import Plan, Region, StopCheckPhoto
+from service.photos import EXTENSIONS, HEIC, JPEG, PNG, image_type
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ def _network(session: SessionDep, scenario_id: int) -> RoadNetwork:
     return scenario_network(loaded).network
 
 
-def _record(plan: Plan) -> dict[str, Any]:
-    """A stored log as the API shows it (without the GPX text)."""
+def _record(plan: Plan, prefix: str) -> dict[str, Any]:
+    """A stored log as the API shows it (without the GPX text; a stop photo by its URL)."""
     return {
         "id": plan.id,
         "scenario_id": plan.scenario_id,
         "created_at": plan.created_at.isoformat(),
         **plan.parameters,
+        "photo_url": photo_url(plan, prefix),
         "summary": plan.summary,
         "report": plan.result.get("report"),
     }
@@ -161,42 +163,66 @@ async def upload_patrol_log(
     )
     session.commit()
     response.headers["Location"] = f"{settings.API_PREFIX}/patrol-logs/{plan.id}"
-    return _record(plan)
+    return _record(plan, settings.API_PREFIX)
 
 
 MAX_NOTE_CHARS = 1000
+PHOTO_FORMATS = "JPEG, PNG, HEIC"
 
 
-class StopCheck(BaseModel):
-    """A stop of the day ticked done by hand (a park checked, a bank walked), with a note."""
-
-    task_id: str = Field(max_length=200, description="the stop's task id (from the route)")
-    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="what the crew saw")
+async def _photo(
+    photo: UploadFile | None, settings: SettingsDep, lang: str
+) -> tuple[bytes, str, str] | None:
+    """The uploaded photo's bytes, content type (by its magic bytes) and file name, if any."""
+    if photo is None:
+        return None
+    limit = int(settings.MAX_PHOTO_MB * 1024 * 1024)
+    data = await photo.read(limit + 1)
+    name = (photo.filename or "photo").replace("\\", "/").rsplit("/", 1)[-1]
+    if not data and not photo.filename:
+        return None  # a form's empty file field: no photo taken
+    language = check_lang(lang)
+    if len(data) > limit:
+        text = t("photo_too_large", language).format(name=name, mb=f"{settings.MAX_PHOTO_MB:g}")
+        raise ServiceError(413, "photo-too-large", text)
+    kind = image_type(data)
+    if kind is None:
+        raise ServiceError(422, "not-an-image", t("photo_not_image", language).format(name=name))
+    return data, kind, name
 
 
 @router.post("/routes/{route_id}/stop-checks", status_code=201)
-def check_stop(
+async def check_stop(
     route_id: int,
-    body: StopCheck,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     principal: PageKey,
+    task_id: Annotated[
+        str, Form(max_length=200, description="the stop's task id (from the route)")
+    ],
+    note: Annotated[str, Form(max_length=MAX_NOTE_CHARS, description="what the crew saw")] = "",
+    photo: Annotated[
+        UploadFile | None,
+        File(description=f"a photo of the stop ({PHOTO_FORMATS}; at most MAX_PHOTO_MB)"),
+    ] = None,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of errors")] = "ja",
 ) -> dict[str, Any]:
-    """Tick one stop of a route done by hand, stored as a patrol log of the route.
+    """Tick one stop of a route done by hand (multipart form), stored as a patrol log of the route.
 
     For a stop the track cannot prove (no GPS, a walk off the roads): the stop's assets count
-    as visited now, like a covered task of an uploaded track, with the crew's note.
+    as visited now, like a covered task of an uploaded track, with the crew's note and, if
+    taken, a photo (JPEG, PNG or HEIC, checked by its first bytes, kept as uploaded and served
+    back at ``/routes/{route_id}/stop-checks/{id}/photo``).
     """
     route = readable_route(session, principal, route_id)
     if principal.role == "gis":
         raise ServiceError(403, "forbidden", "the role 'gis' may not record patrols")
-    stops = {t.task_id: t for t in planned_tasks(route) if t.kind == "node"}
-    task = stops.get(body.task_id)
+    stops = {stop.task_id: stop for stop in planned_tasks(route) if stop.kind == "node"}
+    task = stops.get(task_id)
     if task is None:
-        raise ServiceError(
-            422, "invalid-stop", f"route {route_id} has no stop {body.task_id!r} to tick"
-        )
+        raise ServiceError(422, "invalid-stop", f"route {route_id} has no stop {task_id!r} to tick")
+    picture = await _photo(photo, settings, lang)
     now = dt.datetime.now(dt.UTC)
     when = now.isoformat()
     entry = {
@@ -207,24 +233,27 @@ def check_stop(
         "length_m": 0.0,
         "covered": True,
         "time": when,
-        "note": body.note.strip(),
+        "note": note.strip(),
         "by_hand": True,
     }
+    parameters: dict[str, Any] = {
+        "route_id": route.id,
+        "region_id": route.region_id,
+        "crew": route.crew,
+        "service_date": route.service_date.isoformat() if route.service_date else None,
+        "file": "",
+        "by_hand": True,
+        "task_id": task.task_id,
+        "uploaded_by": principal.key_id,
+    }
+    if picture is not None:
+        parameters["photo"] = {"content_type": picture[1], "bytes": len(picture[0])}
     plan = crud.create_plan(
         session=session,
         scenario_id=route.scenario_id,
         kind=KIND,
         name=f"stop checked by hand on route {route.id}",
-        parameters={
-            "route_id": route.id,
-            "region_id": route.region_id,
-            "crew": route.crew,
-            "service_date": route.service_date.isoformat() if route.service_date else None,
-            "file": "",
-            "by_hand": True,
-            "task_id": task.task_id,
-            "uploaded_by": principal.key_id,
-        },
+        parameters=parameters,
         summary={
             "planned_tasks": 1,
             "covered_tasks": 1,
@@ -242,13 +271,61 @@ def check_stop(
             }
         },
     )
+    if picture is not None:
+        data, kind, name = picture
+        session.add(
+            StopCheckPhoto(
+                plan_id=plan.id,
+                content_type=kind,
+                file_name=name[:300],
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data=data,
+            )
+        )
     session.commit()
     response.headers["Location"] = f"{settings.API_PREFIX}/patrol-logs/{plan.id}"
-    return _record(plan)
+    return _record(plan, settings.API_PREFIX)
 
 
-def stop_checks(session: SessionDep, route: Any) -> dict[str, dict[str, Any]]:
-    """The stops of a route ticked by hand: task id -> the newest tick's ``time`` and ``note``."""
+@router.get(
+    "/routes/{route_id}/stop-checks/{check_id}/photo",
+    response_class=Response,
+    responses={200: {"content": {JPEG: {}, PNG: {}, HEIC: {}}}},
+)
+def stop_check_photo(
+    route_id: int, check_id: int, session: SessionDep, principal: PageKey
+) -> Response:
+    """The photo of a stop ticked done by hand, as uploaded: for whoever may read the route's
+    patrol logs (contractors their regions' only; the GIS key too, like the log's note)."""
+    plan = readable_log(session, principal, check_id)
+    if plan.parameters.get("route_id") != route_id:
+        raise ServiceError(404, "not-found", f"route {route_id} has no stop check {check_id}")
+    photo = session.get(StopCheckPhoto, check_id)
+    if photo is None:
+        raise ServiceError(404, "not-found", f"stop check {check_id} has no photo")
+    name = f"stop-check-{check_id}.{EXTENSIONS.get(photo.content_type, 'bin')}"
+    return Response(
+        photo.data,
+        media_type=photo.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Cache-Control": "private, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def photo_url(plan: Plan, prefix: str) -> str | None:
+    """Where a patrol log's stop photo is served, None when it has none."""
+    if not plan.parameters.get("photo"):
+        return None
+    return f"{prefix}/routes/{plan.parameters.get('route_id')}/stop-checks/{plan.id}/photo"
+
+
+def stop_checks(session: SessionDep, route: Any, prefix: str) -> dict[str, dict[str, Any]]:
+    """The stops of a route ticked by hand: task id -> the newest tick's ``time``, ``note`` and
+    ``photo`` (its URL, None without one)."""
     out: dict[str, dict[str, Any]] = {}
     for plan in crud.list_plans(session=session, scenario_id=route.scenario_id, kind=KIND):
         params = plan.parameters
@@ -257,14 +334,20 @@ def stop_checks(session: SessionDep, route: Any) -> dict[str, dict[str, Any]]:
         for task in (plan.result.get("report") or {}).get("tasks", []):
             known = out.get(task["task_id"])
             if known is None or str(task.get("time")) > str(known["time"]):
-                out[task["task_id"]] = {"time": task.get("time"), "note": task.get("note", "")}
+                out[task["task_id"]] = {
+                    "time": task.get("time"),
+                    "note": task.get("note", ""),
+                    "photo": photo_url(plan, prefix),
+                }
     return out
 
 
 @router.get("/patrol-logs/{log_id}")
-def get_patrol_log(log_id: int, session: SessionDep, principal: PageKey) -> dict[str, Any]:
+def get_patrol_log(
+    log_id: int, session: SessionDep, settings: SettingsDep, principal: PageKey
+) -> dict[str, Any]:
     """One stored patrol log: coverage summary and every planned task with its time."""
-    return _record(readable_log(session, principal, log_id))
+    return _record(readable_log(session, principal, log_id), settings.API_PREFIX)
 
 
 @router.get("/patrol-logs/{log_id}/gpx")
@@ -320,10 +403,13 @@ def _region_logs(session: SessionDep, principal: auth.Principal, region_id: int)
 
 
 @router.get("/regions/{region_id}/patrol-logs")
-def list_patrol_logs(region_id: int, session: SessionDep, principal: PageKey) -> dict[str, Any]:
+def list_patrol_logs(
+    region_id: int, session: SessionDep, settings: SettingsDep, principal: PageKey
+) -> dict[str, Any]:
     """The stored patrol logs of a region, newest first (summaries only)."""
     logs = _region_logs(session, principal, region_id)
-    items = [{k: v for k, v in _record(p).items() if k != "report"} for p in logs]
+    prefix = settings.API_PREFIX
+    items = [{k: v for k, v in _record(p, prefix).items() if k != "report"} for p in logs]
     return {"region_id": region_id, "count": len(items), "items": items}
 
 

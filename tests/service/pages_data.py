@@ -17,12 +17,13 @@ from shapely.ops import transform
 from sqlalchemy.orm import Session
 
 from gis_data.loading.load import load_scenario
-from gis_data.network.adapters import Depot, PatrolRoute, to_carp_data, trace_routes
+from gis_data.network.adapters import Depot, PatrolRoute, Traversal, to_carp_data, trace_routes
 from gis_data.network.graph import network_for_scenario
 from gis_data.network.patrol_arcs import match_assets
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.stop import MaxIterations
 from service import crud
+from service.db import get_engine, session_factory
 from service.frames import asset_features, depot_rows
 from service.schemas import Municipality, ScenarioCreate
 
@@ -183,6 +184,29 @@ def seed(session: Session, toml: Path) -> Seeded:
         keys=keys,
         route=route,
     )
+
+
+def route_with_a_stop(url: str, data: Seeded, asset_id: str) -> tuple[int, str]:
+    """The seeded route again with a stop (a park checked on foot) after its first step."""
+    first = data.route.traversals[0]
+    stop = Traversal(
+        kind="serve", from_node=first.to_node, to_node=first.to_node, street="Rathauspark",
+        length_m=0.0, time_s=600, task_id="n:park#0", task_kind="node", asset_ids=(asset_id,),
+        coords=(first.coords[-1],),
+    )  # fmt: skip
+    steps = [asdict(t) for t in (first, stop, *data.route.traversals[1:])]
+    session = session_factory(get_engine(url))()
+    try:
+        original = crud.get_route(session=session, route_id=data.route_id)
+        plan = crud.get_plan(session=session, plan_id=data.route_plan_id)
+        route = crud.add_route(
+            session=session, plan=plan, region_id=original.region_id, crew="2", day=0,
+            service_date=original.service_date, geom=original.geom, steps=steps,
+        )  # fmt: skip
+        session.commit()
+        return int(route.id), stop.task_id or ""
+    finally:
+        session.close()
 
 
 T0 = dt.datetime(2026, 4, 1, 8, 0, tzinfo=dt.UTC)

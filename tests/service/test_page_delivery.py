@@ -6,18 +6,17 @@ the service. Browsers get error pages in their language; API clients keep the JS
 
 from __future__ import annotations
 
+import io
 import re
-from dataclasses import asdict
 
 import pytest
 from fastapi.testclient import TestClient
 
-from gis_data.network.adapters import Traversal
 from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
-from tests.service.pages_data import Seeded, seed, small_scenario_toml
+from tests.service.pages_data import Seeded, route_with_a_stop, seed, small_scenario_toml
 
 pytestmark = pytest.mark.xdist_group("pages")
 
@@ -289,30 +288,6 @@ def test_the_start_page_links_the_report_and_the_month_once_they_exist(seeded):
         session.close()
 
 
-def _route_with_a_stop(seeded: tuple[str, Seeded], asset_id: str) -> tuple[int, str]:
-    """The seeded route again with a stop (a park checked on foot) after its first step."""
-    url, data = seeded
-    first = data.route.traversals[0]
-    stop = Traversal(
-        kind="serve", from_node=first.to_node, to_node=first.to_node, street="Rathauspark",
-        length_m=0.0, time_s=600, task_id="n:park#0", task_kind="node", asset_ids=(asset_id,),
-        coords=(first.coords[-1],),
-    )  # fmt: skip
-    steps = [asdict(t) for t in (first, stop, *data.route.traversals[1:])]
-    session = session_factory(get_engine(url))()
-    try:
-        original = crud.get_route(session=session, route_id=data.route_id)
-        plan = crud.get_plan(session=session, plan_id=data.route_plan_id)
-        route = crud.add_route(
-            session=session, plan=plan, region_id=original.region_id, crew="2", day=0,
-            service_date=original.service_date, geom=original.geom, steps=steps,
-        )  # fmt: skip
-        session.commit()
-        return int(route.id), stop.task_id or ""
-    finally:
-        session.close()
-
-
 def test_a_stop_ticked_done_by_hand_is_stored_with_the_patrol_logs(seeded):
     """A crew ticks a park done with a note: stored as the route's patrol log, its asset
     visited, shown on the route page; a street is not a stop; the GIS key may not tick."""
@@ -324,17 +299,17 @@ def test_a_stop_ticked_done_by_hand_is_stored_with_the_patrol_logs(seeded):
         before = client.get(f"/api/v1/regions/{region}/patrol-coverage", headers=planner).json()
         asset = before["items"][0]["asset_id"]
         assert before["items"][0]["visits"] == 0
-        route_id, task_id = _route_with_a_stop(seeded, asset)
+        route_id, task_id = route_with_a_stop(*seeded, asset)
         url = f"/api/v1/routes/{route_id}/stop-checks"
         street = next(t for t in data.route.traversals if t.kind == "serve")
-        wrong = client.post(url, json={"task_id": street.task_id}, headers=crew)
+        wrong = client.post(url, data={"task_id": street.task_id}, headers=crew)
         assert wrong.status_code == 422
         assert "no stop" in wrong.json()["detail"]
-        gis = client.post(url, json={"task_id": task_id}, headers={"X-API-Key": data.keys["gis"]})
+        gis = client.post(url, data={"task_id": task_id}, headers={"X-API-Key": data.keys["gis"]})
         assert gis.status_code in (403, 404)
         page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
         assert 'class="tick-open"' in page
-        done = client.post(url, json={"task_id": task_id, "note": "遊具の破損なし"}, headers=crew)
+        done = client.post(url, data={"task_id": task_id, "note": "遊具の破損なし"}, headers=crew)
         assert done.status_code == 201, done.text
         record = done.json()
         assert record["by_hand"] is True
@@ -348,3 +323,86 @@ def test_a_stop_ticked_done_by_hand_is_stored_with_the_patrol_logs(seeded):
         after = client.get(f"/api/v1/regions/{region}/patrol-coverage", headers=planner).json()
         visits = {i["asset_id"]: i["visits"] for i in after["items"]}
         assert visits[asset] == 1
+
+
+def _image(fmt: str) -> bytes:
+    """A real 16 x 12 photo in ``fmt`` (Pillow comes with matplotlib)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 12), (40, 120, 200)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def test_a_stop_ticked_with_a_photo_serves_it_back_byte_identical(seeded):
+    """A crew ticks a stop with a JPEG: the photo is stored with the patrol log and served back
+    as uploaded (image/jpeg) to whoever may read the route's logs, linked as a thumbnail on the
+    crew's page and the region page; a text file and an over-size photo are refused with a clear
+    message in the crew's language, and nothing is stored for them."""
+    url, data = seeded
+    crew = {"X-API-Key": data.keys["contractor"]}
+    planner = {"X-API-Key": data.keys["planner"]}
+    with _client(seeded, MAX_PHOTO_MB=0.01) as client:
+        route_id, task_id = route_with_a_stop(url, data, "LI-7007-R0001")
+        post = f"/api/v1/routes/{route_id}/stop-checks"
+        logs = f"/api/v1/regions/{data.region_ids[0]}/patrol-logs"
+        before = client.get(logs, headers=planner).json()["count"]
+        text = client.post(
+            f"{post}?lang=ja",
+            data={"task_id": task_id},
+            files={"photo": ("memo.jpg", b"not a photo, a note", "image/jpeg")},
+            headers=crew,
+        )
+        assert text.status_code == 422
+        assert text.json()["code"] == "not-an-image"
+        assert text.json()["detail"].startswith("memo.jpg: 写真として読めません")
+        english = client.post(
+            f"{post}?lang=en",
+            data={"task_id": task_id},
+            files={"photo": ("memo.txt", b"plain text", "text/plain")},
+            headers=crew,
+        )
+        assert english.json()["detail"] == "memo.txt: not a photo; choose a JPEG, PNG or HEIC image"
+        big = _image("PNG") + bytes(20_000)  # a PNG header, but above the 0.01 MB setting
+        large = client.post(
+            post, data={"task_id": task_id}, files={"photo": ("big.png", big)}, headers=crew
+        )
+        assert large.status_code == 413
+        assert large.json()["code"] == "photo-too-large"
+        assert "0.01 MB" in large.json()["detail"]
+        assert client.get(logs, headers=planner).json()["count"] == before  # nothing stored
+        form = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
+        assert '<input type="file" name="photo" accept="image/*" capture="environment">' in form
+        jpeg = _image("JPEG")
+        done = client.post(
+            post,
+            data={"task_id": task_id, "note": "ベンチ破損"},
+            files={"photo": ("IMG_0001.JPG", jpeg, "application/octet-stream")},
+            headers=crew,
+        )
+        assert done.status_code == 201, done.text
+        record = done.json()
+        photo = record["photo_url"]
+        assert photo == f"/api/v1/routes/{route_id}/stop-checks/{record['id']}/photo"
+        for key in (crew, planner, {"X-API-Key": data.keys["gis"]}):
+            back = client.get(photo, headers=key)
+            assert back.status_code == 200
+            assert back.headers["content-type"] == "image/jpeg"
+            assert back.content == jpeg
+        # Another region's crew may not read this route, nor its photos.
+        other = client.get(
+            photo.replace(f"/routes/{route_id}/", f"/routes/{data.other_route_id}/"), headers=crew
+        )
+        assert other.status_code == 404
+        page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
+        assert f'<a class="thumb" href="{photo}"' in page
+        region = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=ja", headers=planner)
+        assert f'<img src="{photo}"' in region.text
+        assert "手動チェック" in region.text
+        # A tick without a photo has none to serve.
+        png = client.post(post, data={"task_id": task_id}, headers=crew).json()
+        assert png["photo_url"] is None
+        missing = client.get(
+            f"/api/v1/routes/{route_id}/stop-checks/{png['id']}/photo", headers=crew
+        )
+        assert missing.status_code == 404

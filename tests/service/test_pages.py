@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator
@@ -17,7 +18,14 @@ from service.browser_keys import RedactKeys
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
-from tests.service.pages_data import T0, Seeded, seed, small_scenario_toml, track_along
+from tests.service.pages_data import (
+    T0,
+    Seeded,
+    route_with_a_stop,
+    seed,
+    small_scenario_toml,
+    track_along,
+)
 
 # One worker runs the module: its seeded database is built once.
 pytestmark = pytest.mark.xdist_group("pages")
@@ -375,6 +383,22 @@ def test_pages_and_patrol_logs_on_each_database(db_url, tmp_path):
         )
         assert upload.status_code == 201, upload.text
         assert upload.json()["summary"]["coverage_pct"] >= 90.0
+        # A stop ticked by hand with a photo: the bytes come back as stored, on either database.
+        from PIL import Image  # Pillow comes with matplotlib
+
+        buf = io.BytesIO()
+        Image.new("RGB", (9, 7), (200, 30, 30)).save(buf, format="PNG")
+        route_id, task_id = route_with_a_stop(db_url, data, "LI-7007-P0001")
+        tick = client.post(
+            f"/api/v1/routes/{route_id}/stop-checks",
+            data={"task_id": task_id, "note": "写真あり"},
+            files={"photo": ("stop.png", buf.getvalue(), "image/png")},
+            headers=crew,
+        )
+        assert tick.status_code == 201, tick.text
+        photo = client.get(tick.json()["photo_url"], headers=planner)
+        assert photo.headers["content-type"] == "image/png"
+        assert photo.content == buf.getvalue()
 
 
 def test_route_page_lists_stored_patrol_logs(seeded_app):
