@@ -5,8 +5,8 @@ The scenario is stored in a temporary SQLite database; the app runs in-process w
 LocalCluster. One Evaluate first builds the planning units (the page always evaluates before it
 routes). Each plan is routed once (the first plan also builds the road network and routes
 the towns alone, which later plans take from the cache) and then asked for again: the second call
-returns the finished job. Settings as served: `EVALUATE_ROUTE_SECONDS` (default 2) per region and
-per town, seed 0.
+returns the finished job. Settings as served: `EVALUATE_ROUTE_SECONDS` (default 2) per 200 tasks
+of each region's and town's solve, seed 0.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             if settings.EVALUATE_ROUTE_ITERATIONS
             else f"{settings.EVALUATE_ROUTE_SECONDS:g} s"
         )
-        print(f"{args.config.name}: {len(codes)} towns, {stop} per region and per town, seed 0")
+        print(f"{args.config.name}: {len(codes)} towns, {stop} per 200 tasks of a solve, seed 0")
         with TestClient(create_app(settings)) as client:
             # The page evaluates first (its instant figures build the planning units once).
             started = time.perf_counter()

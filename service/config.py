@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     SESSION_HOURS_CONTRACTOR: float = 30 * 24.0
     SESSION_HOURS_STAFF: float = 12.0
     # Routing a plan from the planner page (its patrol time and saving against each town alone):
-    # seconds per region and per town, or a count of solver iterations (reproducible) instead.
+    # seconds per 200 tasks of each region's and town's solve (gis_data.planning.plan_routing
+    # .RoutingEffort), or a count of solver iterations (reproducible) instead.
     EVALUATE_ROUTE_SECONDS: float = 2.0
     EVALUATE_ROUTE_ITERATIONS: int | None = None
 

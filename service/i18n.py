@@ -95,8 +95,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "routing_done": ("ルート計算済み", "Routed"),
     "routing_failed": ("ルート計算できませんでした", "Routing failed"),
     "eval_routing_region": (
-        "区域 {region} はルート計算できません。拠点から届かない作業があります。",
-        "Region {region} cannot be routed: its depot cannot reach some of its work.",
+        "区域 {region} はルート計算できません。拠点から 1 日の勤務時間内に届かない作業があります。",
+        "Region {region} cannot be routed: its depot cannot reach some of its work within a shift.",
     ),
     "eval_routing_alone": (
         "{town} 単独のルート計算ができないため、削減は計算していません。",

@@ -50,9 +50,12 @@ def scenario_stamp(session: Session, scenario_id: int) -> dict[str, Any]:
 
 def routing_settings(inputs: Mapping[str, Any], default_seconds: float) -> dict[str, Any]:
     """The settings both sides of the comparison are routed with (part of every cache key)."""
+    from gis_data.planning.plan_routing import TASKS_PER_LIMIT
+
     return {
         "time_limit": float(inputs.get("time_limit") or default_seconds),
         "iterations": inputs.get("iterations"),
+        "per_tasks": TASKS_PER_LIMIT,
         "seed": int(inputs.get("seed") or 0),
         "shift_hours": float(inputs.get("shift_hours") or 8.0),
     }
@@ -67,7 +70,7 @@ def routing_key(
     plan = None
     if regions is not None:
         plan = sorted((str(r), sorted({str(a) for a in ids})) for r, ids in regions.items())
-    text = json.dumps({"v": 1, "stamp": stamp, "settings": settings, "plan": plan}, sort_keys=True)
+    text = json.dumps({"v": 2, "stamp": stamp, "settings": settings, "plan": plan}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -141,9 +144,12 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """Route each region of the plan from its depots and each town alone; the saving."""
     from pydantic import ValidationError
 
-    from gis_data.planning.patrol_plan import PlanSettings
-    from gis_data.planning.plan_routing import route_regions, route_towns_alone, saving
-    from optimizer.stop import MaxIterations
+    from gis_data.planning.plan_routing import (
+        RoutingEffort,
+        route_regions,
+        route_towns_alone,
+        saving,
+    )
     from service.config import get_settings
     from service.job_support import _scenario_id, input_errors, plain
 
@@ -178,11 +184,12 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     # Work the plan leaves out would make it look cheaper than the towns alone: no saving then.
     left_out = set(setup.assets["asset_id"].astype(str)) - set(asset_region)
     iterations = settings["iterations"]
-    plan_settings = PlanSettings(
-        silo_time_limit_s=settings["time_limit"],
+    effort = RoutingEffort(
+        seconds=settings["time_limit"],
+        iterations=int(iterations) if iterations else None,
+        per_tasks=settings["per_tasks"],
         seed=settings["seed"],
         shift_hours=settings["shift_hours"],
-        silo_stop=MaxIterations(int(iterations)) if iterations else None,
     )
     total = len(request.regions) + (0 if alone_cached is not None else setup.assets[
         "municipality_code"].nunique())  # fmt: skip
@@ -192,11 +199,11 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         ctx.progress(5 + 94 * (offset + done) / total, f"{offset + done}/{total} routed: {label}")
 
     ctx.progress(5, f"0/{total} routed")
-    plan = route_regions(setup, asset_region, plan_settings, progress=progress).to_dict()
+    plan = route_regions(setup, asset_region, effort, progress=progress).to_dict()
     offset = len(request.regions)
     if alone_cached is None:
         alone = {
-            **route_towns_alone(setup, plan_settings, progress=progress).to_dict(),
+            **route_towns_alone(setup, effort, progress=progress).to_dict(),
             "key": alone_key,
         }
     else:
@@ -233,8 +240,8 @@ register_process(
         inputs={
             "scenario_id": "the scenario (integer)",
             "regions": "region -> asset ids of its work",
-            "time_limit": "seconds per region and per town (EVALUATE_ROUTE_SECONDS, 2)",
-            "iterations": "stop each solve after N iterations instead (reproducible)",
+            "time_limit": "seconds per 200 tasks of each solve (EVALUATE_ROUTE_SECONDS, 2)",
+            "iterations": "N iterations per 200 tasks of each solve instead (reproducible)",
             "seed": "random seed (0)",
             "shift_hours": "shift length (8)",
         },

@@ -88,10 +88,10 @@ class PlanRoutingInputs(JobInputs):
         min_length=1, description="region -> the asset ids of its work (every asset once)"
     )
     time_limit: float | None = Field(
-        default=None, gt=0, le=120, description="seconds per region and per town (setting)"
+        default=None, gt=0, le=120, description="seconds per 200 tasks of a solve (setting)"
     )
     iterations: int | None = Field(
-        default=None, ge=1, le=10**6, description="stop each solve after N iterations instead"
+        default=None, ge=1, le=10**6, description="N iterations per 200 tasks instead"
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="random seed")
     shift_hours: float = Field(default=8.0, gt=0, le=24, description="shift length")

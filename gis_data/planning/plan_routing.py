@@ -10,6 +10,7 @@ A region whose depot cannot reach its work is an error with the solver's reason,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,12 +25,53 @@ from gis_data.planning.patrol_plan import (
     silo_depots,
     solve_plan,
 )
+from optimizer.stop import MaxIterations
 
 if TYPE_CHECKING:
     from gis_data.planning.plan_engine import PlanSetup
 
 # Called after each region or town is routed: (done, total, label).
 RoutingProgress = Callable[[int, int, str], None]
+
+
+# Each solve gets its limit once per this many tasks (at least once, at most MAX_SCALE times):
+# one region holding every town gets about the search the towns alone get together, so a big
+# region is not judged on a rushed solve against well-searched small ones.
+TASKS_PER_LIMIT = 200
+MAX_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class RoutingEffort:
+    """The search of every solve, the same for a plan's regions and for the towns alone.
+
+    ``seconds`` (or ``iterations``: count-based, the same figures on every machine) per
+    ``per_tasks`` tasks of the solve; ``seed`` and ``shift_hours`` as in `PlanSettings`.
+    """
+
+    seconds: float = 2.0
+    iterations: int | None = None
+    per_tasks: int = TASKS_PER_LIMIT
+    seed: int = 0
+    shift_hours: float = 8.0
+
+    def __post_init__(self) -> None:
+        too_few = self.iterations is not None and self.iterations < 1
+        if self.seconds <= 0 or self.per_tasks < 1 or too_few:
+            msg = f"RoutingEffort needs seconds > 0, per_tasks >= 1, iterations >= 1: {self}"
+            raise ValueError(msg)
+
+    def settings(self, tasks: int) -> PlanSettings:
+        """The settings of one solve of ``tasks`` tasks."""
+        scale = min(MAX_SCALE, max(1.0, tasks / self.per_tasks))
+        return PlanSettings(
+            silo_time_limit_s=self.seconds * scale,
+            seed=self.seed,
+            shift_hours=self.shift_hours,
+            silo_stop=None
+            if self.iterations is None
+            else MaxIterations(math.ceil(self.iterations * scale)),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,12 +135,13 @@ def saving(alone: Mapping[str, Any], plan: Mapping[str, Any]) -> dict[str, float
 def _route(
     setup: PlanSetup,
     groups: Sequence[tuple[str, list[str], list[Depot]]],
-    settings: PlanSettings,
+    effort: RoutingEffort,
     progress: RoutingProgress | None,
 ) -> RoutedPlan:
     parts = []
     for done, (label, asset_ids, depots) in enumerate(groups, start=1):
         tasks = tuple(setup.matching.tasks(sorted(asset_ids)))
+        settings = effort.settings(len(tasks))
         plan = solve_plan(
             setup.network, tasks, depots, label=label, settings=settings, bundled=False
         )
@@ -153,7 +196,7 @@ def _nearest(setup: PlanSetup, assets: gpd.GeoDataFrame, yards: list[Depot]) -> 
 def route_regions(
     setup: PlanSetup,
     asset_region: Mapping[str, str],
-    settings: PlanSettings,
+    effort: RoutingEffort,
     *,
     depots: Mapping[str, list[Depot]] | None = None,
     progress: RoutingProgress | None = None,
@@ -164,15 +207,15 @@ def route_regions(
     for asset, region in asset_region.items():
         groups.setdefault(str(region), []).append(str(asset))
     order = sorted(groups, key=lambda r: (0, int(r), "") if r.isdigit() else (1, 0, r))
-    return _route(setup, [(r, groups[r], list(bases[r])) for r in order], settings, progress)
+    return _route(setup, [(r, groups[r], list(bases[r])) for r in order], effort, progress)
 
 
 def route_towns_alone(
-    setup: PlanSetup, settings: PlanSettings, *, progress: RoutingProgress | None = None
+    setup: PlanSetup, effort: RoutingEffort, *, progress: RoutingProgress | None = None
 ) -> RoutedPlan:
-    """Route each town's own work (all its fields) from its own depots, with ``settings``."""
-    town = scenario_depots(setup.scenario, "town", settings.crews)
-    yards = scenario_depots(setup.scenario, "contractor", settings.crews)
+    """Route each town's own work (all its fields) from its own depots, with ``effort``."""
+    town = scenario_depots(setup.scenario, "town", None)
+    yards = scenario_depots(setup.scenario, "contractor", None)
     frame = setup.assets
     groups = []
     for code, group in frame.groupby(frame["municipality_code"].astype(str), sort=True):
@@ -181,7 +224,7 @@ def route_towns_alone(
             (
                 name,
                 group["asset_id"].astype(str).tolist(),
-                silo_depots(str(code), town, yards, settings.crews),
+                silo_depots(str(code), town, yards, None),
             )
         )
-    return _route(setup, groups, settings, progress)
+    return _route(setup, groups, effort, progress)

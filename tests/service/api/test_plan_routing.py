@@ -178,3 +178,20 @@ def test_a_gis_client_routes_its_own_regions_and_work_left_out_gives_no_saving(
     job = _execute(client, api, planner, {"scenario_id": grid_id, "regions": both})
     assert job["status"] == "failed"
     assert f"asset {t1[0]} is in regions A and B" in job["message"]
+
+
+def test_a_region_its_depot_cannot_serve_is_an_error_not_a_score(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """Work no crew can reach and finish within the shift (a 36-second shift here): each region
+    and town says why, and no total or saving is made of the parts that could be routed."""
+    regions = {r: [f"{r}-{name}" for name, _ in STREETS[r]] for r in ("T1", "T2")}
+    inputs = {"scenario_id": grid_id, "regions": regions, "iterations": 5, "shift_hours": 0.01}
+    job = _execute(client, api, planner, inputs)
+    assert job["status"] == "successful", job["message"]
+    result = client.get(f"{job['url']}/results", headers=planner).json()
+    assert all(r["error"] and r["hours"] is None for r in result["regions"])
+    assert "cannot be served by any crew" in result["regions"][0]["error"]
+    assert result["plan"]["hours"] is None
+    assert result["saving"] == {"hours": None, "hours_pct": None, "km": None, "km_pct": None}
+    assert len(result["errors"]) == 2 + len(result["alone"]["parts"])
