@@ -842,7 +842,8 @@ def _strategy_blocks(inputs: ReportInputs, fig: ReportFigures) -> list[rd.Block]
 def _phases(inputs: ReportInputs, towns: tuple[str, ...]) -> list[tuple[str, str, tuple[str, ...]]]:
     phases = [(ph.label, ph.start, ph.towns) for ph, _ in inputs.effects.phases]
     if not phases or set(phases[-1][2]) != set(towns):
-        phases.append(("最終形", inputs.effects.horizon, towns))
+        # After the configured phases the start is not set: no year is claimed for it.
+        phases.append(("最終形", "" if phases else inputs.effects.horizon, towns))
     return phases
 
 
@@ -852,7 +853,8 @@ def schemes(inputs: ReportInputs, fig: ReportFigures) -> list[Scheme]:
     return [
         build_scheme(
             coop,
-            title=f"{label}（{horizon_ja(start)}～、{_names(inputs, members)}）",
+            title=f"{label}（{horizon_ja(start) + '～、' if start else ''}"
+            f"{_names(inputs, members)}）",
             towns=members,
             names=inputs.town_names,
             populations=inputs.populations,

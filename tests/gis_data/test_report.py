@@ -445,3 +445,17 @@ def test_the_yearly_table_follows_the_phases(inputs, files) -> None:
     assert [r[1] for r in rows] == ["第1期", "第1期", "第2期", "第2期", "第2期"]
     assert rows[0][4] == pytest.approx(expected)
     assert sum(r[3] - r[4] for r in rows) == pytest.approx(term)
+
+
+def test_the_final_form_after_the_phases_claims_no_start_year(inputs) -> None:
+    """Phases that stop short of every town: the last scheme is the final form, drawn without a
+    start year (none is configured for it), after the phases' own schemes with theirs."""
+    first_only = dataclasses.replace(
+        inputs, effects=dataclasses.replace(inputs.effects, phases=inputs.effects.phases[:1])
+    )
+    titles = [s.title for s in schemes(first_only, report_figures(first_only))]
+    assert titles == ["第1期（令和8年度～、一町）", "最終形（一町、二村）"]
+    none = dataclasses.replace(inputs, effects=dataclasses.replace(inputs.effects, phases=()))
+    assert [s.title for s in schemes(none, report_figures(none))] == [
+        "最終形（令和8年6月～、一町、二村）"  # no phases: the one form from the horizon
+    ]
