@@ -23,13 +23,20 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Literal
 
 import numpy as np
 
 from optimizer._construct import Routes, best_path_scanning, total_cost
-from optimizer._decompose import TaskRoutes, can_decompose, seam_routes, split_tasks, sub_problem
+from optimizer._decompose import (
+    IntArray,
+    TaskRoutes,
+    can_decompose,
+    seam_routes,
+    split_tasks,
+    sub_problem,
+)
 from optimizer._orientation import orient_routes
 from optimizer._task_graph import TaskGraph, build_task_graph
 from optimizer.carp_data import CarpData
@@ -270,11 +277,13 @@ def _solve_routes(
     limit: float | None,
     start: Routes | None = None,
     on_cost: CostWatch | None = None,
+    second_seed: bool = True,
 ) -> tuple[Routes | None, int]:
     """Construct, improve and re-orient routes of ``tg`` within ``limit`` seconds of ``started``
     (None: ``stop``'s counts only). ``start``, when given, competes with the construction as the
     search's first solution; the result is never worse than the first solution. ``on_cost`` is
-    told the first solution's total cost and each better one."""
+    told the first solution's total cost and each better one. ``second_seed``: may run a
+    second seed on another core (not when the caller already uses the cores)."""
     data = tg.data
     # Construction gets at most a tenth of a time limit; the rest goes to the search.
     initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
@@ -300,6 +309,7 @@ def _solve_routes(
         routes, iterations = initial, 0
     elif (
         chosen == "pyvrp"
+        and second_seed
         and deadline is not None
         and _workers() >= 2
         and deadline - time.perf_counter() >= 4 * setup + FORK_SECONDS
@@ -392,7 +402,14 @@ def _solve_decomposed(
         reporter.report(sum(costs))
     parts_end = None if end is None else end - repair_share * (end - time.perf_counter())
     iterations = 0
-    for i, tasks in enumerate(deco.parts):
+    # Under a time limit with two cores, two parts search side by side (one seed each).
+    side = SIDE_BY_SIDE and chosen == "pyvrp" and len(sizes) >= 2 and _workers() >= 2
+    if side and parts_end is not None:
+        iterations += _improve_parts_side_by_side(
+            data, graph, deco.parts, answers, costs, graphs, stop, seed, chosen, parts_end,
+            reporter,
+        )  # fmt: skip
+    for i, tasks in enumerate(() if side and parts_end is not None else deco.parts):
         part_started = time.perf_counter()
         tg = graphs.pop(i) if i in graphs else build_task_graph(sub_problem(data, tasks), graph)
         seconds = None
@@ -450,6 +467,98 @@ def _solve_decomposed(
     return solution, iterations, len(sizes)
 
 
+def _improve_part(
+    data: CarpData,
+    graph: DeadheadGraph,
+    tasks: IntArray,
+    answer: TaskRoutes,
+    tg: TaskGraph | None,
+    stop: StoppingCriterion,
+    seed: int,
+    chosen: str,
+    until: float,
+) -> tuple[TaskRoutes, int, int]:
+    """Improve one part from its first answer until the `time.perf_counter` instant ``until``
+    (run in a worker process: one seed, the caller uses the other core)."""
+    started = time.perf_counter()
+    if tg is None:
+        tg = build_task_graph(sub_problem(data, tasks), graph)
+    start = _part_routes(tg, answer, tasks)
+    seconds = max(0.05, until - started)
+    found, its = _solve_routes(tg, stop, seed, chosen, started, seconds, start, second_seed=False)
+    if found is None:
+        return answer, total_cost(tg, start), its
+    return _task_routes(tg, tasks, found), total_cost(tg, found), its
+
+
+def _improve_parts_side_by_side(
+    data: CarpData,
+    graph: DeadheadGraph,
+    parts: tuple[IntArray, ...],
+    answers: list[TaskRoutes],
+    costs: list[int],
+    graphs: dict[int, TaskGraph],
+    stop: StoppingCriterion,
+    seed: int,
+    chosen: str,
+    parts_end: float,
+    reporter: _Reporter | None,
+) -> int:
+    """Improve the parts in two worker processes, one part each at a time, in place.
+
+    On two cores one part per core searches twice as long as one part with a second seed
+    beside it (the best of two seeds gains less at these sizes). The parts are dealt to two
+    lanes, largest first to the lighter lane; each lane's time until ``parts_end`` is shared out
+    by task count, and each part stops at its planned end (a part that starts late still stops
+    there, one that starts early gains the time). A failed worker keeps the part's first answer.
+    """
+    now = time.perf_counter()
+    span = max(0.0, parts_end - now)
+    lane_of: list[list[int]] = [[], []]
+    load = [0, 0]
+    for i in sorted(range(len(parts)), key=lambda i: (-len(parts[i]), i)):
+        lane = 0 if load[0] <= load[1] else 1
+        lane_of[lane].append(i)
+        load[lane] += len(parts[i])
+    planned: list[tuple[float, int]] = []  # (planned end, part)
+    for lane, members in enumerate(lane_of):
+        t = now
+        for i in members:
+            t += span * len(parts[i]) / max(1, load[lane])
+            planned.append((t, i))
+    planned.sort()
+    iterations = 0
+    ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    try:
+        futures = {
+            pool.submit(
+                _improve_part, data, graph, parts[i], answers[i], graphs.pop(i, None), stop,
+                seed, chosen, until,
+            ): i
+            for until, i in planned
+        }  # fmt: skip
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                routes, cost, its = future.result()
+            except Exception:  # a lost worker must not lose the whole solve
+                log.warning("part %d: worker failed, first answer kept", i, exc_info=True)
+                continue
+            iterations += its
+            if cost < costs[i]:
+                answers[i], costs[i] = routes, cost
+                if reporter is not None:
+                    reporter.report(sum(costs))
+        pool.shutdown(wait=True)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return iterations
+
+
+#: Improve the parts of a time-limited decomposed solve two at a time on two cores (False: one
+#: after the other, each with a second seed beside it; kept for comparison in benchmarks).
+SIDE_BY_SIDE = True
 #: Bytes of part matrices kept from the first answers for the improvement (the rest rebuilt).
 KEEP_MATRIX_BYTES = 512 * 2**20
 

@@ -236,3 +236,42 @@ def test_progress_reports_falling_costs_then_the_result(decompose: bool) -> None
         data, stop=MaxIterations(60), seed=1, decompose=decompose, part_tasks=50
     )
     assert quiet.solution == result.solution
+
+
+def test_parts_side_by_side_under_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two cores and a time limit, the parts are improved in two worker processes: the
+    stitched solution passes the checker, serves every task once and is never worse than the
+    first answers (told first to the progress callback)."""
+    import optimizer.arc_routing as ar
+    from optimizer.stop import MaxRuntime
+
+    if ar._workers() < 2:
+        pytest.skip("one core: the parts are improved one after the other")
+    used: list[int] = []
+    original = ar._improve_parts_side_by_side
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        used.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ar, "_improve_parts_side_by_side", counting)
+    data = _grid(10, 12, 4)
+    calls: list[int] = []
+    result = solve_arc_routing(
+        data,
+        stop=MaxRuntime(4),
+        seed=0,
+        decompose=True,
+        part_tasks=60,
+        progress=lambda cost, bound, seconds: calls.append(cost),
+    )
+    assert used == [1]
+    assert result.feasible
+    assert result.solution is not None
+    report = check_solution(data, result.solution)
+    assert report.feasible, report.violations
+    served = sorted(s.task for r in result.solution.routes for s in r.services)
+    assert served == list(range(data.num_tasks))
+    assert result.cost is not None
+    assert result.cost <= calls[0]
+    assert calls == sorted(calls, reverse=True)
