@@ -336,6 +336,41 @@ def test_every_page_offline(server, patrol_log_id, page, name, path, role, has_m
     assert page.console_errors == []
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_start_page_plan_links_are_readable_on_a_phone(server, page, lang):
+    """At 390 px the planner's start page shows each scenario as a card: the plan and region
+    links each on one line (not one or two characters per line in a narrow column), within the
+    screen, with no sideways page scroll."""
+    base, data, _ = server
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/?lang={lang}&key={data.keys['planner']}")
+    page.wait_for_selector("table.scenarios td.plans a")
+    links = page.evaluate(
+        """() => [...document.querySelectorAll('table.scenarios td.plans a,'
+                 + ' table.scenarios td.logs a')].map(a => {
+            const r = a.getBoundingClientRect();
+            const style = getComputedStyle(a);
+            // one line: less than one and a half line heights ("normal" is about 1.2 em)
+            const lh = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+            const line = lh * 1.5;
+            return {text: a.textContent, height: r.height, line: line, right: r.right};
+        })"""
+    )
+    assert len(links) >= 2
+    for link in links:
+        assert link["height"] <= link["line"], f"{link['text']!r} wraps: {link['height']} px"
+        assert link["right"] <= PHONE["width"], f"{link['text']!r} runs off the screen"
+    cell = page.locator("table.scenarios td.plans").first.bounding_box()
+    assert cell is not None
+    assert cell["width"] >= 0.7 * PHONE["width"]  # the full width of the card, not a sliver
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    _shot(page, f"index_planner_cards_{lang}_390.png")
+    assert overflow <= 0
+    assert page.js_errors == []
+
+
 def test_crew_marks_a_day_unavailable_on_the_phone(server, page):
     """On the day page at 390 px a crew marks its day lost to a disaster call-out (cookie + the
     page's CSRF header); the page reloads with the day unavailable and the reason shown."""
