@@ -21,7 +21,14 @@ from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
 from tests.service.live_server import served
-from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml, track_along
+from tests.service.pages_data import (
+    Seeded,
+    loaded,
+    route_with_a_stop,
+    seed,
+    small_scenario_toml,
+    track_along,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -369,6 +376,55 @@ def test_start_page_plan_links_are_readable_on_a_phone(server, page, lang):
     _shot(page, f"index_planner_cards_{lang}_390.png")
     assert overflow <= 0
     assert page.js_errors == []
+
+
+def test_crew_ticks_a_stop_with_a_photo_on_the_phone(server, page):
+    """At 390 px a crew ticks a stop done: a text file chosen as the photo is refused in
+    Japanese next to the stop; with a camera JPEG the stop shows ✓ and the photo's thumbnail,
+    loaded from the service with the page's session."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    base, data, toml = server
+    route_id, _ = route_with_a_stop(
+        f"sqlite:///{toml.parent / 'gunmane.sqlite'}", data, "LI-7007-P0001"
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    photo = ARTIFACTS / "stop_photo.jpg"
+    Image.new("RGB", (64, 48), (30, 140, 60)).save(photo, format="JPEG")
+    memo = ARTIFACTS / "memo.txt"
+    memo.write_text("not a photo", encoding="utf-8")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/contractor/routes/{route_id}?lang=ja&key={data.keys['contractor']}")
+    page.click("#steps .tick-open")
+    form = page.locator("#steps form.tick-form")
+    camera = form.locator('input[type=file][name=photo][capture="environment"]')
+    assert camera.get_attribute("accept") == "image/*"
+    box = form.locator("label.photo").bounding_box()
+    assert box is not None
+    assert box["height"] >= 44  # thumb-sized
+    form.locator("textarea").fill("ベンチの板が割れている")
+    camera.set_input_files(str(memo))
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#steps .tick-error")
+    assert "写真として読めません" in page.locator("#steps .tick-error").inner_text()
+    camera.set_input_files(str(photo))
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#steps .tick.done a.thumb img")
+    page.wait_for_function(
+        "document.querySelector('#steps .tick.done a.thumb img').naturalWidth === 64"
+    )
+    assert "ベンチの板が割れている" in page.locator("#steps .tick.done").inner_text()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    _shot(page, "contractor_stop_photo_390.png")
+    assert overflow <= 0
+    # Reloaded, the page shows the stored photo by the ticked stop.
+    page.reload()
+    page.wait_for_selector("#steps .tick.done a.thumb img")
+    assert page.js_errors == []
+    # Only the refused text file, which the browser logs as a failed request.
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
 
 
 def test_crew_marks_a_day_unavailable_on_the_phone(server, page):
