@@ -958,6 +958,8 @@ class LoggedTask:
     covered: bool
     time: str | None
     geometry: LineString | None  # None for tasks without a place on the route
+    assets: str = ""  # the town's asset ids the task serves (shown instead of the task id)
+    note: str = ""  # a stop ticked by hand: what the crew noted
 
 
 COVERED_COLOUR: Final = "#1a9850"
@@ -973,10 +975,12 @@ def patrol_log_page_html(
     summary: Mapping[str, Any],
     lang: str = "ja",
     tiles: Tiles = OSM_TILES,
+    photo: str | None = None,
 ) -> str:
     """A patrol log for the town: the GPS track over the planned tasks, covered green, missed red.
 
-    ``track`` holds (lon, lat) fixes; ``summary`` the stored coverage figures.
+    ``track`` holds (lon, lat) fixes; ``summary`` the stored coverage figures; ``photo`` the URL
+    of a stop photo (a stop ticked by hand).
     """
     language = check_lang(lang)
     m = _osm_map(zoom_start=13, n03=False, tiles=tiles)
@@ -1026,5 +1030,6 @@ def patrol_log_page_html(
         legend=legend,
         tasks=tasks,
         summary=summary,
+        photo=photo,
         attributions=attribution_lines(n03=False),
     )

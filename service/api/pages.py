@@ -30,6 +30,7 @@ from service.map_data import (
     daily_route,
     patrol_route,
     planning_context,
+    step_name,
     stored_plan_figures,
     town_outlines,
     warm_planning_context,
@@ -371,13 +372,23 @@ def patrol_log_page(
             if step.kind == "serve" and step.task_id and step.coords:
                 coords = list(step.coords) if len(step.coords) >= 2 else [step.coords[0]] * 2
                 places.setdefault(step.task_id, LineString(coords))
+    language = check_lang(lang)
+
+    def named(task: dict[str, Any]) -> str:
+        """The task's name in the page's words (never empty, never its task id)."""
+        ids = [str(a) for a in task.get("asset_ids") or ()]
+        own = step_name(str(task.get("name") or ""), language, ids)
+        return own or labels(language)["stop" if task.get("kind") == "node" else "unnamed_road"]
+
     tasks = [
         LoggedTask(
             task_id=str(task["task_id"]),
-            name=str(task.get("name") or ""),
+            name=named(task),
             covered=bool(task.get("covered")),
             time=clock(task.get("time")) if task.get("time") else None,
             geometry=places.get(str(task["task_id"])),
+            assets=", ".join(str(a) for a in task.get("asset_ids") or ()),
+            note=str(task.get("note") or ""),
         )
         for task in report.get("tasks", [])
     ]
@@ -387,7 +398,7 @@ def patrol_log_page(
         stride = max(1, len(fixes) // MAX_TRACK_POINTS)
         track = [(p.lon, p.lat) for p in fixes[::stride]]
     when = plan.parameters.get("service_date") or plan.created_at.date().isoformat()
-    title = f"{plan.parameters.get('file', '')} ({when})"
+    title = f"{plan.parameters.get('file') or labels(language)['checked_by_hand']} ({when})"
     summary = dict(plan.summary)
     summary["start"], summary["end"] = clock(summary.get("start")), clock(summary.get("end"))
     html = patrol_log_page_html(
@@ -397,6 +408,7 @@ def patrol_log_page(
         summary=summary,
         lang=lang,
         tiles=page_tiles(request),
+        photo=photo_url(plan, request.app.state.settings.API_PREFIX),
     )
     return HTMLResponse(html)
 

@@ -399,6 +399,13 @@ def test_a_stop_ticked_with_a_photo_serves_it_back_byte_identical(seeded):
         region = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=ja", headers=planner)
         assert f'<img src="{photo}"' in region.text
         assert "手動チェック" in region.text
+        # The log's own page: the photo, the note, the stop by name and asset id (no task id).
+        log = client.get(f"/patrol-logs/{record['id']}?lang=ja", headers=planner).text
+        assert f'<img src="{photo}"' in log
+        assert "Rathauspark · ベンチ破損" in log
+        assert "<td>LI-7007-R0001</td>" in log
+        assert "n:park#0" not in log
+        assert "手動チェック (2026-04-01)" in log
         # A tick without a photo has none to serve.
         png = client.post(post, data={"task_id": task_id}, headers=crew).json()
         assert png["photo_url"] is None
