@@ -318,20 +318,30 @@ def crew_day_route(
 
 @router.get("/{date}/crews/{crew}/gpx", response_class=Response)
 def crew_day_gpx(
-    date: dt.date, crew: str, session: SessionDep, principal: PageKey, region_id: int | None = None
+    date: dt.date,
+    crew: str,
+    session: SessionDep,
+    principal: PageKey,
+    region_id: int | None = None,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of names")] = "ja",
 ) -> Response:
     """The crew-day's route as GPX 1.1 (track and stops)."""
     route = crew_day_route(session, principal, date, crew, region_id)
-    return route_download(route, "gpx", missing_code="no-geometry")
+    return route_download(route, "gpx", missing_code="no-geometry", lang=lang)
 
 
 @router.get("/{date}/crews/{crew}/kml", response_class=Response)
 def crew_day_kml(
-    date: dt.date, crew: str, session: SessionDep, principal: PageKey, region_id: int | None = None
+    date: dt.date,
+    crew: str,
+    session: SessionDep,
+    principal: PageKey,
+    region_id: int | None = None,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of names")] = "ja",
 ) -> Response:
     """The crew-day's route as KML."""
     route = crew_day_route(session, principal, date, crew, region_id)
-    return route_download(route, "kml", missing_code="no-geometry")
+    return route_download(route, "kml", missing_code="no-geometry", lang=lang)
 
 
 @router.post("/{date}/crews/{crew}/patrol-logs", status_code=201)

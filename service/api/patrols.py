@@ -100,16 +100,26 @@ def get_route_geojson(route_id: int, session: SessionDep, principal: RouteReader
 
 
 @router.get("/{route_id}/gpx", response_class=Response)
-def get_route_gpx(route_id: int, session: SessionDep, principal: RouteReaderKey) -> Response:
+def get_route_gpx(
+    route_id: int,
+    session: SessionDep,
+    principal: RouteReaderKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of names")] = "ja",
+) -> Response:
     """One route as GPX 1.1: a track (apps follow it without re-routing) plus stop waypoints."""
     return route_download(
-        _readable(session, principal, route_id), "gpx", missing_code="no-geometry"
+        _readable(session, principal, route_id), "gpx", missing_code="no-geometry", lang=lang
     )
 
 
 @router.get("/{route_id}/kml", response_class=Response)
-def get_route_kml(route_id: int, session: SessionDep, principal: RouteReaderKey) -> Response:
+def get_route_kml(
+    route_id: int,
+    session: SessionDep,
+    principal: RouteReaderKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of names")] = "ja",
+) -> Response:
     """One route as KML."""
     return route_download(
-        _readable(session, principal, route_id), "kml", missing_code="no-geometry"
+        _readable(session, principal, route_id), "kml", missing_code="no-geometry", lang=lang
     )

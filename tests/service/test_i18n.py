@@ -171,6 +171,11 @@ def test_gpx_and_kml_names_in_the_crews_language(seeded):
     assert "<name>班 1</name>" in kml
     for text in (ja, en, kml):
         assert not re.search(r"<name>[^<]*(#walk\d|n:\d)", text)
+    # The crews' own download endpoint follows ``lang`` too (ja when not given).
+    own = f"/api/v1/patrols/{data.route_id}"
+    assert "<name>巡回ルート 2026-04-01 班 1</name>" in client.get(f"{own}/gpx", headers=key).text
+    english = client.get(f"{own}/kml?lang=en", headers=key).text
+    assert "<name>Patrol route 2026-04-01, crew 1</name>" in english
 
 
 def test_step_names_in_the_pages_language():
