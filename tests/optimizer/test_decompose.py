@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,40 +239,66 @@ def test_progress_reports_falling_costs_then_the_result(decompose: bool) -> None
     assert quiet.solution == result.solution
 
 
-def test_parts_side_by_side_under_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+_SIDE_BY_SIDE_RUN = """
+import json
+import optimizer.arc_routing as ar
+from optimizer.checker import check_solution
+from optimizer.stop import MaxRuntime
+from tests.optimizer.test_decompose import _grid
+
+used = []
+original = ar._improve_parts_side_by_side
+
+
+def counting(*args, **kwargs):
+    used.append(1)
+    return original(*args, **kwargs)
+
+
+ar._improve_parts_side_by_side = counting
+data = _grid(10, 12, 4)
+calls = []
+result = ar.solve_arc_routing(
+    data, stop=MaxRuntime(4), seed=0, decompose=True, part_tasks=60,
+    progress=lambda cost, bound, seconds: calls.append(cost),
+)
+report = check_solution(data, result.solution)
+served = sorted(s.task for r in result.solution.routes for s in r.services)
+print(json.dumps({
+    "workers": ar._workers(), "used": len(used), "feasible": result.feasible,
+    "checker": report.feasible, "violations": list(report.violations),
+    "served_once": served == list(range(data.num_tasks)), "cost": result.cost,
+    "checker_cost": report.cost, "calls": calls,
+}))
+"""
+
+
+def test_parts_side_by_side_under_a_time_limit() -> None:
     """With two cores and a time limit, the parts are improved in two worker processes: the
     stitched solution passes the checker, serves every task once and is never worse than the
-    first answers (told first to the progress callback)."""
-    import optimizer.arc_routing as ar
-    from optimizer.stop import MaxRuntime
+    first answers (told first to the progress callback). Run in a fresh single-threaded
+    interpreter: a test runner's threads (pytest-xdist) rightly keep the solver from forking."""
+    import json
+    import subprocess
+    import sys
 
-    if ar._workers() < 2:
-        pytest.skip("one core: the parts are improved one after the other")
-    used: list[int] = []
-    original = ar._improve_parts_side_by_side
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        used.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(ar, "_improve_parts_side_by_side", counting)
-    data = _grid(10, 12, 4)
-    calls: list[int] = []
-    result = solve_arc_routing(
-        data,
-        stop=MaxRuntime(4),
-        seed=0,
-        decompose=True,
-        part_tasks=60,
-        progress=lambda cost, bound, seconds: calls.append(cost),
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", _SIDE_BY_SIDE_RUN],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    assert used == [1]
-    assert result.feasible
-    assert result.solution is not None
-    report = check_solution(data, result.solution)
-    assert report.feasible, report.violations
-    served = sorted(s.task for r in result.solution.routes for s in r.services)
-    assert served == list(range(data.num_tasks))
-    assert result.cost is not None
-    assert result.cost <= calls[0]
-    assert calls == sorted(calls, reverse=True)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    if out["workers"] < 2:
+        pytest.skip("one core: the parts are improved one after the other")
+    assert out["used"] == 1
+    assert out["feasible"]
+    assert out["checker"], out["violations"]
+    assert out["served_once"]
+    assert out["cost"] == out["checker_cost"]
+    assert out["cost"] <= out["calls"][0]
+    assert out["calls"] == sorted(out["calls"], reverse=True)
