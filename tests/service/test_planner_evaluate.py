@@ -7,7 +7,6 @@ are left out; a clean plan is scored.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
 from service.map_data import SCORES
+from tests.service.api.job_runs import wait_for_job
 from tests.service.pages_data import Seeded, loaded, seed, small_scenario_toml
 
 pytestmark = pytest.mark.xdist_group("pages")
@@ -157,12 +157,7 @@ def _routed(client: TestClient, data: Seeded, **body: Any) -> dict[str, Any]:
     )
     assert started.status_code in (200, 201), started.text
     url = started.headers["Location"]
-    deadline = time.monotonic() + 180
-    job = started.json()
-    while job["status"] in ("accepted", "running"):
-        assert time.monotonic() < deadline, "routing did not finish"
-        time.sleep(0.2)
-        job = client.get(url, headers=headers).json()
+    job = wait_for_job(client, url, headers, timeout=180)
     assert job["status"] == "successful", job["message"]
     return dict(client.get(f"{url}/results", headers=headers).json())
 

@@ -15,6 +15,7 @@ from gis_data.planning import patrol_plan
 from service.config import Settings
 from service.db import session_scope
 from service.importer import import_scenario
+from tests.service.api.job_runs import wait_for_job
 from tests.service.grid_scenario import STREETS, write_grid_scenario
 
 
@@ -148,12 +149,7 @@ def _execute(
     )
     assert started.status_code == 201, started.text
     url = started.headers["Location"]
-    deadline = time.monotonic() + 60
-    job = started.json()
-    while job["status"] in ("accepted", "running"):
-        assert time.monotonic() < deadline, "routing job did not finish"
-        time.sleep(0.05)
-        job = client.get(url, headers=headers).json()
+    job = wait_for_job(client, url, headers, timeout=60)
     return {**job, "url": url}
 
 
