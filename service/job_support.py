@@ -22,17 +22,6 @@ def _scenario_id(ctx: JobContext) -> int:
     return ctx.scenario_id
 
 
-def _number(inputs: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    raw = inputs.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise JobInputError(f"inputs.{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise JobInputError(f"inputs.{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
-
-
 def load_job_scenario(ctx: JobContext, *, need_network: bool) -> Any:
     """The job's scenario from its stored rows (towns, boundaries, assets, depots, network)."""
     from service.stored_scenario import IncompleteScenarioError, load_stored_scenario
