@@ -35,15 +35,27 @@ def _run(client: TestClient, url: str, headers: dict[str, str], parameters: dict
 @pytest.fixture
 def stored(client: TestClient, api: str, planner: dict[str, str], engine: Engine, tmp_path: Path):
     """The grid scenario with two regions and a stored calendar of May 2026."""
+    return _grid_calendar(client, api, planner, engine, tmp_path / "g", HORIZON)
+
+
+def _grid_calendar(
+    client: TestClient,
+    api: str,
+    planner: dict[str, str],
+    engine: Engine,
+    folder: Path,
+    horizon: str,
+) -> dict:
+    """Import the grid scenario, plan two regions and store a calendar over ``horizon``."""
     with session_scope(engine) as session:
-        grid_id = import_scenario(session=session, config=write_grid_scenario(tmp_path / "g")).id
+        grid_id = import_scenario(session=session, config=write_grid_scenario(folder)).id
     base = f"{api}/scenarios/{grid_id}/plans"
     regions = _run(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
     calendar = _run(
         client,
         f"{base}/calendar",
         planner,
-        {"horizon": HORIZON, "iterations": 3, "regions_plan_id": regions["plan_id"]},
+        {"horizon": horizon, "iterations": 3, "regions_plan_id": regions["plan_id"]},
     )
     return {"scenario": grid_id, "regions": regions["plan_id"], "calendar": calendar}
 
@@ -312,16 +324,7 @@ def test_the_year_end_closure_has_no_routes(
     client: TestClient, api: str, planner: dict[str, str], engine: Engine, tmp_path: Path
 ) -> None:
     """A December calendar stores routes on working days only: none on weekends or Dec 29-31."""
-    with session_scope(engine) as session:
-        grid_id = import_scenario(session=session, config=write_grid_scenario(tmp_path / "d")).id
-    base = f"{api}/scenarios/{grid_id}/plans"
-    regions = _run(client, f"{base}/regions", planner, {"k": 2, "time_limit": 2, "unit_km": 0.3})
-    calendar = _run(
-        client,
-        f"{base}/calendar",
-        planner,
-        {"horizon": "2026-12", "iterations": 3, "regions_plan_id": regions["plan_id"]},
-    )
+    calendar = _grid_calendar(client, api, planner, engine, tmp_path / "d", "2026-12")["calendar"]
     _schedule, _ids, routes = _stored_days(engine, calendar["plan_id"])
     dates = {r[1] for r in routes}
     assert dates
