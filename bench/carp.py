@@ -364,8 +364,9 @@ def run_instance(
 ) -> BenchRow:
     """Solve one instance, score it through the checker and bound it from below.
 
-    ``seconds`` covers the solve only; the lower bound is computed after it (not timed). Peak
-    memory is this process's (a second-seed worker process is not counted).
+    ``seconds`` covers the solve only; the lower bound is computed after it (not timed; its
+    cutting-plane LP gets as long as the solve, at least 10 s, and stops earlier when it
+    stalls). Peak memory is this process's (a second-seed worker process is not counted).
     """
     _reset_peak_memory()
     started = time.perf_counter()
@@ -377,7 +378,9 @@ def run_instance(
     )
     elapsed = time.perf_counter() - started
     peak = peak_memory_mb()
-    bound = instance.reported_cost(carp_lower_bound(instance.data).value)
+    bound = instance.reported_cost(
+        carp_lower_bound(instance.data, cut_seconds=max(10.0, seconds)).value
+    )
     if result.solution is None:
         return BenchRow(instance.name, None, bks, False, elapsed, bound, peak)
     report = check_solution(instance.data, result.solution)

@@ -249,7 +249,7 @@ def solve_plan(
         return failed(result.status)
     routes = trace_routes(instance, result.solution)
     # The bundled plan's progress line states how far it can be from the best possible.
-    bound = carp_lower_bound(instance.data).value if bundled else None
+    bound = carp_lower_bound(instance.data, cut_seconds=2.0).value if bundled else None
     return Plan(
         label=label,
         municipality_code=municipality_code,

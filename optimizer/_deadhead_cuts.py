@@ -1,0 +1,256 @@
+"""A cutting-plane LP over deadhead counts per link: the strongest of the lower bounds.
+
+On an undirected instance, let y_e be how many times all routes together deadhead over link e.
+For any set S of nodes, the routes cross the cut delta(S) an even number of times in all, the
+served required edges cross it r(S) times (once each), and if S holds no depot, every route
+serving a task inside S or on its border crosses it at least twice, and at least k(S) routes
+do so (capacity and shift limits). Hence, for every S without a depot,
+
+    y(delta(S)) >= max(2 k(S) - r(S), r(S) mod 2)
+
+and for every S, y(delta(S)) >= r(S) mod 2 (the parity, or "odd", cuts). Minimising the
+deadhead cost over y >= 0 under any family of these cuts is a lower bound (this is the
+aggregated formulation of Belenguer and Benavent for the CARP, and of Ghiani and Laporte for
+the rural postman problem). With every odd cut it is the minimum T-join, i.e. the exact
+parity matching; the capacity cuts add what the matching and the level cuts see separately,
+and they also join pieces of required work the way the connection tree does.
+
+The LP starts with the odd nodes, the depot's own cut and the level sets around the depot, then
+adds violated cuts found among the connected components of the links whose y exceeds a
+threshold (a heuristic separation), until none is found, the bound stalls or time runs out.
+Every intermediate LP value is itself a valid bound. Memory is linear: one variable per link,
+one sparse row per cut. HiGHS (scipy's `linprog`) solves each LP.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from optimizer.carp_data import CarpData, TaskKind
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Thresholds on y whose link components are tried as cut sets in each round.
+_THRESHOLDS = (1e-6, 0.25, 0.5, 0.75, 1.0 - 1e-6)
+_SEPARATION = [(t, False) for t in _THRESHOLDS] + [(t, True) for t in _THRESHOLDS]
+#: Level sets {phi > t} around the depot added at the start (quantiles of the task ends' phi).
+_LEVELS = 60
+#: Stop when the LP value rose by less than this fraction over the last `_STALL_ROUNDS` rounds.
+_STALL = 5e-4
+_STALL_ROUNDS = 8
+
+
+def routes_needed(
+    data: CarpData, tasks: IntArray | FloatArray, demand: FloatArray, serve: FloatArray
+) -> FloatArray:
+    """Least number of routes that serve ``tasks`` tasks of total ``demand`` and ``serve`` cost
+    (element-wise): one if any, and the largest capacity bounds each route's demand, the longest
+    shift its serve time."""
+    types = data.vehicle_types
+    routes = (np.asarray(tasks) > 0).astype(np.float64)
+    if all(vt.capacity is not None for vt in types):
+        cap = max(int(vt.capacity or 0) for vt in types)
+        if cap > 0:
+            routes = np.maximum(routes, np.ceil(demand / cap - 1e-9))
+    if all(vt.shift_limit is not None for vt in types):
+        shift = max(int(vt.shift_limit or 0) for vt in types)
+        if shift > 0:
+            routes = np.maximum(routes, np.ceil(serve / shift - 1e-9))
+    return routes
+
+
+@dataclass
+class _Cuts:
+    """The cut rows found so far (each: the links crossing it and its right-hand side)."""
+
+    links: list[IntArray] = field(default_factory=list)
+    need: list[float] = field(default_factory=list)
+    seen: set[bytes] = field(default_factory=set)
+
+    def add(self, crossing: IntArray, need: float) -> bool:
+        key = crossing.tobytes() + int(need).to_bytes(8, "little")
+        if need <= 0 or key in self.seen:
+            return False
+        self.seen.add(key)
+        self.links.append(crossing)
+        self.need.append(need)
+        return True
+
+    def matrix(self, num_links: int) -> csr_matrix:
+        sizes = [len(c) for c in self.links]
+        rows = np.repeat(np.arange(len(sizes)), sizes)
+        cols = np.concatenate(self.links) if self.links else np.zeros(0, dtype=np.int64)
+        return csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sizes), num_links))
+
+
+class _Instance:
+    """The undirected links (cheapest per node pair) and what each cut needs."""
+
+    def __init__(self, data: CarpData) -> None:
+        n = data.num_nodes
+        lo = np.minimum(data.link_tail, data.link_head)
+        hi = np.maximum(data.link_tail, data.link_head)
+        keep = lo != hi
+        lo, hi, cost = lo[keep], hi[keep], data.link_cost[keep]
+        key = lo * n + hi
+        order = np.lexsort((cost, key))
+        key, lo, hi, cost = key[order], lo[order], hi[order], cost[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        self.data = data
+        self.n = n
+        self.a, self.b = lo[first], hi[first]
+        self.cost = cost[first].astype(np.float64)
+        kinds = data.task_kind
+        self.tu, self.tv = data.task_u, data.task_v
+        self.crossable = (kinds != TaskKind.NODE) & (self.tu != self.tv)
+        self.demand = data.task_demand.astype(np.float64)
+        self.serve = data.task_serve_cost.astype(np.float64)
+        self.is_depot = np.zeros(n, dtype=bool)
+        self.is_depot[list(data.depots)] = True
+
+    def need_of(self, inside: npt.NDArray[np.bool_]) -> tuple[IntArray, float]:
+        """The links crossing the set and the deadhead crossings it forces."""
+        crossing = np.flatnonzero(inside[self.a] != inside[self.b]).astype(np.int64)
+        r = int((inside[self.tu[self.crossable]] != inside[self.tv[self.crossable]]).sum())
+        need = float(r % 2)
+        for side in (inside, ~inside):
+            if self.is_depot[side].any():
+                continue
+            touch = side[self.tu] | side[self.tv]
+            k = routes_needed(
+                self.data,
+                np.array([int(touch.sum())]),
+                np.array([self.demand[touch].sum()]),
+                np.array([self.serve[touch].sum()]),
+            )[0]
+            need = max(need, 2.0 * k - r)
+        return crossing, need
+
+    def violated_components(
+        self, y: FloatArray, threshold: float, with_tasks: bool = False
+    ) -> list[npt.NDArray[np.bool_]]:
+        """Components of the links with y above ``threshold`` whose cut the LP solution violates.
+
+        Counted for every component at once (one pass over links and tasks); only the violated
+        ones are then built as node sets. A component with every depot is read through its
+        complement (a set without a depot), one with some depots gets only its parity cut."""
+        sel = y > threshold
+        rows, cols = self.a[sel], self.b[sel]
+        if with_tasks:  # required edges kept inside: the sets then have r = 0 (connectivity)
+            rows = np.concatenate([rows, self.tu[self.crossable]])
+            cols = np.concatenate([cols, self.tv[self.crossable]])
+        graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(self.n, self.n))
+        count, label = connected_components(graph, directed=False)
+        if count <= 1:
+            return []
+        la, lb = label[self.a], label[self.b]
+        cut = la != lb
+        flow = np.bincount(la[cut], y[cut], count) + np.bincount(lb[cut], y[cut], count)
+        tu, tv = label[self.tu], label[self.tv]
+        cross = self.crossable & (tu != tv)
+        r = np.bincount(tu[cross], minlength=count) + np.bincount(tv[cross], minlength=count)
+        inner = tu == tv  # both ends in one component (node tasks always)
+
+        def per_component(weights: FloatArray | None) -> FloatArray:
+            """Sum over the tasks touching each component (inner once, crossing at both ends)."""
+            w = np.ones(len(tu)) if weights is None else weights
+            total = np.bincount(tu[inner], w[inner], count).astype(np.float64)
+            total += np.bincount(tu[~inner], w[~inner], count)
+            total += np.bincount(tv[~inner], w[~inner], count)
+            return total
+
+        def inside_only(weights: FloatArray | None) -> FloatArray:
+            w = np.ones(len(tu)) if weights is None else weights
+            return np.bincount(tu[inner], w[inner], count).astype(np.float64)
+
+        depots = np.bincount(label[self.is_depot], minlength=count)
+        k_own = routes_needed(
+            self.data, per_component(None), per_component(self.demand), per_component(self.serve)
+        )
+        # The complement touches every task not wholly inside the component.
+        k_rest = routes_needed(
+            self.data,
+            len(tu) - inside_only(None),
+            self.demand.sum() - inside_only(self.demand),
+            self.serve.sum() - inside_only(self.serve),
+        )
+        need = (r % 2).astype(np.float64)
+        need = np.where(depots == 0, np.maximum(need, 2.0 * k_own - r), need)
+        every = depots == int(self.is_depot.sum())
+        need = np.where(every, np.maximum(need, 2.0 * k_rest - r), need)
+        bad = np.flatnonzero(flow < need - 1e-6)
+        return [label == c for c in bad]
+
+
+def deadhead_cut_bound(data: CarpData, seconds: float = 10.0) -> int:
+    """Least deadhead cost under the cuts found within ``seconds`` (0 when not applicable).
+
+    The caller checks that the instance is undirected (edge and node tasks, symmetric links)."""
+    if data.num_tasks == 0:
+        return 0
+    started = time.perf_counter()
+    inst = _Instance(data)
+    m = len(inst.a)
+    cuts = _Cuts()
+    if m == 0:
+        return 0
+    n = inst.n
+    crossable = inst.crossable
+    degree = np.bincount(np.concatenate([inst.tu[crossable], inst.tv[crossable]]), minlength=n)
+    for v in np.flatnonzero(degree % 2 == 1):
+        single = np.zeros(n, dtype=bool)
+        single[v] = True
+        cuts.add(*inst.need_of(single))
+    for depot in data.depots:
+        single = np.zeros(n, dtype=bool)
+        single[depot] = True
+        cuts.add(*inst.need_of(single))
+    if len(data.depots) == 1:
+        both_ways = csr_matrix((inst.cost, (inst.a, inst.b)), shape=(n, n))
+        phi = dijkstra(both_ways, directed=False, indices=data.depots[0])
+        ends = np.concatenate([phi[inst.tu], phi[inst.tv]])
+        ends = ends[np.isfinite(ends)]
+        if len(ends):
+            for t in np.unique(np.quantile(ends, np.linspace(0.0, 1.0, _LEVELS)[1:-1])):
+                cuts.add(*inst.need_of(phi > t))
+    best = 0.0
+    history: list[float] = []
+    while cuts.links:
+        result = linprog(
+            inst.cost,
+            A_ub=-cuts.matrix(m),
+            b_ub=-np.asarray(cuts.need),
+            bounds=(0, None),
+            method="highs",
+        )
+        if result.status != 0 or result.x is None:
+            break  # infeasible: some set no link can reach; the other bounds stand
+        value = float(result.fun)
+        best = max(best, value)
+        history.append(value)
+        if time.perf_counter() - started > seconds:
+            break
+        if len(history) > _STALL_ROUNDS:
+            old = history[-1 - _STALL_ROUNDS]
+            if value - old <= _STALL * max(1.0, abs(value)):
+                break
+        y = np.asarray(result.x, dtype=np.float64)
+        added = 0
+        for threshold, with_tasks in _SEPARATION:
+            for inside in inst.violated_components(y, threshold, with_tasks):
+                crossing, need = inst.need_of(inside)
+                if y[crossing].sum() < need - 1e-6:
+                    added += cuts.add(crossing, need)
+        if not added:
+            break
+    return math.ceil(best - 1e-6 * max(1.0, best)) if best > 0 else 0
