@@ -37,6 +37,7 @@ from optimizer._decompose import (
     split_tasks,
     sub_problem,
 )
+from optimizer._giant_tour import giant_tour_routes
 from optimizer._orientation import orient_routes
 from optimizer._task_graph import TaskGraph, build_task_graph
 from optimizer.carp_data import CarpData
@@ -269,6 +270,26 @@ DECOMPOSE_ABOVE = 1500
 PART_TASKS = 1500
 
 
+#: From this many tasks on, the giant tour's routes compete with path scanning as the start (on
+#: small problems the search forgets its start within a second: they keep their path unchanged).
+GIANT_TOUR_FROM = 400
+
+
+def _with_giant_tour(tg: TaskGraph, initial: Routes | None) -> Routes | None:
+    """The cheaper of ``initial`` and the giant tour's routes (`giant_tour_routes`, re-oriented)
+    for problems of at least `GIANT_TOUR_FROM` tasks; ``initial`` on a tie."""
+    if tg.data.num_tasks < GIANT_TOUR_FROM:
+        return initial
+    tour = giant_tour_routes(tg)
+    if tour is None:
+        return initial
+    tour = orient_routes(tg, tour)
+    log.debug("giant tour: cost %d, %d routes", total_cost(tg, tour), len(tour))
+    if initial is None or total_cost(tg, tour) < total_cost(tg, initial):
+        return tour
+    return initial
+
+
 def _solve_routes(
     tg: TaskGraph,
     stop: StoppingCriterion,
@@ -291,6 +312,7 @@ def _solve_routes(
     if initial is not None:
         initial = orient_routes(tg, initial)
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
+    initial = _with_giant_tour(tg, initial)
     if start is not None and (initial is None or total_cost(tg, start) <= total_cost(tg, initial)):
         initial = start
     if initial is not None and on_cost is not None:
@@ -390,7 +412,7 @@ def _solve_decomposed(
     for i, tasks in enumerate(deco.parts):
         tg = build_task_graph(sub_problem(data, tasks), graph)
         _check_servable(tg)
-        first = best_path_scanning(tg, seed, runs=1)
+        first = _with_giant_tour(tg, best_path_scanning(tg, seed, runs=1))
         if first is None:
             return None, 0, len(sizes)
         answers.append(_task_routes(tg, tasks, first))
