@@ -70,35 +70,53 @@ def routes_needed(
 
 @dataclass
 class _Cuts:
-    """The cut rows found so far (each: the links crossing it and its right-hand side)."""
+    """The rows found so far, each ``sum(coef * y[links]) >= rhs``."""
 
     links: list[IntArray] = field(default_factory=list)
-    need: list[float] = field(default_factory=list)
+    coefs: list[FloatArray] = field(default_factory=list)
+    rhs: list[float] = field(default_factory=list)
     seen: set[bytes] = field(default_factory=set)
 
-    def add(self, crossing: IntArray, need: float) -> bool:
-        key = crossing.tobytes() + int(need).to_bytes(8, "little")
-        if need <= 0 or key in self.seen:
+    def add(self, links: IntArray, coefs: FloatArray, rhs: float) -> bool:
+        if rhs <= 0 and (coefs >= 0).all():
+            return False  # met by every y >= 0
+        key = links.tobytes() + np.sign(coefs).astype(np.int8).tobytes() + repr(rhs).encode()
+        if key in self.seen:
             return False
         self.seen.add(key)
-        self.links.append(crossing)
-        self.need.append(need)
+        self.links.append(links)
+        self.coefs.append(coefs)
+        self.rhs.append(rhs)
         return True
 
     def matrix(self, num_links: int) -> csr_matrix:
         sizes = [len(c) for c in self.links]
         rows = np.repeat(np.arange(len(sizes)), sizes)
-        cols = np.concatenate(self.links) if self.links else np.zeros(0, dtype=np.int64)
-        return csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sizes), num_links))
+        cols = np.concatenate(self.links)
+        return csr_matrix((np.concatenate(self.coefs), (rows, cols)), shape=(len(sizes), num_links))
+
+
+#: A cut row: the links, their coefficients, the right-hand side.
+Row = tuple[IntArray, FloatArray, float]
 
 
 class _Instance:
-    """The undirected links (cheapest per node pair) and what each cut needs."""
+    """The links the LP prices and what each set of nodes forces across its cut.
 
-    def __init__(self, data: CarpData) -> None:
+    Undirected instances get one variable per node pair (the cheaper way, both read the same);
+    instances with one-way links or required arcs get one per directed link, and the cuts also
+    state the balance of each set: what enters it leaves it, so deadhead out of the set minus
+    deadhead into it equals the served arcs into it minus those out of it, give or take the
+    required edges crossing it (served either way), and each route serving inside a set with
+    no depot enters and leaves it at least once."""
+
+    def __init__(self, data: CarpData, directed: bool) -> None:
         n = data.num_nodes
-        lo = np.minimum(data.link_tail, data.link_head)
-        hi = np.maximum(data.link_tail, data.link_head)
+        tails, heads = data.link_tail, data.link_head
+        if directed:
+            lo, hi = tails, heads
+        else:
+            lo, hi = np.minimum(tails, heads), np.maximum(tails, heads)
         keep = lo != hi
         lo, hi, cost = lo[keep], hi[keep], data.link_cost[keep]
         key = lo * n + hi
@@ -107,34 +125,60 @@ class _Instance:
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         self.data = data
+        self.directed = directed
         self.n = n
         self.a, self.b = lo[first], hi[first]
         self.cost = cost[first].astype(np.float64)
         kinds = data.task_kind
         self.tu, self.tv = data.task_u, data.task_v
         self.crossable = (kinds != TaskKind.NODE) & (self.tu != self.tv)
+        self.arc = self.crossable & (kinds == TaskKind.ARC)
+        self.edge = self.crossable & ~self.arc
         self.demand = data.task_demand.astype(np.float64)
         self.serve = data.task_serve_cost.astype(np.float64)
         self.is_depot = np.zeros(n, dtype=bool)
         self.is_depot[list(data.depots)] = True
 
-    def need_of(self, inside: npt.NDArray[np.bool_]) -> tuple[IntArray, float]:
-        """The links crossing the set and the deadhead crossings it forces."""
-        crossing = np.flatnonzero(inside[self.a] != inside[self.b]).astype(np.int64)
-        r = int((inside[self.tu[self.crossable]] != inside[self.tv[self.crossable]]).sum())
-        need = float(r % 2)
-        for side in (inside, ~inside):
-            if self.is_depot[side].any():
-                continue
-            touch = side[self.tu] | side[self.tv]
-            k = routes_needed(
+    def _routes(self, touch: npt.NDArray[np.bool_]) -> float:
+        return float(
+            routes_needed(
                 self.data,
                 np.array([int(touch.sum())]),
                 np.array([self.demand[touch].sum()]),
                 np.array([self.serve[touch].sum()]),
             )[0]
-            need = max(need, 2.0 * k - r)
-        return crossing, need
+        )
+
+    def rows_of(self, inside: npt.NDArray[np.bool_]) -> list[Row]:
+        """The rows a set of nodes gives: its cut, and with directed links its balance."""
+        out = inside[self.a] & ~inside[self.b]
+        into = ~inside[self.a] & inside[self.b]
+        crossing = np.flatnonzero(out | into).astype(np.int64)
+        tin, tout = inside[self.tu], inside[self.tv]
+        r = int((self.crossable & (tin != tout)).sum())
+        need = float(r % 2)
+        k = {}  # side -> routes that must enter and leave it (sides without a depot)
+        for name, side in (("in", inside), ("out", ~inside)):
+            if not self.is_depot[side].any():
+                k[name] = self._routes(side[self.tu] | side[self.tv])
+                need = max(need, 2.0 * k[name] - r)
+        rows: list[Row] = [(crossing, np.ones(len(crossing)), need)]
+        if not self.directed:
+            return rows
+        e = float((self.edge & (tin != tout)).sum())
+        a_out = float((self.arc & tin & ~tout).sum())  # served arcs leaving the set
+        a_in = float((self.arc & ~tin & tout).sum())
+        sign = np.where(out[crossing], 1.0, -1.0)  # +1 on links leaving the set
+        balance = a_in - a_out
+        rows.append((crossing, sign, balance - e))
+        rows.append((crossing, -sign, -(balance + e)))
+        if "in" in k:  # the routes serving inside leave and re-enter it
+            rows.append((crossing, (sign > 0).astype(np.float64), k["in"] - a_out - e))
+            rows.append((crossing, (sign < 0).astype(np.float64), k["in"] - a_in - e))
+        if "out" in k:  # the same for the outside, whose exits are the inside's entries
+            rows.append((crossing, (sign < 0).astype(np.float64), k["out"] - a_in - e))
+            rows.append((crossing, (sign > 0).astype(np.float64), k["out"] - a_out - e))
+        return rows
 
     def violated_components(
         self, y: FloatArray, threshold: float, with_tasks: bool = False
@@ -146,7 +190,7 @@ class _Instance:
         complement (a set without a depot), one with some depots gets only its parity cut."""
         sel = y > threshold
         rows, cols = self.a[sel], self.b[sel]
-        if with_tasks:  # required edges kept inside: the sets then have r = 0 (connectivity)
+        if with_tasks:  # required links kept inside: the sets then have r = 0 (connectivity)
             rows = np.concatenate([rows, self.tu[self.crossable]])
             cols = np.concatenate([cols, self.tv[self.crossable]])
         graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(self.n, self.n))
@@ -155,7 +199,9 @@ class _Instance:
             return []
         la, lb = label[self.a], label[self.b]
         cut = la != lb
-        flow = np.bincount(la[cut], y[cut], count) + np.bincount(lb[cut], y[cut], count)
+        leaving = np.bincount(la[cut], y[cut], count)
+        entering = np.bincount(lb[cut], y[cut], count)
+        flow = leaving + entering
         tu, tv = label[self.tu], label[self.tv]
         cross = self.crossable & (tu != tv)
         r = np.bincount(tu[cross], minlength=count) + np.bincount(tv[cross], minlength=count)
@@ -188,33 +234,56 @@ class _Instance:
         need = np.where(depots == 0, np.maximum(need, 2.0 * k_own - r), need)
         every = depots == int(self.is_depot.sum())
         need = np.where(every, np.maximum(need, 2.0 * k_rest - r), need)
-        bad = np.flatnonzero(flow < need - 1e-6)
-        return [label == c for c in bad]
+        bad = flow < need - 1e-6
+        if self.directed:
+            arcs = self.arc & (tu != tv)
+            a_out = np.bincount(tu[arcs], minlength=count).astype(np.float64)
+            a_in = np.bincount(tv[arcs], minlength=count).astype(np.float64)
+            edges = self.edge & (tu != tv)
+            e = np.bincount(tu[edges], minlength=count) + np.bincount(tv[edges], minlength=count)
+            excess = leaving - entering - (a_in - a_out)
+            bad |= np.abs(excess) > e + 1e-6
+        return [label == c for c in np.flatnonzero(bad)]
 
 
-def deadhead_cut_bound(data: CarpData, seconds: float = 10.0) -> int:
-    """Least deadhead cost under the cuts found within ``seconds`` (0 when not applicable).
+def _violated(row: Row, y: FloatArray | None) -> bool:
+    links, coefs, rhs = row
+    have = 0.0 if y is None else float(coefs @ y[links])
+    return have < rhs - 1e-6
 
-    The caller checks that the instance is undirected (edge and node tasks, symmetric links)."""
+
+def deadhead_cut_bound(data: CarpData, seconds: float = 10.0, *, directed: bool = False) -> int:
+    """Least deadhead cost under the cuts found within ``seconds`` (0 when nothing is found).
+
+    ``directed``: one variable per directed link and balance rows (instances with required arcs
+    or one-way links); else the links are read undirected (the caller checks they are)."""
     if data.num_tasks == 0:
         return 0
     started = time.perf_counter()
-    inst = _Instance(data)
+    inst = _Instance(data, directed)
     m = len(inst.a)
     cuts = _Cuts()
     if m == 0:
         return 0
     n = inst.n
+
+    def add_set(inside: npt.NDArray[np.bool_], y: FloatArray | None) -> int:
+        return sum(cuts.add(*row) for row in inst.rows_of(inside) if _violated(row, y))
+
     crossable = inst.crossable
     degree = np.bincount(np.concatenate([inst.tu[crossable], inst.tv[crossable]]), minlength=n)
-    for v in np.flatnonzero(degree % 2 == 1):
-        single = np.zeros(n, dtype=bool)
+    start = degree % 2 == 1
+    if directed:  # nodes whose served arcs do not balance within their required edges
+        edge, arc = inst.edge, inst.arc
+        e = np.bincount(np.concatenate([inst.tu[edge], inst.tv[edge]]), minlength=n)
+        net = np.bincount(inst.tv[arc], minlength=n) - np.bincount(inst.tu[arc], minlength=n)
+        start |= np.abs(net) > e
+    start[list(data.depots)] = True
+    single = np.zeros(n, dtype=bool)
+    for v in np.flatnonzero(start):
         single[v] = True
-        cuts.add(*inst.need_of(single))
-    for depot in data.depots:
-        single = np.zeros(n, dtype=bool)
-        single[depot] = True
-        cuts.add(*inst.need_of(single))
+        add_set(single, None)
+        single[v] = False
     if len(data.depots) == 1:
         both_ways = csr_matrix((inst.cost, (inst.a, inst.b)), shape=(n, n))
         phi = dijkstra(both_ways, directed=False, indices=data.depots[0])
@@ -222,14 +291,14 @@ def deadhead_cut_bound(data: CarpData, seconds: float = 10.0) -> int:
         ends = ends[np.isfinite(ends)]
         if len(ends):
             for t in np.unique(np.quantile(ends, np.linspace(0.0, 1.0, _LEVELS)[1:-1])):
-                cuts.add(*inst.need_of(phi > t))
+                add_set(phi > t, None)
     best = 0.0
     history: list[float] = []
     while cuts.links:
         result = linprog(
             inst.cost,
             A_ub=-cuts.matrix(m),
-            b_ub=-np.asarray(cuts.need),
+            b_ub=-np.asarray(cuts.rhs),
             bounds=(0, None),
             method="highs",
         )
@@ -248,9 +317,7 @@ def deadhead_cut_bound(data: CarpData, seconds: float = 10.0) -> int:
         added = 0
         for threshold, with_tasks in _SEPARATION:
             for inside in inst.violated_components(y, threshold, with_tasks):
-                crossing, need = inst.need_of(inside)
-                if y[crossing].sum() < need - 1e-6:
-                    added += cuts.add(crossing, need)
+                added += add_set(inside, y)
         if not added:
             break
     return math.ceil(best - 1e-6 * max(1.0, best)) if best > 0 else 0

@@ -26,10 +26,11 @@ bound when they are not zero). It is the largest of five bounds:
   served tasks cross it at most once each, the rest of the crossings are deadhead, and a deadhead
   link crosses levels over at most its cost (`_level_bound`).
 
-- **deadhead cuts** (undirected instances, `optimizer._deadhead_cuts`): a cutting-plane LP over
-  how often each link is deadheaded, with parity cuts (the exact matching when all are found),
-  capacity cuts on sets without a depot (routes in and out) and the level sets; it usually
-  dominates the three above, which stay as cheap fall-backs and for mixed graphs.
+- **deadhead cuts** (any graph, `optimizer._deadhead_cuts`): a cutting-plane LP over how often
+  each link is deadheaded, with parity cuts (the exact matching when all are found), capacity
+  cuts on sets without a depot (routes in and out), the level sets, and on mixed graphs the
+  balance of each set (served one-way arcs must be deadheaded back); it usually dominates the
+  others, which stay as cheap fall-backs.
 
 All distances come from the links (scipy shortest paths); memory stays linear in the graph except
 the assignment's square matrix, used only up to `ASSIGNMENT_MAX` ends.
@@ -68,7 +69,7 @@ class LowerBound:
     method: str  # which pairing bound: "assignment", "nearest", "" (none)
     connection: int = 0  # serve + the spanning tree joining the pieces of work and the depot
     levels: int = 0  # serve + the deadhead the level cuts around the depot force
-    cuts: int = 0  # serve + the deadhead of the cutting-plane LP (undirected instances)
+    cuts: int = 0  # serve + the deadhead of the cutting-plane LP
 
 
 def _symmetric(data: CarpData) -> bool:
@@ -283,10 +284,10 @@ def carp_lower_bound(
     ends = _route_ends(data, graph, k)
     matching: int | None = None
     method = ""
-    cuts = 0
     kinds = data.task_kind
-    if data.num_tasks and not (kinds == TaskKind.ARC).any() and _symmetric(data):
-        cuts = serve + deadhead_cut_bound(data, cut_seconds)
+    undirected = not (kinds == TaskKind.ARC).any() and _symmetric(data)
+    cuts = serve + deadhead_cut_bound(data, cut_seconds, directed=not undirected)
+    if data.num_tasks and undirected:
         edges = (kinds == TaskKind.EDGE) & (data.task_u != data.task_v)
         degree = np.bincount(
             np.concatenate([data.task_u[edges], data.task_v[edges]]), minlength=data.num_nodes
