@@ -44,9 +44,10 @@ _THRESHOLDS = (1e-6, 0.25, 0.5, 0.75, 1.0 - 1e-6)
 _SEPARATION = [(t, False) for t in _THRESHOLDS] + [(t, True) for t in _THRESHOLDS]
 #: Level sets {phi > t} around the depot added at the start (quantiles of the task ends' phi).
 _LEVELS = 60
-#: Stop when the LP value rose by less than this fraction over the last `_STALL_ROUNDS` rounds.
+#: Stop when the bound (serve costs + LP value) rose by less than this fraction over the last
+#: `_STALL_ROUNDS` rounds.
 _STALL = 5e-4
-_STALL_ROUNDS = 8
+_STALL_ROUNDS = 10
 
 
 def routes_needed(
@@ -252,14 +253,19 @@ def _violated(row: Row, y: FloatArray | None) -> bool:
     return have < rhs - 1e-6
 
 
-def deadhead_cut_bound(data: CarpData, seconds: float = 10.0, *, directed: bool = False) -> int:
-    """Least deadhead cost under the cuts found within ``seconds`` (0 when nothing is found).
+def deadhead_cut_bound(
+    data: CarpData, seconds: float = 10.0, *, directed: bool = False, rounds: int | None = None
+) -> int:
+    """Least deadhead cost under the cuts found within ``seconds`` and at most ``rounds`` LPs
+    (0 when nothing is found). A round limit that binds before the time keeps the bound the
+    same on any machine.
 
     ``directed``: one variable per directed link and balance rows (instances with required arcs
     or one-way links); else the links are read undirected (the caller checks they are)."""
     if data.num_tasks == 0:
         return 0
     started = time.perf_counter()
+    served = float(data.task_serve_cost.sum())
     inst = _Instance(data, directed)
     m = len(inst.a)
     cuts = _Cuts()
@@ -307,11 +313,11 @@ def deadhead_cut_bound(data: CarpData, seconds: float = 10.0, *, directed: bool 
         value = float(result.fun)
         best = max(best, value)
         history.append(value)
-        if time.perf_counter() - started > seconds:
+        if time.perf_counter() - started > seconds or len(history) == rounds:
             break
         if len(history) > _STALL_ROUNDS:
             old = history[-1 - _STALL_ROUNDS]
-            if value - old <= _STALL * max(1.0, abs(value)):
+            if value - old <= _STALL * max(1.0, served + value):
                 break
         y = np.asarray(result.x, dtype=np.float64)
         added = 0

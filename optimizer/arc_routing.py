@@ -44,7 +44,7 @@ from optimizer.carp_data import CarpData
 from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.errors import InfeasibleError, SpecificationError
-from optimizer.lower_bound import carp_lower_bound
+from optimizer.lower_bound import quick_lower_bound
 from optimizer.result import ArcRoutingResult
 from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 from optimizer.stop import (
@@ -109,8 +109,9 @@ class _Reporter:
         self.best = cost
         self.callback(cost, self.bound, time.perf_counter() - self.started)
         if first:
-            # A second of cutting planes: the bound is computed while the search waits.
-            self.bound = carp_lower_bound(self.data, self.graph, cut_seconds=1.0).value
+            # Computed while the search waits: a short cutting-plane budget.
+            bound = quick_lower_bound(self.data, self.graph)
+            self.bound = bound.value
             self.callback(cost, self.bound, time.perf_counter() - self.started)
 
 

@@ -53,6 +53,12 @@ from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 
 IntArray = npt.NDArray[np.int64]
 
+#: Cutting-plane LPs (and at most seconds) for bounds stated beside a solve (progress lines,
+#: plans): on small and mid-size instances the rounds bind first, so the bound is the same on
+#: any machine; on city-size ones the seconds keep the search from waiting.
+QUICK_CUT_ROUNDS = 20
+QUICK_CUT_SECONDS = 3.0
+
 #: Above this many ends to pair, the nearest-neighbour bound replaces the assignment (n^2 memory).
 ASSIGNMENT_MAX = 2500
 
@@ -273,11 +279,16 @@ def _level_bound(data: CarpData, graph: DeadheadGraph) -> int:
 
 
 def carp_lower_bound(
-    data: CarpData, graph: DeadheadGraph | None = None, *, cut_seconds: float = 10.0
+    data: CarpData,
+    graph: DeadheadGraph | None = None,
+    *,
+    cut_seconds: float = 10.0,
+    cut_rounds: int | None = None,
 ) -> LowerBound:
     """A lower bound on the cost of any feasible solution of ``data`` (see the module doc).
 
-    ``cut_seconds`` bounds the cutting-plane LP's rounds (0: one LP over the first cuts)."""
+    ``cut_seconds`` and ``cut_rounds`` bound the cutting-plane LP (0 seconds: one LP over the
+    first cuts); it also stops when the bound stalls."""
     graph = graph or DeadheadGraph.from_data(data)
     serve = int(data.task_serve_cost.sum())
     k = _num_routes(data)
@@ -286,7 +297,7 @@ def carp_lower_bound(
     method = ""
     kinds = data.task_kind
     undirected = not (kinds == TaskKind.ARC).any() and _symmetric(data)
-    cuts = serve + deadhead_cut_bound(data, cut_seconds, directed=not undirected)
+    cuts = serve + deadhead_cut_bound(data, cut_seconds, directed=not undirected, rounds=cut_rounds)
     if data.num_tasks and undirected:
         edges = (kinds == TaskKind.EDGE) & (data.task_u != data.task_v)
         degree = np.bincount(
@@ -326,3 +337,8 @@ def carp_lower_bound(
         levels=levels,
         cuts=cuts,
     )
+
+
+def quick_lower_bound(data: CarpData, graph: DeadheadGraph | None = None) -> LowerBound:
+    """`carp_lower_bound` with the short cutting-plane budget for bounds stated beside a solve."""
+    return carp_lower_bound(data, graph, cut_seconds=QUICK_CUT_SECONDS, cut_rounds=QUICK_CUT_ROUNDS)

@@ -24,7 +24,7 @@ from gis_data.network.scenario_network import scenario_network
 from gis_data.planning.parallel import as_mapper
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.errors import InfeasibleError
-from optimizer.lower_bound import carp_lower_bound
+from optimizer.lower_bound import quick_lower_bound
 from optimizer.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 logger = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ def solve_plan(
         return failed(result.status)
     routes = trace_routes(instance, result.solution)
     # The bundled plan's progress line states how far it can be from the best possible.
-    bound = carp_lower_bound(instance.data, cut_seconds=2.0).value if bundled else None
+    bound = quick_lower_bound(instance.data).value if bundled else None
     return Plan(
         label=label,
         municipality_code=municipality_code,
