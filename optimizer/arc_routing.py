@@ -23,8 +23,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Literal
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Literal
 
 import numpy as np
 
@@ -501,15 +501,26 @@ def _improve_part(
     seed: int,
     chosen: str,
     until: float,
+    part: int = -1,
 ) -> tuple[TaskRoutes, int, int]:
     """Improve one part from its first answer until the `time.perf_counter` instant ``until``
-    (run in a worker process: one seed, the caller uses the other core)."""
+    (run in a worker process: one seed, the caller uses the other core). Each better cost of
+    the part goes on the inherited `_PART_PROGRESS` queue, when there is one."""
     started = time.perf_counter()
     if tg is None:
         tg = build_task_graph(sub_problem(data, tasks), graph)
     start = _part_routes(tg, answer, tasks)
     seconds = max(0.05, until - started)
-    found, its = _solve_routes(tg, stop, seed, chosen, started, seconds, start, second_seed=False)
+    queue = _PART_PROGRESS.get("queue")
+    on_cost: CostWatch | None = None
+    if queue is not None and part >= 0:
+
+        def on_cost(cost: int) -> None:
+            queue.put((part, cost))
+
+    found, its = _solve_routes(
+        tg, stop, seed, chosen, started, seconds, start, on_cost=on_cost, second_seed=False
+    )
     if found is None:
         return answer, total_cost(tg, start), its
     return _task_routes(tg, tasks, found), total_cost(tg, found), its
@@ -553,31 +564,55 @@ def _improve_parts_side_by_side(
     planned.sort()
     iterations = 0
     ctx = multiprocessing.get_context("fork")
+    queue = ctx.SimpleQueue() if reporter is not None else None
+    live = list(costs)  # each part's best cost so far, as the workers tell it
+
+    def drain() -> None:
+        while queue is not None and reporter is not None and not queue.empty():
+            i, cost = queue.get()
+            if cost < live[i]:
+                live[i] = cost
+                reporter.report(sum(live))
+
+    _PART_PROGRESS["queue"] = queue  # the workers fork from here and inherit it
     pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
     try:
-        futures = {
+        pending = {
             pool.submit(
                 _improve_part, data, graph, parts[i], answers[i], graphs.pop(i, None), stop,
-                seed, chosen, until,
+                seed, chosen, until, i,
             ): i
             for until, i in planned
         }  # fmt: skip
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                routes, cost, its = future.result()
-            except Exception:  # a lost worker must not lose the whole solve
-                log.warning("part %d: worker failed, first answer kept", i, exc_info=True)
-                continue
-            iterations += its
-            if cost < costs[i]:
-                answers[i], costs[i] = routes, cost
+        index = dict(pending)
+        while pending:
+            done, waiting = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            pending = {f: index[f] for f in waiting}
+            drain()
+            for future in done:
+                i = index[future]
+                try:
+                    routes, cost, its = future.result()
+                except Exception:  # a lost worker must not lose the whole solve
+                    log.warning("part %d: worker failed, first answer kept", i, exc_info=True)
+                    continue
+                iterations += its
+                if cost < costs[i]:
+                    answers[i], costs[i] = routes, cost
+                live[i] = min(live[i], costs[i])
                 if reporter is not None:
-                    reporter.report(sum(costs))
+                    reporter.report(sum(live))
         pool.shutdown(wait=True)
+        drain()
     finally:
+        _PART_PROGRESS.pop("queue", None)
         pool.shutdown(wait=False, cancel_futures=True)
     return iterations
+
+
+#: Set by `_improve_parts_side_by_side` while its workers run (they inherit it at fork): a
+#: queue of (part, better cost) so the progress callback hears of parts still searching.
+_PART_PROGRESS: dict[str, Any] = {}
 
 
 #: Improve the parts of a time-limited decomposed solve two at a time on two cores (False: one
