@@ -33,6 +33,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from optimizer._construct import Routes
+from optimizer._orientation import orient_route
 from optimizer._task_graph import TaskGraph
 from optimizer.carp_data import TaskKind
 from optimizer.shortest_paths import UNREACHABLE
@@ -44,15 +45,14 @@ MATCH_NEIGHBOURS = 12
 ROTATIONS = 8
 
 
-def _node_distances(tg: TaskGraph) -> tuple[IntArray, IntArray] | None:
-    """The task nodes and their symmetric distance matrix (the shorter way of each pair), from
-    the deadhead matrix; None when some node starts or ends no option."""
-    nodes = np.unique(np.concatenate([tg.start, tg.end]))
-    pos = np.searchsorted(nodes, tg.end)
+def _node_distances(tg: TaskGraph, options: IntArray) -> tuple[IntArray, IntArray] | None:
+    """The nodes of ``options`` and their symmetric distance matrix (the shorter way of each
+    pair), from the deadhead matrix; None when some node starts or ends none of them."""
+    nodes = np.unique(np.concatenate([tg.start[options], tg.end[options]]))
     ends = np.full(len(nodes), -1, dtype=np.int64)
-    ends[pos] = np.arange(tg.num_options)
+    ends[np.searchsorted(nodes, tg.end[options])] = options
     starts = np.full(len(nodes), -1, dtype=np.int64)
-    starts[np.searchsorted(nodes, tg.start)] = np.arange(tg.num_options)
+    starts[np.searchsorted(nodes, tg.start[options])] = options
     if (ends < 0).any() or (starts < 0).any():
         return None
     dist = tg.deadhead[np.ix_(ends, starts)]
@@ -306,18 +306,19 @@ def _euler(num: int, ends_a: list[int], ends_b: list[int], first: int) -> list[t
     return circuit
 
 
-def giant_tour(tg: TaskGraph) -> list[int] | None:
-    """Every task once, as options in the order and direction of an Euler circuit over the
-    required edges and the connecting and matching deadhead links (see the module docstring);
-    None when a task is an arc or some node starts or ends no option."""
-    data = tg.data
-    if (np.asarray(data.task_kind) == TaskKind.ARC).any():
+def giant_tour(tg: TaskGraph, tasks: list[int] | None = None) -> list[int] | None:
+    """Every task (of ``tasks``, default all) once, as options in the order and direction of an
+    Euler circuit over the required edges and the connecting and matching deadhead links (see
+    the module docstring); None when a task is an arc or some node starts or ends no option."""
+    chosen = list(range(tg.data.num_tasks)) if tasks is None else tasks
+    if not chosen or (np.asarray(tg.data.task_kind)[chosen] == TaskKind.ARC).any():
         return None
-    nd = _node_distances(tg)
+    options = np.array([o for t in chosen for o in tg.task_options[t]], dtype=np.int64)
+    nd = _node_distances(tg, options)
     if nd is None:
         return None
     nodes, dist = nd
-    first_opt = np.array([opts[0] for opts in tg.task_options], dtype=np.int64)
+    first_opt = np.array([tg.task_options[t][0] for t in chosen], dtype=np.int64)
     a_end = np.searchsorted(nodes, tg.start[first_opt])
     b_end = np.searchsorted(nodes, tg.end[first_opt])
     num = len(nodes)
@@ -331,14 +332,44 @@ def giant_tour(tg: TaskGraph) -> list[int] | None:
     pairs = _match(np.flatnonzero(degree % 2 == 1), dist)
     ends_a = a_end.tolist() + [a for a, _ in links] + [a for a, _ in pairs]
     ends_b = b_end.tolist() + [b for _, b in links] + [b for _, b in pairs]
-    tasks = data.num_tasks
+    count = len(chosen)
     circuit = _euler(num, ends_a, ends_b, int(a_end[0]))
     tour: list[int] = []
     for e, backward in circuit:
-        if e < tasks:
-            options = tg.task_options[e]
-            tour.append(options[1] if backward and len(options) > 1 else options[0])
-    return tour if len(tour) == tasks else None
+        if e < count:
+            opts = tg.task_options[chosen[e]]
+            tour.append(opts[1] if backward and len(opts) > 1 else opts[0])
+    return tour if len(tour) == count else None
+
+
+def retour_route(tg: TaskGraph, vehicle_type: int, route: list[int]) -> list[int]:
+    """The route's tasks walked as its own Euler tour (`giant_tour` over them), cut open where
+    the depot legs cost least, each task then in its best direction (`orient_route`); the
+    given route when that is not cheaper. The search's moves shift a few tasks at a time, so a
+    long route's order keeps detours that a tour over its streets does not have."""
+    tour = giant_tour(tg, sorted({int(tg.task[o]) for o in route}))
+    if tour is None or len(tour) != len(route):
+        return route
+    depot = int(tg.vehicle_depot[vehicle_type])
+    best, best_cost = route, tg.route_cost(vehicle_type, route)
+    for cycle in (tour, _reversed(tg, tour)):
+        seq = np.asarray(cycle, dtype=np.int64)
+        prev = np.roll(seq, 1)
+        gap = tg.deadhead[prev, seq]
+        # Cut before position i: the step prev[i] -> seq[i] becomes the two depot legs.
+        cut = tg.from_depot[depot, seq] + tg.to_depot[prev, depot] - gap
+        i = int(cut.argmin())
+        candidate = orient_route(tg, vehicle_type, np.roll(seq, -i).tolist())
+        cost = tg.route_cost(vehicle_type, candidate)
+        if cost < best_cost:
+            best, best_cost = candidate, cost
+    return best
+
+
+def retour_routes(tg: TaskGraph, routes: Routes) -> Routes:
+    """Every route by `retour_route` (the same tasks per route: loads unchanged, durations
+    never longer)."""
+    return [(vt, retour_route(tg, vt, list(seq))) for vt, seq in routes]
 
 
 def split_tour(tg: TaskGraph, tour: list[int], vehicle_type: int = 0) -> Routes | None:

@@ -37,7 +37,7 @@ from optimizer._decompose import (
     split_tasks,
     sub_problem,
 )
-from optimizer._giant_tour import giant_tour_routes
+from optimizer._giant_tour import giant_tour_routes, retour_routes
 from optimizer._orientation import orient_routes
 from optimizer._task_graph import TaskGraph, build_task_graph
 from optimizer.carp_data import CarpData
@@ -348,6 +348,8 @@ def _solve_routes(
     if routes is not None:
         # The backends flip one task at a time; the DP finds the best joint directions per route.
         routes = orient_routes(tg, routes)
+        if data.num_tasks >= GIANT_TOUR_FROM:
+            routes = retour_routes(tg, routes)
     if initial is not None and (routes is None or total_cost(tg, routes) > total_cost(tg, initial)):
         routes = initial
     if routes is not None and on_cost is not None:

@@ -9,9 +9,16 @@ import pytest
 
 import optimizer.arc_routing as ar
 from optimizer._construct import total_cost
-from optimizer._giant_tour import _match, giant_tour, giant_tour_routes, split_tour
+from optimizer._giant_tour import (
+    _match,
+    giant_tour,
+    giant_tour_routes,
+    retour_route,
+    retour_routes,
+    split_tour,
+)
 from optimizer._task_graph import TaskGraph, build_task_graph
-from optimizer.carp_data import CarpData, CarpModel
+from optimizer.carp_data import CarpData, CarpModel, TaskKind
 from optimizer.checker import check_solution
 from optimizer.stop import MaxIterations
 from tests.optimizer.test_decompose import _grid
@@ -193,3 +200,31 @@ def test_large_solve_is_reproducible_and_no_worse_than_the_tour(
     assert tour is not None
     assert first.cost is not None
     assert first.cost <= total_cost(tg, tour)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_retour_keeps_the_tasks_and_never_costs_more(seed: int) -> None:
+    """A route walked as its own Euler tour serves the same tasks, never costs more, and on a
+    shuffled long route (the search's leftovers, exaggerated) costs less; routes with arcs
+    stay as they are."""
+    rng = np.random.default_rng(seed)
+    data = _streets(7, 7, seed, capacity=None, nodes=seed == 1)
+    tg = build_task_graph(data)
+    tasks = rng.permutation(data.num_tasks)[: data.num_tasks // 2]
+    route = [int(tg.task_options[t][int(rng.integers(len(tg.task_options[t])))]) for t in tasks]
+    better = retour_route(tg, 0, route)
+    assert sorted(int(tg.task[o]) for o in better) == sorted(tasks.tolist())
+    assert tg.route_cost(0, better) < tg.route_cost(0, route)
+    routes = [(0, route[:5]), (0, route[5:])]
+    again = retour_routes(tg, routes)
+    for (_, old), (_, new) in zip(routes, again, strict=True):
+        assert sorted(int(tg.task[o]) for o in new) == sorted(int(tg.task[o]) for o in old)
+        assert tg.route_cost(0, new) <= tg.route_cost(0, old)
+    mixed = build_task_graph(_grid(5, 5, seed, mixed=True))
+    kinds = mixed.data.task_kind
+    arcs = [o for o in range(mixed.num_options) if kinds[int(mixed.task[o])] == TaskKind.ARC]
+    edges = [
+        mixed.task_options[t][0] for t in range(mixed.data.num_tasks) if kinds[t] == TaskKind.EDGE
+    ]
+    with_arc = [*edges[:6], arcs[0]]
+    assert retour_route(mixed, 0, with_arc[::-1]) == with_arc[::-1]
