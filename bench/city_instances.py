@@ -19,7 +19,9 @@ Two shared instances are built from the repository's own data at bench time (nev
   seed 0), every street required (its assets are every street), the central town's depot;
 - ``pref8``: the same generator's 8-town scenario, a ~4,000-edge "mid-size city" between the two.
 
-``python -m bench.city_instances [FOLDER]`` writes both and prints their sizes; then
+``python -m bench.city_instances [FOLDER]`` writes them and prints their sizes;
+``--graphml CITY.graphml [--depot LON,LAT] [--all-streets] [--capacity-km 60]`` writes one from
+any osmnx GraphML instead (a city the project does not hold); then
 ``gunmane bench carp FOLDER --time-limit 60`` solves them (the lower bound stands in for the
 missing best known value).
 """
@@ -191,15 +193,79 @@ def write_shared_instances(folder: Path, *, prefecture: bool = True) -> list[Pat
     return paths
 
 
+def nearest_node(G: nx.MultiDiGraph, lon: float, lat: float) -> int:
+    """The node of an unprojected osmnx graph nearest a point (equirectangular metres)."""
+    nodes = list(G.nodes)
+    xs = [float(G.nodes[n]["x"]) for n in nodes]
+    ys = [float(G.nodes[n]["y"]) for n in nodes]
+    scale = math.cos(math.radians(lat))
+    best = min(range(len(nodes)), key=lambda i: ((xs[i] - lon) * scale) ** 2 + (ys[i] - lat) ** 2)
+    return int(nodes[best])
+
+
+def instance_from_graphml(
+    path: Path,
+    *,
+    name: str,
+    depot: tuple[float, float] | None = None,
+    required_classes: Collection[str] | None = TOWN_CLASSES,
+    capacity: int = CAPACITY_M,
+) -> CityInstance:
+    """The instance of any osmnx GraphML file (a city of one's own, unprojected, lon/lat):
+    ``depot`` (lon, lat) is the yard, its nearest node the depot; None: the node nearest the
+    mean of all nodes."""
+    import osmnx as ox
+
+    G = ox.load_graphml(path)
+    if G.number_of_nodes() == 0:
+        raise ValueError(f"{path}: the graph has no nodes")
+    if depot is None:
+        xs = [float(d["x"]) for _, d in G.nodes(data=True)]
+        ys = [float(d["y"]) for _, d in G.nodes(data=True)]
+        depot = (sum(xs) / len(xs), sum(ys) / len(ys))
+    node = nearest_node(G, *depot)
+    return carplib_from_graph(
+        G, name=name, depot_node=node, required_classes=required_classes, capacity=capacity
+    )
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LON,LAT, got {text!r}") from None
+    return lon, lat
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the shared instances and print their sizes."""
+    """Write the shared instances (or one from ``--graphml``) and print their sizes."""
     parser = argparse.ArgumentParser(prog="python -m bench.city_instances", description=__doc__)
     parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT_FOLDER)
     parser.add_argument("--no-prefecture", action="store_true", help="the city instance only")
+    parser.add_argument(
+        "--graphml", type=Path, help="instead: one instance from this osmnx GraphML (lon/lat)"
+    )
+    parser.add_argument("--name", help="its instance name (default: the file's stem)")
+    parser.add_argument("--depot", type=_lonlat, metavar="LON,LAT", help="the yard")
+    parser.add_argument(
+        "--all-streets", action="store_true", help="every street required, not the town's own"
+    )
+    parser.add_argument("--capacity-km", type=float, default=CAPACITY_M / 1000.0)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from bench.carp import read_instance
 
-    for path in write_shared_instances(args.folder, prefecture=not args.no_prefecture):
+    if args.graphml is not None:
+        instance = instance_from_graphml(
+            args.graphml,
+            name=args.name or args.graphml.stem,
+            depot=args.depot,
+            required_classes=None if args.all_streets else TOWN_CLASSES,
+            capacity=round(args.capacity_km * 1000),
+        )
+        paths = [instance.write(args.folder)]
+    else:
+        paths = write_shared_instances(args.folder, prefecture=not args.no_prefecture)
+    for path in paths:
         data = read_instance(path).data
         demand = int(data.task_demand.sum())
         cap = data.vehicle_types[0].capacity or 1

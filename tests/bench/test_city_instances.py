@@ -71,3 +71,29 @@ def test_liechtenstein_city_instance(tmp_path: Path) -> None:
     assert data.num_tasks > 1000
     assert data.num_links // 2 > data.num_tasks  # national roads are deadheading only
     assert carp_lower_bound(data).value > int(data.task_serve_cost.sum())
+
+
+def test_any_graphml_becomes_an_instance_with_its_yard(tmp_path: Path) -> None:
+    """`--graphml`: a city's own osmnx file, the depot the node nearest the given yard."""
+    import osmnx as ox
+
+    from bench.city_instances import main
+
+    G = _graph()
+    G.graph["crs"] = "EPSG:4326"
+    for n, (x, y) in {10: (139.70, 35.60), 20: (139.71, 35.60), 30: (139.71, 35.61),
+                      40: (139.70, 35.61)}.items():  # fmt: skip
+        G.nodes[n]["x"], G.nodes[n]["y"] = x, y
+    source = tmp_path / "mycity.graphml"
+    ox.save_graphml(G, source)
+    out = tmp_path / "out"
+    assert main([str(out), "--graphml", str(source), "--depot", "139.7099,35.6098"]) == 0
+    data = read_instance(out / "mycity.dat").data
+    assert data.vehicle_types[0].depot == 2  # node 30, nearest the yard
+    assert data.num_tasks == 3
+    assert data.vehicle_types[0].capacity == 60_000
+    assert main([str(out), "--graphml", str(source), "--name", "every", "--all-streets",
+                 "--capacity-km", "0.3"]) == 0  # fmt: skip
+    every = read_instance(out / "every.dat").data
+    assert every.num_tasks == 5
+    assert every.vehicle_types[0].capacity == 300
