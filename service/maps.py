@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import folium
 import folium.plugins
-from branca.element import CssLink, Figure, JavascriptLink
+from branca.element import CssLink, Figure, JavascriptLink, MacroElement
+from jinja2 import Template
 from markupsafe import Markup
 from shapely.geometry import LineString as LineStringType
 
@@ -215,9 +216,21 @@ def attribution_lines(*, n03: bool) -> list[str]:
     return [OSM_ATTRIBUTION] + ([MLIT_N03_ATTRIBUTION] if n03 else [])
 
 
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds feet
+    and miles, which a Japanese town office and crew never use)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 def _osm_map(*, zoom_start: int, n03: bool, tiles: Tiles = OSM_TILES) -> folium.Map:
     """An empty map over the configured tiles (or none) with the attribution the page needs."""
-    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=zoom_start, tiles=None, control_scale=True)
+    m = folium.Map(location=_DEFAULT_CENTRE, zoom_start=zoom_start, tiles=None)
+    _MetricScale().add_to(m)
     if tiles.url:
         folium.TileLayer(
             tiles=tiles.url,
