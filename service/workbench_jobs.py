@@ -15,41 +15,23 @@ from service.process_inputs import FrontierInputs
 MAX_K = 30
 
 
-def _int(inputs: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    raw = inputs.get(name, default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise JobInputError(f"inputs.{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise JobInputError(f"inputs.{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _variants(raw: Any) -> tuple[bool, ...]:
-    table = {"both": (True, False), "whole_towns": (True,), "cross_border": (False,)}
-    if raw is None:
-        return table["both"]
-    if str(raw) not in table:
-        raise JobInputError(f"inputs.variants must be one of {sorted(table)}, got {raw!r}")
-    return table[str(raw)]
-
-
 def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     """The k frontier of the scenario, stored as a plan of kind ``frontier``."""
-    from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup
-    from service.job_support import _plan_setup, _scenario_id, _store_plan, plain
+    from pydantic import ValidationError
+
+    from gis_data.workbench.frontier import VARIANTS, FrontierRequest, frontier_for_setup
+    from service.job_support import _plan_setup, _scenario_id, _store_plan, input_errors, plain
     from service.parallel import solve_mapper
     from service.workbench import scenario_firms
 
+    try:
+        given = FrontierInputs.model_validate({**inputs, "scenario_id": _scenario_id(ctx)})
+    except ValidationError as exc:
+        raise JobInputError(input_errors(exc)) from None
     setup = _plan_setup(ctx)
-    towns = len(setup.town_names())
-    max_k = _int(inputs, "max_k", towns, 1, MAX_K)
-    seed = _int(inputs, "seed", 0, 0, 2**31 - 1)
+    max_k = given.max_k or min(len(setup.town_names()), MAX_K)
     request = FrontierRequest(
-        ks=tuple(range(1, max_k + 1)),
-        variants=_variants(inputs.get("variants")),
-        seed=seed,
+        ks=tuple(range(1, max_k + 1)), variants=VARIANTS[given.variants], seed=given.seed
     )
     with ctx.session() as session:
         firms = scenario_firms(session, _scenario_id(ctx))
@@ -58,8 +40,8 @@ def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
             setup,
             request,
             firms=firms,
-            region_iterations=_int(inputs, "region_iterations", 30, 1, 10_000),
-            route_iterations=_int(inputs, "iterations", 10, 0, 10_000),
+            region_iterations=given.region_iterations,
+            route_iterations=given.iterations,
             client=client,
             progress=ctx.progress,
         )
@@ -72,7 +54,7 @@ def run_frontier(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
     }
     keys = ("max_k", "variants", "seed", "iterations")
     parameters: dict[str, Any] = {k: inputs[k] for k in keys if k in inputs}
-    name = str(inputs.get("name") or f"frontier k=1..{max_k}")
+    name = given.name or f"frontier k=1..{max_k}"
     return _store_plan(ctx, "frontier", name, parameters, summary, {"frontier": data})
 
 

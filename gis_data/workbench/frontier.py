@@ -304,6 +304,14 @@ class _RouteKey:
         return self.router.route(*key)
 
 
+#: The region variants a planner asks for by name (True: whole towns, False: cross-border).
+VARIANTS: dict[str, tuple[bool, ...]] = {
+    "both": (True, False),
+    "whole_towns": (True,),
+    "cross_border": (False,),
+}
+
+
 @dataclass(frozen=True)
 class FrontierRequest:
     """What to sweep: ks, variants (whole towns and/or cross-border) and the solver settings."""

@@ -181,16 +181,20 @@ def _fmt(value: Any, digits: int = 0) -> str:
 def run_frontier(args: argparse.Namespace) -> int:
     """Compute and print (and write) the frontier."""
     from gis_data.planning.plan_engine import PlanSetup
-    from gis_data.workbench.frontier import FrontierRequest, frontier_for_setup, frontier_png
+    from gis_data.workbench.frontier import (
+        VARIANTS,
+        FrontierRequest,
+        frontier_for_setup,
+        frontier_png,
+    )
 
     started = time.perf_counter()
     firms = read_firms(args.firms) if args.firms else []
     setup = PlanSetup.load(args.config)
     max_k = args.max_k or len(setup.town_names())
-    variants = {"both": (True, False), "whole_towns": (True,), "cross_border": (False,)}
     request = FrontierRequest(
         ks=tuple(range(1, max_k + 1)),
-        variants=variants[args.variants],
+        variants=VARIANTS[args.variants],
         seed=args.seed,
         balance_tolerance=args.balance,
     )
