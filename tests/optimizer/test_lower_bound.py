@@ -124,9 +124,11 @@ def test_never_above_brute_force(seed: int) -> None:
     assert lb_mixed.serve <= lb_mixed.value <= _brute_force(mixed)
     assert lb_mixed.cuts <= _brute_force(mixed)
     shifts = _random_undirected(seed, shift=40)  # crews with a shift limit, no capacity
-    assert carp_lower_bound(shifts).levels <= _brute_force(shifts)
+    lb_shifts = carp_lower_bound(shifts)
+    assert max(lb_shifts.levels, lb_shifts.cuts) <= _brute_force(shifts)
     mixed_shifts = _random_instance(seed, num_tasks=7, shift=45)
-    assert carp_lower_bound(mixed_shifts).levels <= _brute_force(mixed_shifts)
+    lb_mixed_shifts = carp_lower_bound(mixed_shifts)
+    assert max(lb_mixed_shifts.levels, lb_mixed_shifts.cuts) <= _brute_force(mixed_shifts)
 
 
 def test_level_cuts_exact_on_a_far_piece() -> None:
@@ -244,10 +246,13 @@ def test_deadhead_cuts_never_above_proved_optimum(shared_dir: Path, folder: str)
 
 @pytest.mark.parametrize("seed", range(12))
 def test_deadhead_cuts_never_above_brute_force(seed: int) -> None:
-    """Tiny undirected instances with capacities or shift limits (node tasks included)."""
+    """Tiny instances with capacities or shift limits: undirected, and mixed (one-way chords,
+    required arcs, edges on one-way links, node tasks)."""
     for data in (
         _random_undirected(seed + 100),
         _random_undirected(seed + 200, num_tasks=6, shift=35),
+        _random_instance(seed + 300, num_tasks=7),
+        _random_instance(seed + 400, num_tasks=7, shift=45),
     ):
         lb = carp_lower_bound(data)
         assert lb.serve <= lb.cuts <= _brute_force(data)
