@@ -268,7 +268,12 @@ TIGHT_MAX_OPTIONS = 1000
 #: Above this many tasks a problem with a free fleet is split into parts (`_decompose`).
 DECOMPOSE_ABOVE = 1500
 #: Tasks per part of a decomposed problem (its matrices: about (2 x PART_TASKS)^2 entries).
-PART_TASKS = 1500
+#: 2,200 against 1,500 (60 s, two lanes, seed 0): pref8 2 parts against 3, 1,700,556 / 1,707,116
+#: against 1,710,294 / 1,711,517; pref30 7,172,246 against 7,197,296; a 4,000-task area of
+#: pref30 1,475,970 against 1,490,441 (docs/benchmarks.md).
+PART_TASKS = 2200
+#: Most tasks pooled in the seam-repair solve (its matrices as for a part of 1,500 tasks x 2).
+SEAM_TASKS = 3000
 
 
 #: From this many tasks on, the giant tour's routes compete with path scanning as the start (on
@@ -459,11 +464,11 @@ def _solve_decomposed(
         routes += answer
         part_of_route += [i] * len(answer)
     pool = seam_routes(data, routes, part_of_route)
-    # The least loaded first, up to the size of two parts (bounded matrices).
+    # The least loaded first, up to the size of two parts or `SEAM_TASKS` (bounded matrices).
     pool.sort(key=lambda r: (int(data.task_demand[routes[r][1]].sum()), r))
     keep, count = [], 0
     for r in pool:
-        if count + len(routes[r][1]) > 2 * part_tasks:
+        if count + len(routes[r][1]) > min(2 * part_tasks, SEAM_TASKS):
             break
         keep.append(r)
         count += len(routes[r][1])
