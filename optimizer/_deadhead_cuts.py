@@ -42,6 +42,8 @@ IntArray = npt.NDArray[np.int64]
 #: Thresholds on y whose link components are tried as cut sets in each round.
 _THRESHOLDS = (1e-6, 0.25, 0.5, 0.75, 1.0 - 1e-6)
 _SEPARATION = [(t, False) for t in _THRESHOLDS] + [(t, True) for t in _THRESHOLDS]
+#: Also cut each separate region beyond a level (a far town, a valley) on its own.
+_LEVEL_PIECES = True
 #: Level sets {phi > t} around the depot added at the start (quantiles of the task ends' phi).
 _LEVELS = 60
 #: Stop when the bound (serve costs + LP value) rose by less than this fraction over the last
@@ -297,7 +299,19 @@ def deadhead_cut_bound(
         ends = ends[np.isfinite(ends)]
         if len(ends):
             for t in np.unique(np.quantile(ends, np.linspace(0.0, 1.0, _LEVELS)[1:-1])):
-                add_set(phi > t, None)
+                beyond = phi > t
+                add_set(beyond, None)
+                if _LEVEL_PIECES:
+                    # Each separate region beyond t (a far town) needs its own routes in and out.
+                    keep = beyond[inst.a] & beyond[inst.b]
+                    pieces = csr_matrix(
+                        (np.ones(int(keep.sum())), (inst.a[keep], inst.b[keep])), shape=(n, n)
+                    )
+                    count, label = connected_components(pieces, directed=False)
+                    sizes = np.bincount(label[beyond], minlength=count)
+                    if (sizes > 0).sum() > 1:
+                        for c in np.flatnonzero(sizes > 1):
+                            add_set(beyond & (label == c), None)
     best = 0.0
     history: list[float] = []
     while cuts.links:
