@@ -15,11 +15,16 @@ the rural postman problem). With every odd cut it is the minimum T-join, i.e. th
 parity matching; the capacity cuts add what the matching and the level cuts see separately,
 and they also join pieces of required work the way the connection tree does.
 
-The LP starts with the odd nodes, the depot's own cut and the level sets around the depot, then
-adds violated cuts found among the connected components of the links whose y exceeds a
-threshold (a heuristic separation), until none is found, the bound stalls or time runs out.
-Every intermediate LP value is itself a valid bound. Memory is linear: one variable per link,
-one sparse row per cut. HiGHS (scipy's `linprog`) solves each LP.
+With one-way links or required arcs, y has one variable per directed link, and each set also
+states its balance (what enters it leaves it: deadhead out minus in equals served arcs in minus
+out, give or take the required edges across it) and one exit and one entry per route serving it.
+
+The LP starts with the odd (and unbalanced) nodes, the depots' own cuts and the level sets
+around the depot (each also cut into its separate regions), then adds the violated cuts among
+the connected components of the links whose y exceeds a threshold, alone or joined by the
+required links (a heuristic separation), until none is found, the bound stalls or the time or
+round limit is reached. Every intermediate LP value is itself a valid bound. Memory is linear:
+one variable per link, one sparse row per cut. HiGHS (scipy's `linprog`) solves each LP.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from optimizer.carp_data import CarpData, TaskKind
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Thresholds on y whose link components are tried as cut sets in each round.
+#: Thresholds on y whose link components are tried as cut sets in each round, alone (parity and
+#: capacity) and joined by the required links (the pieces of work the routes must reach).
 _THRESHOLDS = (1e-6, 0.25, 0.5, 0.75, 1.0 - 1e-6)
 _SEPARATION = [(t, False) for t in _THRESHOLDS] + [(t, True) for t in _THRESHOLDS]
 #: Also cut each separate region beyond a level (a far town, a valley) on its own.
