@@ -89,8 +89,9 @@ def _check_servable(tg: TaskGraph) -> None:
 
 class _Reporter:
     """Keeps the best whole-problem cost told so far and calls the caller's `Progress` with
-    each lower one. The bound is computed once, right after the first answer (it takes seconds
-    on a prefecture, which must not delay that answer)."""
+    each lower one. The bound is computed once, after the first answer is told (it takes
+    seconds on a prefecture, which must not delay that answer), or once the side-by-side
+    workers run."""
 
     def __init__(
         self, callback: Progress, data: CarpData, graph: DeadheadGraph, started: float
@@ -102,17 +103,23 @@ class _Reporter:
         self.best: int | None = None
         self.bound: int | None = None
 
-    def report(self, cost: int) -> None:
+    def report(self, cost: int, *, bound_now: bool = True) -> None:
+        """Tell a whole-problem cost; the first one is followed by the bound unless
+        ``bound_now`` is False (the caller then calls `ensure_bound` once its workers run)."""
         if self.best is not None and cost >= self.best:
             return
         first = self.best is None
         self.best = cost
         self.callback(cost, self.bound, time.perf_counter() - self.started)
-        if first:
-            # Computed while the search waits: a short cutting-plane budget.
-            bound = quick_lower_bound(self.data, self.graph)
-            self.bound = bound.value
-            self.callback(cost, self.bound, time.perf_counter() - self.started)
+        if first and bound_now:
+            self.ensure_bound()
+
+    def ensure_bound(self) -> None:
+        """Compute the bound (a short cutting-plane budget) and tell it with the best cost."""
+        if self.bound is not None or self.best is None:
+            return
+        self.bound = quick_lower_bound(self.data, self.graph).value
+        self.callback(self.best, self.bound, time.perf_counter() - self.started)
 
 
 def _enough_capacity(data: CarpData) -> bool:
@@ -429,12 +436,14 @@ def _solve_decomposed(
         if kept + size <= KEEP_MATRIX_BYTES:
             graphs[i] = tg
             kept += size
-    if reporter is not None:
-        reporter.report(sum(costs))
-    parts_end = None if end is None else end - repair_share * (end - time.perf_counter())
-    iterations = 0
     # Under a time limit with two cores, two parts search side by side (one seed each).
     side = SIDE_BY_SIDE and chosen == "pyvrp" and len(sizes) >= 2 and _workers() >= 2
+    side = side and end is not None
+    if reporter is not None:
+        # Side by side, the bound waits until the workers run: it must not delay them.
+        reporter.report(sum(costs), bound_now=not side)
+    parts_end = None if end is None else end - repair_share * (end - time.perf_counter())
+    iterations = 0
     if side and parts_end is not None:
         iterations += _improve_parts_side_by_side(
             data, graph, deco.parts, answers, costs, graphs, stop, seed, chosen, parts_end,
@@ -592,6 +601,8 @@ def _improve_parts_side_by_side(
             for until, i in planned
         }  # fmt: skip
         index = dict(pending)
+        if reporter is not None:
+            reporter.ensure_bound()  # here, while the workers search
         while pending:
             done, waiting = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             pending = {f: index[f] for f in waiting}

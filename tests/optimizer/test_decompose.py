@@ -259,9 +259,16 @@ def counting(*args, **kwargs):
 ar._improve_parts_side_by_side = counting
 data = _grid(10, 12, 4)
 calls = []
+bounds = []
+
+
+def told(cost, bound, seconds):
+    calls.append(cost)
+    bounds.append(bound)
+
+
 result = ar.solve_arc_routing(
-    data, stop=MaxRuntime(4), seed=0, decompose=True, part_tasks=60,
-    progress=lambda cost, bound, seconds: calls.append(cost),
+    data, stop=MaxRuntime(4), seed=0, decompose=True, part_tasks=60, progress=told,
 )
 report = check_solution(data, result.solution)
 served = sorted(s.task for r in result.solution.routes for s in r.services)
@@ -269,7 +276,7 @@ print(json.dumps({
     "workers": ar._workers(), "used": used, "feasible": result.feasible,
     "checker": report.feasible, "violations": list(report.violations),
     "served_once": served == list(range(data.num_tasks)), "cost": result.cost,
-    "checker_cost": report.cost, "calls": calls,
+    "checker_cost": report.cost, "calls": calls, "bounds": bounds,
 }))
 """
 
@@ -307,3 +314,8 @@ def test_parts_side_by_side_under_a_time_limit() -> None:
     assert out["cost"] == out["checker_cost"]
     assert out["cost"] <= out["calls"][0]
     assert out["calls"] == sorted(out["calls"], reverse=True)
+    # The bound follows the first answer once the workers run, then stays.
+    assert out["bounds"][0] is None
+    assert out["calls"][1] == out["calls"][0]
+    assert 0 < out["bounds"][1] <= out["cost"]
+    assert set(out["bounds"][1:]) == {out["bounds"][1]}
