@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Final, Literal, cast
 from zoneinfo import ZoneInfo
 
+from gis_data.network.export import ExportWords
 from gis_data.workbench.ja_format import date_ja
 
 Lang = Literal["ja", "en"]
@@ -71,6 +72,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Draw a region or click a municipality first",
     ),
     "compare": ("シナリオ比較", "Scenarios side by side"),
+    "export_bundled": ("群マネ（一括）", "bundled"),
     "scenario": ("シナリオ", "Scenario"),
     "n_regions": ("区域数", "Regions"),
     "balance": ("作業量の均衡（最大／最小）", "Workload balance (max / min)"),
@@ -478,3 +480,14 @@ def format_time(
     local = stamp.astimezone(ZoneInfo(zone))
     day = date_ja(local.date()) if era and lang == "ja" else local.strftime("%Y-%m-%d")
     return f"{day} {local:%H:%M}"
+
+
+def export_words(lang: Lang) -> ExportWords:
+    """GPX/KML names in the crew's language (their phone's map app shows them)."""
+    return ExportWords(
+        crew=t("crew", lang),
+        start_from=t("export_from", lang),
+        summary=t("export_summary", lang),
+        stop=t("stop", lang),
+        description=t("export_description", lang),
+    )

@@ -184,9 +184,15 @@ def routes_to_kml(
 
 
 def export_routes(
-    routes: Sequence[PatrolRoute], out_dir: str | Path, *, stem: str, name: str | None = None
+    routes: Sequence[PatrolRoute],
+    out_dir: str | Path,
+    *,
+    stem: str,
+    name: str | None = None,
+    words: ExportWords = ENGLISH,
 ) -> list[Path]:
-    """Write ``stem``.geojson, .gpx and .kml with all routes, plus one GPX per crew."""
+    """Write ``stem``.geojson, .gpx and .kml with all routes, plus one GPX per crew; GPX/KML
+    names and descriptions in ``words`` (the CLI passes the planner's language)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     title = name or stem
@@ -194,12 +200,13 @@ def export_routes(
     written[0].write_text(
         json.dumps(routes_to_geojson(routes, name=title), ensure_ascii=False), encoding="utf-8"
     )
-    written[1].write_text(routes_to_gpx(routes, name=title), encoding="utf-8")
-    written[2].write_text(routes_to_kml(routes, name=title), encoding="utf-8")
+    written[1].write_text(routes_to_gpx(routes, name=title, words=words), encoding="utf-8")
+    written[2].write_text(routes_to_kml(routes, name=title, words=words), encoding="utf-8")
     for route in routes:
         crew_path = out / f"{stem}_crew{route.crew + 1}.gpx"
         crew_path.write_text(
-            routes_to_gpx([route], name=f"{title}, crew {route.crew + 1}"), encoding="utf-8"
+            routes_to_gpx([route], name=f"{title}, {words.crew} {route.crew + 1}", words=words),
+            encoding="utf-8",
         )
         written.append(crew_path)
     return written

@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gis_data.network.adapters import PatrolRoute
-from gis_data.network.export import ExportWords, routes_to_gpx, routes_to_kml
+from gis_data.network.export import routes_to_gpx, routes_to_kml
 from service import auth, crud
 from service.api.jobs import job_public, start_job
 from service.browser_keys import cookie_key
 from service.deps import JobsDep, SessionDep, SettingsDep, principal_of
 from service.errors import ServiceError
-from service.i18n import Lang, check_lang, t
+from service.i18n import Lang, check_lang, export_words, t
 from service.map_data import (
     evaluate_drawn,
     patrol_route,
@@ -231,17 +231,6 @@ def render_plan_map(
     title = plan.name or f"{plan.kind} {plan.id}"
     layers = plan_layers(session, plan)
     return plan_map_html(title=title, lang=lang, tiles=tiles or Tiles(), **layers)
-
-
-def export_words(lang: Lang) -> ExportWords:
-    """GPX/KML names in the crew's language (their phone's map app shows them)."""
-    return ExportWords(
-        crew=t("crew", lang),
-        start_from=t("export_from", lang),
-        summary=t("export_summary", lang),
-        stop=t("stop", lang),
-        description=t("export_description", lang),
-    )
 
 
 def named_stops(patrol: PatrolRoute, lang: Lang) -> PatrolRoute:

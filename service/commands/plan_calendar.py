@@ -184,6 +184,7 @@ def _write(
     out: Path, routed: CalendarRoutes, rows: list[dict[str, Any]], summary: dict[str, Any]
 ) -> None:
     from gis_data.network.export import export_routes
+    from service.i18n import export_words
 
     out.mkdir(parents=True, exist_ok=True)
     # UTF-8 with a BOM: Excel on Japanese Windows shows mojibake otherwise.
@@ -207,7 +208,11 @@ def _write(
             continue
         day = cal.dates[d].isoformat()
         files = export_routes(
-            list(r.traced), out / day, stem=f"region{region}", name=f"巡回 {day} 区域{region}"
+            list(r.traced),
+            out / day,
+            stem=f"region{region}",
+            name=f"巡回 {day} 区域{region}",
+            words=export_words("ja"),
         )
         written += len(files)
     logger.info("wrote calendar and %d route files to %s", written, out)

@@ -17,6 +17,7 @@ from gis_data.network.export import export_routes
 from gis_data.network.graph import NetworkError
 from gis_data.planning.patrol_plan import Plan, PlanComparison, PlanSettings, plan_patrols
 from optimizer.stop import MaxIterations
+from service.i18n import Lang, export_words, t
 from service.parallel import workers_client
 
 
@@ -63,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " processes (default 0: one after the other here)",
     )
     p.add_argument("--out", type=Path, default=None, help="write GeoJSON/GPX/KML into DIR")
+    p.add_argument(
+        "--lang",
+        choices=("ja", "en"),
+        default="ja",
+        help="language of the GPX/KML names a crew's map app shows (ja)",
+    )
     p.add_argument(
         "--steps", action="store_true", help="print each bundled crew's streets in order"
     )
@@ -126,8 +133,15 @@ def file_stem(label: str, taken: set[str]) -> str:
     return stem
 
 
-def _export(result: PlanComparison, out: Path, title: str) -> list[Path]:
-    written = export_routes(result.bundled.routes, out, stem="bundled", name=f"{title}: bundled")
+def _export(result: PlanComparison, out: Path, title: str, lang: Lang) -> list[Path]:
+    words = export_words(lang)
+    written = export_routes(
+        result.bundled.routes,
+        out,
+        stem="bundled",
+        name=f"{title}: {t('export_bundled', lang)}",
+        words=words,
+    )
     taken = {"bundled"}
     for plan in result.siloed:
         if plan.routes:
@@ -136,6 +150,7 @@ def _export(result: PlanComparison, out: Path, title: str) -> list[Path]:
                 out,
                 stem=f"separate_{file_stem(plan.label, taken)}",
                 name=f"{title}: {plan.label}",
+                words=words,
             )
     return written
 
@@ -168,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     except (NetworkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    written = [] if args.out is None else _export(result, args.out, scenario.name)
+    written = [] if args.out is None else _export(result, args.out, scenario.name, args.lang)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         progress("done")

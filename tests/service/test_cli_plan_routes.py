@@ -119,8 +119,22 @@ def test_plan_routes_prints_and_exports(
         first = track.segments[0].points[0]
         assert (first.longitude, first.latitude) == pytest.approx((x5, y5), abs=1e-6)
     assert [w.name for w in gpx.waypoints] == ["E-park"]
+    # Names a crew's map app shows: Japanese by default, English with --lang en.
+    assert gpx.name is not None
+    assert gpx.name.endswith("群マネ（一括）")
+    assert all(track.name is not None and track.name.startswith("班 ") for track in gpx.tracks)
+    crew = gpxpy.parse((out / "bundled_crew1.gpx").read_text(encoding="utf-8"))
+    assert crew.name is not None
+    assert crew.name.endswith("班 1")
     assert (out / "bundled.kml").is_file()
     assert (out / "separate_ostdorf_river.gpx").is_file()
+    english = tmp_path / "en"
+    args = ["plan", "routes", str(tiny_scenario), "--iterations", "30", "--out", str(english)]
+    assert main([*args, "--lang", "en"]) == 0
+    gpx_en = gpxpy.parse((english / "bundled.gpx").read_text(encoding="utf-8"))
+    assert gpx_en.name is not None
+    assert gpx_en.name.endswith(": bundled")
+    assert all(track.name is not None and track.name.startswith("Crew ") for track in gpx_en.tracks)
 
 
 def test_plan_routes_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
