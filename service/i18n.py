@@ -226,6 +226,13 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "巡回ルート計画で計算した 1 日分の全班の走行距離の合計。",
         "All crews' km of the routed day of a routes plan.",
     ),
+    "routed_gap_pct": ("下限との差（%）", "Above the floor (%)"),
+    "help_routed_gap_pct": (
+        "この日のルートの時間が、同じ作業をどう組んでも下回れない下限（計算で証明した値）を何%上回るか。"
+        "小さいほど、ルートを組み直しても縮む余地は少ない。",
+        "How far this day's routed time is above a floor no routing of the same work can beat"
+        " (a proved lower bound): the smaller, the less any other routing could save.",
+    ),
     "not_comparable": (
         "比較できない計画（区域・ルート計画以外）",
         "Not comparable (neither a regions nor a routes plan)",

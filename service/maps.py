@@ -77,6 +77,7 @@ FIGURE_KEYS: Final = (
     "effect_vs_siloed_pct",
     "routed_day_hours",
     "routed_day_km",
+    "routed_gap_pct",
     "size_ok",
     "unassigned",
 )

@@ -148,6 +148,13 @@ class Plan:
             "deadhead_hours": round(self.deadhead_s / 3600.0, 2),
             "makespan_hours": round(self.makespan_hours, 2),
             "status": self.status,
+            # The floor no plan of these tasks can beat (bundled plan only) and how far above.
+            "bound_hours": None if not self.bound_s else round(self.bound_s / 3600.0, 2),
+            "gap_to_bound_pct": (
+                None
+                if not self.bound_s
+                else round(100.0 * (self.cost_s - self.bound_s) / self.bound_s, 1)
+            ),
         }
 
 

@@ -282,6 +282,8 @@ def _routes_figures(session: SessionDep, plan: Any, context: Any) -> dict[str, A
         figures["routed_day_hours"] = float(bundled["hours"])
     if bundled.get("km") is not None:
         figures["routed_day_km"] = float(bundled["km"])
+    if bundled.get("gap_to_bound_pct") is not None:
+        figures["routed_gap_pct"] = float(bundled["gap_to_bound_pct"])
     if summary.get("effect_vs_siloed_pct") is not None:
         figures["effect_vs_siloed_pct"] = float(summary["effect_vs_siloed_pct"])
     return figures

@@ -46,6 +46,14 @@ def test_regions_then_routes(
     assert summary["regions_plan_id"] == regions_plan
     assert summary["bundled"]["status"] == "feasible"
     assert summary["separate"]["hours"] >= summary["bundled"]["hours"] > 0
+    # The proved floor of the day's routed time, and the comparison page's figure for it.
+    bundled = summary["bundled"]
+    assert 0 < bundled["bound_hours"] <= bundled["hours"]
+    assert bundled["gap_to_bound_pct"] >= 0
+    page = client.get(f"/compare?plans={routes_result['plan_id']}&lang=ja", headers=planner)
+    assert page.status_code == 200
+    row = page.text.split("下限との差（%）", 1)[1].split("</tr>", 1)[0]
+    assert f"{bundled['gap_to_bound_pct']:.1f}" in row
     routes = client.get(f"{api}/plans/{routes_result['plan_id']}/routes", headers=planner).json()
     assert routes["count"] == summary["bundled"]["crews"] >= 1
     region_ids = {r["id"] for r in regions["data"]}
