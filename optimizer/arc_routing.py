@@ -94,12 +94,19 @@ class _Reporter:
     workers run."""
 
     def __init__(
-        self, callback: Progress, data: CarpData, graph: DeadheadGraph, started: float
+        self,
+        callback: Progress,
+        data: CarpData,
+        graph: DeadheadGraph,
+        started: float,
+        limit: float | None = None,
     ) -> None:
         self.callback = callback
         self.data = data
         self.graph = graph
         self.started = started
+        # Under a time limit the bound takes at most a twentieth of it (a 2 s solve: one LP).
+        self.bound_seconds = None if limit is None else 0.05 * limit
         self.best: int | None = None
         self.bound: int | None = None
 
@@ -118,7 +125,7 @@ class _Reporter:
         """Compute the bound (a short cutting-plane budget) and tell it with the best cost."""
         if self.bound is not None or self.best is None:
             return
-        self.bound = quick_lower_bound(self.data, self.graph).value
+        self.bound = quick_lower_bound(self.data, self.graph, seconds=self.bound_seconds).value
         self.callback(self.best, self.bound, time.perf_counter() - self.started)
 
 
@@ -699,7 +706,7 @@ def solve_arc_routing(
         return _result(data, CarpSolution(routes=()), started, seed, chosen, 0)
     graph = DeadheadGraph.from_data(data)
     limit = time_limit(stop)
-    reporter = None if progress is None else _Reporter(progress, data, graph, started)
+    reporter = None if progress is None else _Reporter(progress, data, graph, started, limit)
     split = data.num_tasks > DECOMPOSE_ABOVE if decompose is None else decompose
     if split and can_decompose(data):
         solution, iterations, parts = _solve_decomposed(
