@@ -320,19 +320,23 @@ def _solve_routes(
     start: Routes | None = None,
     on_cost: CostWatch | None = None,
     second_seed: bool = True,
+    giant_tour: bool = True,
 ) -> tuple[Routes | None, int]:
     """Construct, improve and re-orient routes of ``tg`` within ``limit`` seconds of ``started``
     (None: ``stop``'s counts only). ``start``, when given, competes with the construction as the
     search's first solution; the result is never worse than the first solution. ``on_cost`` is
     told the first solution's total cost and each better one. ``second_seed``: may run a
-    second seed on another core (not when the caller already uses the cores)."""
+    second seed on another core (not when the caller already uses the cores). ``giant_tour``
+    False: ``start`` already competed with the giant tour (a part's first answer), which is
+    the same tour again and is not built twice."""
     data = tg.data
     # Construction gets at most a tenth of a time limit; the rest goes to the search.
     initial = best_path_scanning(tg, seed, seconds=None if limit is None else 0.1 * limit)
     if initial is not None:
         initial = orient_routes(tg, initial)
         log.debug("path scanning: cost %d, %d routes", total_cost(tg, initial), len(initial))
-    initial = _with_giant_tour(tg, initial)
+    if giant_tour:
+        initial = _with_giant_tour(tg, initial)
     if start is not None and (initial is None or total_cost(tg, start) <= total_cost(tg, initial)):
         initial = start
     if initial is not None and on_cost is not None:
@@ -468,7 +472,9 @@ def _solve_decomposed(
             others = sum(costs) - costs[i]
             watch = _offset_watch(reporter, others)
         start = _part_routes(tg, answers[i], tasks)
-        found, its = _solve_routes(tg, stop, seed, chosen, part_started, seconds, start, watch)
+        found, its = _solve_routes(
+            tg, stop, seed, chosen, part_started, seconds, start, watch, giant_tour=False
+        )
         iterations += its
         if found is not None:  # never worse than ``start`` (`_solve_routes`)
             answers[i] = _task_routes(tg, tasks, found)
@@ -542,8 +548,9 @@ def _improve_part(
             queue.put((part, cost))
 
     found, its = _solve_routes(
-        tg, stop, seed, chosen, started, seconds, start, on_cost=on_cost, second_seed=False
-    )
+        tg, stop, seed, chosen, started, seconds, start, on_cost=on_cost, second_seed=False,
+        giant_tour=False,
+    )  # fmt: skip
     if found is None:
         return answer, total_cost(tg, start), its
     return _task_routes(tg, tasks, found), total_cost(tg, found), its
