@@ -321,12 +321,15 @@ def deadhead_cut_bound(
     best = 0.0
     history: list[float] = []
     while cuts.links:
+        # One LP may not outlast the budget either (at least a second for the first one).
+        left = seconds - (time.perf_counter() - started)
         result = linprog(
             inst.cost,
             A_ub=-cuts.matrix(m),
             b_ub=-np.asarray(cuts.rhs),
             bounds=(0, None),
             method="highs",
+            options={"time_limit": max(1.0 if not history else 0.1, left)},
         )
         if result.status != 0 or result.x is None:
             break  # infeasible: some set no link can reach; the other bounds stand
