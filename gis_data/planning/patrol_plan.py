@@ -35,11 +35,16 @@ Progress = Callable[[str], None]
 BestProgress = Callable[[int, int | None, float], None]
 
 
+def gap_to_bound_pct(cost_s: int, bound_s: int) -> float:
+    """How far a cost is above its lower bound, in percent of the bound."""
+    return 100.0 * (cost_s - bound_s) / bound_s
+
+
 def best_so_far_message(cost_s: int, bound_s: int | None) -> str:
     """A progress line for the bundled solve's best so far, in crew hours, with its gap."""
     line = f"bundled: best so far {cost_s / 3600.0:.2f} h"
     if bound_s:
-        gap = 100.0 * (cost_s - bound_s) / bound_s
+        gap = gap_to_bound_pct(cost_s, bound_s)
         line += f", bound {bound_s / 3600.0:.2f} h (gap {gap:.1f} %)"
     return line
 
@@ -151,9 +156,7 @@ class Plan:
             # The floor no plan of these tasks can beat (bundled plan only) and how far above.
             "bound_hours": None if not self.bound_s else round(self.bound_s / 3600.0, 2),
             "gap_to_bound_pct": (
-                None
-                if not self.bound_s
-                else round(100.0 * (self.cost_s - self.bound_s) / self.bound_s, 1)
+                None if not self.bound_s else round(gap_to_bound_pct(self.cost_s, self.bound_s), 1)
             ),
         }
 
@@ -378,7 +381,7 @@ def plan_patrols(
     def solved(plan: Plan) -> str:
         bound = ""
         if plan.bound_s:
-            gap = 100.0 * (plan.cost_s - plan.bound_s) / plan.bound_s
+            gap = gap_to_bound_pct(plan.cost_s, plan.bound_s)
             bound = f", cost {plan.cost_s} s, lower bound {plan.bound_s} s (+{gap:.1f} %)"
         return (
             f"bundled: {plan.crews} crews, {plan.km:.1f} km, {plan.hours:.2f} h"
