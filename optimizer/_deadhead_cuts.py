@@ -48,8 +48,6 @@ IntArray = npt.NDArray[np.int64]
 #: capacity) and joined by the required links (the pieces of work the routes must reach).
 _THRESHOLDS = (1e-6, 0.25, 0.5, 0.75, 1.0 - 1e-6)
 _SEPARATION = [(t, False) for t in _THRESHOLDS] + [(t, True) for t in _THRESHOLDS]
-#: Also cut each separate region beyond a level (a far town, a valley) on its own.
-_LEVEL_PIECES = True
 #: Level sets {phi > t} around the depot added at the start (quantiles of the task ends' phi).
 _LEVELS = 60
 #: Stop when the bound (serve costs + LP value) rose by less than this fraction over the last
@@ -75,6 +73,20 @@ def routes_needed(
         if shift > 0:
             routes = np.maximum(routes, np.ceil(serve / shift - 1e-9))
     return routes
+
+
+def cheapest_links(
+    num_nodes: int, tails: IntArray, heads: IntArray, costs: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """One link per (tail, head) pair, the cheapest, in (tail, head) order; loops left out."""
+    keep = tails != heads
+    tails, heads, costs = tails[keep], heads[keep], costs[keep]
+    key = tails * num_nodes + heads
+    order = np.lexsort((costs, key))
+    key, tails, heads, costs = key[order], tails[order], heads[order], costs[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return tails[first], heads[first], costs[first]
 
 
 @dataclass
@@ -122,22 +134,13 @@ class _Instance:
     def __init__(self, data: CarpData, directed: bool) -> None:
         n = data.num_nodes
         tails, heads = data.link_tail, data.link_head
-        if directed:
-            lo, hi = tails, heads
-        else:
-            lo, hi = np.minimum(tails, heads), np.maximum(tails, heads)
-        keep = lo != hi
-        lo, hi, cost = lo[keep], hi[keep], data.link_cost[keep]
-        key = lo * n + hi
-        order = np.lexsort((cost, key))
-        key, lo, hi, cost = key[order], lo[order], hi[order], cost[order]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
+        if not directed:
+            tails, heads = np.minimum(tails, heads), np.maximum(tails, heads)
         self.data = data
         self.directed = directed
         self.n = n
-        self.a, self.b = lo[first], hi[first]
-        self.cost = cost[first].astype(np.float64)
+        self.a, self.b, cost = cheapest_links(n, tails, heads, data.link_cost)
+        self.cost = cost.astype(np.float64)
         kinds = data.task_kind
         self.tu, self.tv = data.task_u, data.task_v
         self.crossable = (kinds != TaskKind.NODE) & (self.tu != self.tv)
@@ -307,17 +310,16 @@ def deadhead_cut_bound(
             for t in np.unique(np.quantile(ends, np.linspace(0.0, 1.0, _LEVELS)[1:-1])):
                 beyond = phi > t
                 add_set(beyond, None)
-                if _LEVEL_PIECES:
-                    # Each separate region beyond t (a far town) needs its own routes in and out.
-                    keep = beyond[inst.a] & beyond[inst.b]
-                    pieces = csr_matrix(
-                        (np.ones(int(keep.sum())), (inst.a[keep], inst.b[keep])), shape=(n, n)
-                    )
-                    count, label = connected_components(pieces, directed=False)
-                    sizes = np.bincount(label[beyond], minlength=count)
-                    if (sizes > 0).sum() > 1:
-                        for c in np.flatnonzero(sizes > 1):
-                            add_set(beyond & (label == c), None)
+                # Each separate region beyond t (a far town) needs its own routes in and out.
+                keep = beyond[inst.a] & beyond[inst.b]
+                pieces = csr_matrix(
+                    (np.ones(int(keep.sum())), (inst.a[keep], inst.b[keep])), shape=(n, n)
+                )
+                count, label = connected_components(pieces, directed=False)
+                sizes = np.bincount(label[beyond], minlength=count)
+                if (sizes > 0).sum() > 1:
+                    for c in np.flatnonzero(sizes > 1):
+                        add_set(beyond & (label == c), None)
     best = 0.0
     history: list[float] = []
     while cuts.links:

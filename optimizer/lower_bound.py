@@ -47,7 +47,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
-from optimizer._deadhead_cuts import deadhead_cut_bound, routes_needed
+from optimizer._deadhead_cuts import cheapest_links, deadhead_cut_bound, routes_needed
 from optimizer.carp_data import CarpData, TaskKind
 from optimizer.shortest_paths import UNREACHABLE, DeadheadGraph
 
@@ -81,20 +81,9 @@ class LowerBound:
 def _symmetric(data: CarpData) -> bool:
     """True when every link's cheapest cost equals the cheapest cost of its reverse."""
     n = data.num_nodes
-    keep = data.link_tail != data.link_head
-
-    def cheapest(tails: IntArray, heads: IntArray) -> tuple[IntArray, IntArray]:
-        keys = tails * n + heads
-        costs = data.link_cost[keep]
-        order = np.lexsort((costs, keys))
-        keys, costs = keys[order], costs[order]
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = keys[1:] != keys[:-1]
-        return keys[first], costs[first]
-
-    fwd = cheapest(data.link_tail[keep], data.link_head[keep])
-    bwd = cheapest(data.link_head[keep], data.link_tail[keep])
-    return np.array_equal(fwd[0], bwd[0]) and np.array_equal(fwd[1], bwd[1])
+    fwd = cheapest_links(n, data.link_tail, data.link_head, data.link_cost)
+    bwd = cheapest_links(n, data.link_head, data.link_tail, data.link_cost)
+    return all(np.array_equal(f, b) for f, b in zip(fwd, bwd, strict=True))
 
 
 def _num_routes(data: CarpData) -> int:
