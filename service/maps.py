@@ -219,11 +219,13 @@ def attribution_lines(*, n03: bool) -> list[str]:
 
 class _MetricScale(MacroElement):
     """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale`` adds feet
-    and miles, which a Japanese town office and crew never use)."""
+    and miles, which a Japanese town office and crew never use), top right: at the bottom the
+    map credit runs across a phone's width and covers it."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});"
+        "L.control.scale({imperial: false, metric: true}).setPosition('topright')"
+        ".addTo({{ this._parent.get_name() }});"
         "{% endmacro %}"
     )
 

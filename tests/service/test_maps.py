@@ -90,6 +90,7 @@ def test_plan_map_has_layers_legend_and_attribution(layers, lang):
     # One scale bar, in metres and kilometres only.
     assert html.count("L.control.scale(") == 1
     assert "L.control.scale({imperial: false, metric: true})" in html
+    assert ".setPosition('topright')" in html  # clear of the credit line at the bottom
     assert OSM_ATTRIBUTION in html  # visible footer
     assert "openstreetmap.org/copyright" in html
     assert MLIT_N03_ATTRIBUTION not in html  # not N03 data
