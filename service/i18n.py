@@ -265,6 +265,31 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "{name}: the photo is larger than {mb} MB",
     ),
     "ticked_at": ("確認済", "Checked"),
+    "body_missing": ("{field}: 必須です", "{field}: required"),
+    "body_too_long": (
+        "{field}: {limit} 文字以内にしてください",
+        "{field}: at most {limit} characters",
+    ),
+    "body_not_text": ("{field}: 文字列で送ってください", "{field}: must be a string"),
+    "body_unknown_field": (
+        "{field}: 使えない項目です（送れるのは task_id と note。写真は multipart/form-data で）",
+        "{field}: unknown field (only task_id and note; a photo needs a multipart/form-data body)",
+    ),
+    "body_photo_not_file": ("photo: ファイルとして送ってください", "photo: must be a file"),
+    "body_not_json": (
+        "本文が JSON として読めません（{error}）",
+        "the body is not valid JSON ({error})",
+    ),
+    "body_not_object": (
+        '本文は JSON のオブジェクト（{{"task_id": …}}）にしてください',
+        'the body must be a JSON object ({{"task_id": …}})',
+    ),
+    "body_too_large": ("本文が大きすぎます（上限 {kb} KB）", "the body is larger than {kb} KB"),
+    "body_media_type": (
+        "Content-Type {media_type} には対応していません。"
+        "application/json または multipart/form-data で送ってください",
+        "Content-Type {media_type} is not supported; send application/json or multipart/form-data",
+    ),
     "bank_walk": ("河川巡視（徒歩）", "Bank walk"),
     "unnamed_road": ("道路（名称なし）", "Unnamed road"),
     "export_title": ("巡回ルート {day} 班 {crew}", "Patrol route {day}, crew {crew}"),

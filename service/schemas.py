@@ -106,6 +106,22 @@ class UploadPublic(BaseModel):
     warnings: list[dict[str, Any]] = Field(default_factory=list)
 
 
+# -- stop checks -------------------------------------------------------------------------------
+
+
+MAX_NOTE_CHARS = 1000
+
+
+# The fields of a stop ticked done by hand, in a JSON body or a form (the form may add a photo).
+class StopCheckCreate(BaseModel):
+    """One stop of a route ticked done by hand, with what the crew saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(max_length=200, description="the stop's task id (from the route)")
+    note: str | None = Field(default="", max_length=MAX_NOTE_CHARS, description="what the crew saw")
+
+
 # -- plans, regions, routes --------------------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ import threading
 from typing import Annotated, Any
 
 import networkx as nx
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from starlette.datastructures import UploadFile as FilePart
 
 from gis_data.network.graph import RoadNetwork
 from gis_data.network.patrol_log import (
@@ -35,10 +36,12 @@ from service.calendar_intervals import calendar_intervals
 from service.deps import SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.frames import assets_frame
-from service.i18n import check_lang, t
+from service.i18n import Lang, check_lang, t
 from service.map_data import loaded_scenario, planned_tasks
 from service.models import Plan, Region, StopCheckPhoto
 from service.photos import EXTENSIONS, HEIC, JPEG, PNG, image_type
+from service.schemas import MAX_NOTE_CHARS, StopCheckCreate
+from service.stop_check_body import JSON, MULTIPART, URLENCODED, stop_check_body
 
 logger = logging.getLogger(__name__)
 
@@ -166,12 +169,11 @@ async def upload_patrol_log(
     return _record(plan, settings.API_PREFIX)
 
 
-MAX_NOTE_CHARS = 1000
 PHOTO_FORMATS = "JPEG, PNG, HEIC"
 
 
 async def _photo(
-    photo: UploadFile | None, settings: SettingsDep, lang: str
+    photo: FilePart | None, settings: SettingsDep, language: Lang
 ) -> tuple[bytes, str, str] | None:
     """The uploaded photo's bytes, content type (by its magic bytes) and file name, if any."""
     if photo is None:
@@ -181,7 +183,6 @@ async def _photo(
     name = (photo.filename or "photo").replace("\\", "/").rsplit("/", 1)[-1]
     if not data and not photo.filename:
         return None  # a form's empty file field: no photo taken
-    language = check_lang(lang)
     if len(data) > limit:
         text = t("photo_too_large", language).format(name=name, mb=f"{settings.MAX_PHOTO_MB:g}")
         raise ServiceError(413, "photo-too-large", text)
@@ -191,24 +192,63 @@ async def _photo(
     return data, kind, name
 
 
-@router.post("/routes/{route_id}/stop-checks", status_code=201)
+def _stop_check_bodies() -> dict[str, Any]:
+    """The OpenAPI requestBody of a stop check: the JSON object, or the form with a photo."""
+    fields = StopCheckCreate.model_json_schema()
+    form: dict[str, Any] = {
+        "type": "object",
+        "required": ["task_id"],
+        "properties": {
+            "task_id": fields["properties"]["task_id"],
+            "note": {
+                "type": "string",
+                "maxLength": MAX_NOTE_CHARS,
+                "default": "",
+                "description": "what the crew saw",
+            },
+            "photo": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": f"a photo of the stop ({PHOTO_FORMATS}; at most MAX_PHOTO_MB)",
+            },
+        },
+    }
+    text_fields = {k: v for k, v in form["properties"].items() if k != "photo"}
+    return {
+        "required": True,
+        "content": {
+            JSON: {"schema": fields},
+            MULTIPART: {"schema": form},
+            URLENCODED: {"schema": {**form, "properties": text_fields}},
+        },
+    }
+
+
+@router.post(
+    "/routes/{route_id}/stop-checks",
+    status_code=201,
+    openapi_extra={"requestBody": _stop_check_bodies()},
+    responses={
+        413: {"description": "photo-too-large, or a JSON body over 64 KB (too-large)"},
+        415: {"description": "unsupported-media-type: neither JSON nor a form"},
+        422: {"description": "invalid-request (names each bad field), invalid-stop, not-an-image"},
+    },
+)
 async def check_stop(
     route_id: int,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     principal: PageKey,
-    task_id: Annotated[
-        str, Form(max_length=200, description="the stop's task id (from the route)")
-    ],
-    note: Annotated[str, Form(max_length=MAX_NOTE_CHARS, description="what the crew saw")] = "",
-    photo: Annotated[
-        UploadFile | None,
-        File(description=f"a photo of the stop ({PHOTO_FORMATS}; at most MAX_PHOTO_MB)"),
-    ] = None,
     lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of errors")] = "ja",
 ) -> dict[str, Any]:
-    """Tick one stop of a route done by hand (multipart form), stored as a patrol log of the route.
+    """Tick one stop of a route done by hand, stored as a patrol log of the route.
+
+    The body is JSON (``{"task_id": ..., "note": ...}``, for a town's GIS or a script) or a
+    form (``multipart/form-data`` with an optional ``photo``, as the crew's page sends), told
+    by the Content-Type; any other body is 415. Both are checked alike: 422 naming every bad
+    field in ``lang``; unknown keys of a JSON body are refused rather than dropped.
 
     For a stop the track cannot prove (no GPS, a walk off the roads): the stop's assets count
     as visited now, like a covered task of an uploaded track, with the crew's note and, if
@@ -218,11 +258,14 @@ async def check_stop(
     route = readable_route(session, principal, route_id)
     if principal.role == "gis":
         raise ServiceError(403, "forbidden", "the role 'gis' may not record patrols")
+    language = check_lang(lang)
     stops = {stop.task_id: stop for stop in planned_tasks(route) if stop.kind == "node"}
-    task = stops.get(task_id)
-    if task is None:
-        raise ServiceError(422, "invalid-stop", f"route {route_id} has no stop {task_id!r} to tick")
-    picture = await _photo(photo, settings, lang)
+    async with stop_check_body(request, language) as body:
+        task = stops.get(body.task_id)
+        if task is None:
+            text = f"route {route_id} has no stop {body.task_id!r} to tick"
+            raise ServiceError(422, "invalid-stop", text)
+        picture = await _photo(body.photo, settings, language)
     now = dt.datetime.now(dt.UTC)
     when = now.isoformat()
     entry = {
@@ -233,7 +276,7 @@ async def check_stop(
         "length_m": 0.0,
         "covered": True,
         "time": when,
-        "note": note.strip(),
+        "note": body.note,
         "by_hand": True,
     }
     parameters: dict[str, Any] = {

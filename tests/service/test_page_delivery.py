@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -413,3 +414,128 @@ def test_a_stop_ticked_with_a_photo_serves_it_back_byte_identical(seeded):
             f"/api/v1/routes/{route_id}/stop-checks/{png['id']}/photo", headers=crew
         )
         assert missing.status_code == 404
+
+
+def _stored(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored stop check without what differs between two ticks (its id and the clock)."""
+    out = {k: v for k, v in record.items() if k not in ("id", "created_at", "photo_url")}
+    out["summary"] = {k: v for k, v in record["summary"].items() if k not in ("start", "end")}
+    report = record["report"]
+    out["report"] = {
+        "tasks": [{k: v for k, v in task.items() if k != "time"} for task in report["tasks"]],
+        "asset_visits": sorted(report["asset_visits"]),
+    }
+    return out
+
+
+def test_a_stop_check_posted_as_json_is_stored_like_the_crews_form(seeded):
+    """A town's script posts {"task_id", "note"} as JSON: 201 and the same patrol log as the
+    crew's multipart form (route, region, stop, note, assets visited), read back alike; the
+    OpenAPI description offers both bodies."""
+    url, data = seeded
+    crew = {"X-API-Key": data.keys["contractor"]}
+    with _client(seeded) as client:
+        route_id, task_id = route_with_a_stop(url, data, "LI-7007-R0001")
+        post = f"/api/v1/routes/{route_id}/stop-checks"
+        by_json = client.post(post, json={"task_id": task_id, "note": " 柵の破損 "}, headers=crew)
+        assert by_json.status_code == 201, by_json.text
+        # The page's form: multipart with an empty file field (no photo taken).
+        by_form = client.post(
+            post,
+            data={"task_id": task_id, "note": " 柵の破損 "},
+            files={"photo": ("", b"", "application/octet-stream")},
+            headers=crew,
+        )
+        assert by_form.status_code == 201, by_form.text
+        assert by_form.request.headers["content-type"].startswith("multipart/form-data")
+        first, second = by_json.json(), by_form.json()
+        assert first["id"] != second["id"]
+        assert first["by_hand"] is True
+        assert first["report"]["tasks"][0]["note"] == "柵の破損"
+        assert first["report"]["asset_visits"] == {"LI-7007-R0001": first["summary"]["start"]}
+        assert first["photo_url"] is None
+        assert _stored(first) == _stored(second)
+        for record in (first, second):
+            back = client.get(f"/api/v1/patrol-logs/{record['id']}", headers=crew).json()
+            assert _stored(back) == _stored(first)
+        # A note may be left out or null in JSON.
+        bare = client.post(post, json={"task_id": task_id, "note": None}, headers=crew)
+        assert bare.status_code == 201
+        assert bare.json()["report"]["tasks"][0]["note"] == ""
+        bodies = client.get("/openapi.json").json()["paths"][
+            "/api/v1/routes/{route_id}/stop-checks"
+        ]["post"]["requestBody"]["content"]
+        assert set(bodies["application/json"]["schema"]["properties"]) == {"task_id", "note"}
+        assert set(bodies["multipart/form-data"]["schema"]["properties"]) == {
+            "task_id",
+            "note",
+            "photo",
+        }
+
+
+def test_a_bad_json_stop_check_names_each_field_and_stores_nothing(seeded):
+    """JSON without task_id: 422 naming the field (ja and en); a wrong type, an unknown key
+    and a long note all at once; broken JSON and other content types are refused clearly."""
+    url, data = seeded
+    crew = {"X-API-Key": data.keys["contractor"]}
+    planner = {"X-API-Key": data.keys["planner"]}
+    logs = f"/api/v1/regions/{data.region_ids[0]}/patrol-logs"
+    with _client(seeded) as client:
+        route_id, task_id = route_with_a_stop(url, data, "LI-7007-R0001")
+        post = f"/api/v1/routes/{route_id}/stop-checks"
+        before = client.get(logs, headers=planner).json()["count"]
+        missing = client.post(f"{post}?lang=en", json={"note": "ok"}, headers=crew)
+        assert missing.status_code == 422
+        assert missing.json()["code"] == "invalid-request"
+        assert missing.json()["detail"] == "task_id: required"
+        assert missing.json()["details"] == [
+            {"location": ["body", "task_id"], "message": "task_id: required"}
+        ]
+        ja = client.post(post, json={"note": "ok"}, headers=crew)
+        assert ja.json()["detail"] == "task_id: 必須です"
+        several = client.post(
+            f"{post}?lang=en",
+            json={"task_id": 7, "note": "x" * 1001, "photo": "aGVsbG8="},
+            headers=crew,
+        )
+        assert several.status_code == 422
+        messages = [d["message"] for d in several.json()["details"]]
+        assert sorted(messages) == [
+            "note: at most 1000 characters",
+            "photo: unknown field (only task_id and note;"
+            " a photo needs a multipart/form-data body)",
+            "task_id: must be a string",
+        ]
+        # The form is held to the same rules, in the same words.
+        form = client.post(f"{post}?lang=en", data={"note": "x" * 1001}, headers=crew)
+        assert form.status_code == 422
+        assert form.json()["detail"] == "task_id: required; note: at most 1000 characters"
+        wrong_stop = client.post(post, json={"task_id": "n:nowhere"}, headers=crew)
+        assert wrong_stop.status_code == 422
+        assert wrong_stop.json()["code"] == "invalid-stop"
+        broken = client.post(
+            f"{post}?lang=en",
+            content=b'{"task_id": ',
+            headers={**crew, "Content-Type": "application/json"},
+        )
+        assert broken.status_code == 422
+        assert broken.json()["code"] == "invalid-json"
+        assert broken.json()["detail"].startswith("the body is not valid JSON")
+        array = client.post(f"{post}?lang=en", json=[task_id], headers=crew)
+        assert array.json()["detail"].startswith("the body must be a JSON object")
+        text = client.post(
+            f"{post}?lang=en",
+            content=f"task_id={task_id}".encode(),
+            headers={**crew, "Content-Type": "text/plain; charset=utf-8"},
+        )
+        assert text.status_code == 415
+        assert text.json() == {
+            "code": "unsupported-media-type",
+            "detail": "Content-Type text/plain is not supported;"
+            " send application/json or multipart/form-data",
+        }
+        bare = client.post(post, content=b"", headers=crew)
+        assert bare.status_code == 415
+        assert "(none)" in bare.json()["detail"]
+        assert "application/json" in bare.json()["detail"]
+        assert client.get(logs, headers=planner).json()["count"] == before  # nothing stored
