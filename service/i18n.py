@@ -264,6 +264,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "{name}: 写真が大きすぎます（上限 {mb} MB）",
         "{name}: the photo is larger than {mb} MB",
     ),
+    "photo_no_preview": (
+        "この写真（{kind}）はプレビューを作れません。元のファイルを開いてください",
+        "no preview can be made of this photo ({kind}); open the original file",
+    ),
+    "photo_original": ("写真（元のファイル）", "Photo (original file)"),
     "ticked_at": ("確認済", "Checked"),
     "body_missing": ("{field}: 必須です", "{field}: required"),
     "body_too_long": (

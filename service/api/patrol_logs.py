@@ -39,7 +39,15 @@ from service.frames import assets_frame
 from service.i18n import Lang, check_lang, t
 from service.map_data import loaded_scenario, planned_tasks
 from service.models import Plan, Region, StopCheckPhoto
-from service.photos import EXTENSIONS, HEIC, JPEG, PNG, image_type
+from service.photos import (
+    EXTENSIONS,
+    HEIC,
+    JPEG,
+    PNG,
+    PhotoPreviewError,
+    cached_preview,
+    image_type,
+)
 from service.schemas import MAX_NOTE_CHARS, StopCheckCreate
 from service.stop_check_body import JSON, MULTIPART, URLENCODED, stop_check_body
 
@@ -83,6 +91,7 @@ def _record(plan: Plan, prefix: str) -> dict[str, Any]:
         "created_at": plan.created_at.isoformat(),
         **plan.parameters,
         "photo_url": photo_url(plan, prefix),
+        "photo_preview_url": preview_url(photo_url(plan, prefix)),
         "summary": plan.summary,
         "report": plan.result.get("report"),
     }
@@ -331,6 +340,31 @@ async def check_stop(
     return _record(plan, settings.API_PREFIX)
 
 
+def _stored_photo(
+    session: SessionDep, principal: auth.Principal, route_id: int, check_id: int
+) -> StopCheckPhoto:
+    """The photo of a stop check of the route, if the caller may read the route's logs."""
+    plan = readable_log(session, principal, check_id)
+    if plan.parameters.get("route_id") != route_id:
+        raise ServiceError(404, "not-found", f"route {route_id} has no stop check {check_id}")
+    photo = session.get(StopCheckPhoto, check_id)
+    if photo is None:
+        raise ServiceError(404, "not-found", f"stop check {check_id} has no photo")
+    return photo
+
+
+def _image_response(data: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Cache-Control": "private, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get(
     "/routes/{route_id}/stop-checks/{check_id}/photo",
     response_class=Response,
@@ -341,22 +375,37 @@ def stop_check_photo(
 ) -> Response:
     """The photo of a stop ticked done by hand, as uploaded: for whoever may read the route's
     patrol logs (contractors their regions' only; the GIS key too, like the log's note)."""
-    plan = readable_log(session, principal, check_id)
-    if plan.parameters.get("route_id") != route_id:
-        raise ServiceError(404, "not-found", f"route {route_id} has no stop check {check_id}")
-    photo = session.get(StopCheckPhoto, check_id)
-    if photo is None:
-        raise ServiceError(404, "not-found", f"stop check {check_id} has no photo")
+    photo = _stored_photo(session, principal, route_id, check_id)
     name = f"stop-check-{check_id}.{EXTENSIONS.get(photo.content_type, 'bin')}"
-    return Response(
-        photo.data,
-        media_type=photo.content_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            "Cache-Control": "private, max-age=86400",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return _image_response(photo.data, photo.content_type, name)
+
+
+@router.get(
+    "/routes/{route_id}/stop-checks/{check_id}/photo/preview",
+    response_class=Response,
+    responses={
+        200: {"content": {JPEG: {}}},
+        422: {"description": "photo-not-decodable: no preview; the original is still served"},
+    },
+)
+def stop_check_photo_preview(
+    route_id: int,
+    check_id: int,
+    session: SessionDep,
+    principal: PageKey,
+    lang: Annotated[str, Query(pattern="^(ja|en)$", description="language of errors")] = "ja",
+) -> Response:
+    """A JPEG preview of a stop's photo that every browser can draw (iPhones upload HEIC):
+    upright, longest side at most 1,024 px; 422 ``photo-not-decodable`` when the photo cannot
+    be decoded (the original stays at ``.../photo``). Same readers as the photo."""
+    photo = _stored_photo(session, principal, route_id, check_id)
+    try:
+        preview = cached_preview(photo.sha256, photo.data)
+    except PhotoPreviewError:
+        kind = EXTENSIONS.get(photo.content_type, "?").upper()
+        text = t("photo_no_preview", check_lang(lang)).format(kind=kind)
+        raise ServiceError(422, "photo-not-decodable", text) from None
+    return _image_response(preview, JPEG, f"stop-check-{check_id}-preview.jpg")
 
 
 def photo_url(plan: Plan, prefix: str) -> str | None:
@@ -364,6 +413,11 @@ def photo_url(plan: Plan, prefix: str) -> str | None:
     if not plan.parameters.get("photo"):
         return None
     return f"{prefix}/routes/{plan.parameters.get('route_id')}/stop-checks/{plan.id}/photo"
+
+
+def preview_url(photo: str | None) -> str | None:
+    """Where the JPEG preview of the photo at ``photo`` (a :func:`photo_url`) is served."""
+    return None if photo is None else f"{photo}/preview"
 
 
 def stop_checks(session: SessionDep, route: Any, prefix: str) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ tiles may be asked for elsewhere. Screenshots go to tests/artifacts/ (gitignored
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -382,7 +383,7 @@ def test_crew_ticks_a_stop_with_a_photo_on_the_phone(server, page):
     """At 390 px a crew ticks a stop done: a text file chosen as the photo is refused in
     Japanese next to the stop; with a camera JPEG the stop shows ✓ and the photo's thumbnail,
     loaded from the service with the page's session."""
-    from PIL import Image  # Pillow comes with matplotlib
+    from PIL import Image
 
     base, data, toml = server
     route_id, _ = route_with_a_stop(
@@ -424,6 +425,49 @@ def test_crew_ticks_a_stop_with_a_photo_on_the_phone(server, page):
     page.wait_for_selector("#steps .tick.done a.thumb img")
     assert page.js_errors == []
     # Only the refused text file, which the browser logs as a failed request.
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_a_heic_stop_photo_is_drawn_by_its_preview_or_linked_as_text(server, page):
+    """Chromium cannot draw an iPhone's HEIC: the region's log page shows its JPEG preview
+    (drawn, at most 1,024 px); a HEIC that cannot be decoded gives a text link to the original
+    in place of a broken image."""
+    import pillow_heif
+    from PIL import Image
+
+    base, data, toml = server
+    route_id, task_id = route_with_a_stop(
+        f"sqlite:///{toml.parent / 'gunmane.sqlite'}", data, "LI-7007-P0001"
+    )
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 90, 30)).save(buf, format="HEIF", quality=80)
+    heic = buf.getvalue()
+    urls = {}
+    for name, photo in (("good", heic), ("torn", heic[:400])):
+        tick = httpx.post(
+            f"{base}/api/v1/routes/{route_id}/stop-checks",
+            headers={"X-API-Key": data.keys["contractor"]},
+            data={"task_id": task_id},
+            files={"photo": (f"IMG_{name}.HEIC", photo, "image/heic")},
+            timeout=60,
+        )
+        assert tick.status_code == 201, tick.text
+        urls[name] = tick.json()["photo_url"]
+    page.set_viewport_size(PHONE)
+    region = data.region_ids[0]
+    page.goto(f"{base}/regions/{region}/patrol-logs?lang=en&key={data.keys['planner']}")
+    good = page.locator(f'a.thumb[href="{urls["good"]}"] img')
+    page.wait_for_function(
+        "([img]) => img.complete && img.naturalWidth > 0", arg=[good.element_handle()]
+    )
+    assert good.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1024, 768]
+    torn = page.locator(f'a.thumb[href="{urls["torn"]}"]')
+    page.wait_for_function("([a]) => a.querySelector('img') === null", arg=[torn.element_handle()])
+    assert torn.inner_text() == "Photo (original file)"
+    _shot(page, "region_logs_heic_390.png")
+    assert page.js_errors == []
+    # Only the torn photo's preview, which the browser logs as a failed request.
     assert [e for e in page.console_errors if "status of 422" not in e] == []
 
 

@@ -327,7 +327,7 @@ def test_a_stop_ticked_done_by_hand_is_stored_with_the_patrol_logs(seeded):
 
 
 def _image(fmt: str) -> bytes:
-    """A real 16 x 12 photo in ``fmt`` (Pillow comes with matplotlib)."""
+    """A real 16 x 12 photo in ``fmt``."""
     from PIL import Image
 
     buf = io.BytesIO()
@@ -385,6 +385,7 @@ def test_a_stop_ticked_with_a_photo_serves_it_back_byte_identical(seeded):
         record = done.json()
         photo = record["photo_url"]
         assert photo == f"/api/v1/routes/{route_id}/stop-checks/{record['id']}/photo"
+        assert record["photo_preview_url"] == f"{photo}/preview"
         for key in (crew, planner, {"X-API-Key": data.keys["gis"]}):
             back = client.get(photo, headers=key)
             assert back.status_code == 200
@@ -398,11 +399,11 @@ def test_a_stop_ticked_with_a_photo_serves_it_back_byte_identical(seeded):
         page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
         assert f'<a class="thumb" href="{photo}"' in page
         region = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=ja", headers=planner)
-        assert f'<img src="{photo}"' in region.text
+        assert f'<img src="{photo}/preview"' in region.text
         assert "手動チェック" in region.text
         # The log's own page: the photo, the note, the stop by name and asset id (no task id).
         log = client.get(f"/patrol-logs/{record['id']}?lang=ja", headers=planner).text
-        assert f'<img src="{photo}"' in log
+        assert f'<img src="{photo}/preview"' in log
         assert "Rathauspark · ベンチ破損" in log
         assert "<td>LI-7007-R0001</td>" in log
         assert "n:park#0" not in log
@@ -539,3 +540,73 @@ def test_a_bad_json_stop_check_names_each_field_and_stores_nothing(seeded):
         assert "(none)" in bare.json()["detail"]
         assert "application/json" in bare.json()["detail"]
         assert client.get(logs, headers=planner).json()["count"] == before  # nothing stored
+
+
+def _heic(size: tuple[int, int]) -> bytes:
+    """A real HEIC photo, as an iPhone uploads it (encoded with pillow-heif)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.new("RGB", size, (40, 120, 200)).save(buf, format="HEIF", quality=85)
+    return buf.getvalue()
+
+
+def test_a_heic_photo_is_kept_as_uploaded_and_shown_by_a_jpeg_preview(seeded):
+    """An iPhone's HEIC: the original served byte for byte as image/heic, a JPEG preview of at
+    most 1,024 px that the pages' thumbnails show; a HEIC that cannot be decoded is still kept
+    and served, its preview is a clear 422, and the pages fall back to a text link."""
+    from PIL import Image
+
+    url, data = seeded
+    crew = {"X-API-Key": data.keys["contractor"]}
+    planner = {"X-API-Key": data.keys["planner"]}
+    with _client(seeded) as client:
+        route_id, task_id = route_with_a_stop(url, data, "LI-7007-R0001")
+        post = f"/api/v1/routes/{route_id}/stop-checks"
+        heic = _heic((1600, 1200))
+        done = client.post(
+            post,
+            data={"task_id": task_id},
+            files={"photo": ("IMG_0002.HEIC", heic, "image/heic")},
+            headers=crew,
+        )
+        assert done.status_code == 201, done.text
+        photo, preview = done.json()["photo_url"], done.json()["photo_preview_url"]
+        original = client.get(photo, headers=planner)
+        assert original.headers["content-type"] == "image/heic"
+        assert original.content == heic
+        small = client.get(preview, headers=planner)
+        assert small.status_code == 200
+        assert small.headers["content-type"] == "image/jpeg"
+        assert 'filename="stop-check-' in small.headers["content-disposition"]
+        image = Image.open(io.BytesIO(small.content))
+        assert image.format == "JPEG"
+        assert image.size == (1024, 768)
+        assert client.get(preview, headers=crew).content == small.content  # the cached one
+        page = client.get(f"/contractor/routes/{route_id}?lang=ja", headers=crew).text
+        assert f'<a class="thumb" href="{photo}" target="_blank"><img src="{preview}"' in page
+        assert 'data-fallback="写真（元のファイル）"' in page
+        # The preview is read like the photo: not by another region's crew.
+        other = preview.replace(f"/routes/{route_id}/", f"/routes/{data.other_route_id}/")
+        assert client.get(other, headers=crew).status_code == 404
+
+        torn = heic[:400]
+        kept = client.post(
+            post, data={"task_id": task_id}, files={"photo": ("IMG_0003.HEIC", torn)}, headers=crew
+        )
+        assert kept.status_code == 201, kept.text
+        assert client.get(kept.json()["photo_url"], headers=crew).content == torn
+        refused = client.get(f"{kept.json()['photo_preview_url']}?lang=en", headers=crew)
+        assert refused.status_code == 422
+        assert refused.json() == {
+            "code": "photo-not-decodable",
+            "detail": "no preview can be made of this photo (HEIC); open the original file",
+        }
+        ja = client.get(kept.json()["photo_preview_url"], headers=crew).json()["detail"]
+        assert ja.startswith("この写真（HEIC）はプレビューを作れません")
+        region = client.get(f"/regions/{data.region_ids[0]}/patrol-logs?lang=en", headers=planner)
+        assert f'<img src="{kept.json()["photo_preview_url"]}"' in region.text
+        assert 'onerror="this.replaceWith(this.dataset.fallback)"' in region.text
+        assert 'data-fallback="Photo (original file)"' in region.text

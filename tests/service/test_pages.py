@@ -384,7 +384,7 @@ def test_pages_and_patrol_logs_on_each_database(db_url, tmp_path):
         assert upload.status_code == 201, upload.text
         assert upload.json()["summary"]["coverage_pct"] >= 90.0
         # A stop ticked by hand with a photo: the bytes come back as stored, on either database.
-        from PIL import Image  # Pillow comes with matplotlib
+        from PIL import Image
 
         buf = io.BytesIO()
         Image.new("RGB", (9, 7), (200, 30, 30)).save(buf, format="PNG")
