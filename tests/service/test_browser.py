@@ -10,6 +10,8 @@ tiles may be asked for elsewhere. Screenshots go to tests/artifacts/ (gitignored
 from __future__ import annotations
 
 import io
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from service import crud
 from service.config import Settings
 from service.db import get_engine, migrate, session_factory
 from service.main import create_app
@@ -376,6 +379,124 @@ def test_start_page_plan_links_are_readable_on_a_phone(server, page, lang):
     )
     _shot(page, f"index_planner_cards_{lang}_390.png")
     assert overflow <= 0
+    assert page.js_errors == []
+
+
+# Each line of a label or value, as the browser broke it: characters grouped by their line box.
+_LINES_JS = """el => {
+    const text = el.firstChild;
+    if (!text) return [];
+    const lines = [];
+    let top = null;
+    for (let i = 0; i < text.length; i++) {
+        const range = document.createRange();
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        const box = range.getBoundingClientRect();
+        // A space stays at the end of its line (where a break leaves it, with no width).
+        const space = /\\s/.test(text.data[i]) && lines.length > 0;
+        if (!space && (top === null || box.top > top + box.height / 2)) {
+            lines.push("");
+            top = box.top;
+        }
+        lines[lines.length - 1] += text.data[i];
+    }
+    return lines;
+}"""
+_NO_LINE_START = set("）)」、。，,％%／/:：")
+_NO_LINE_END = set("（(「")
+_AFTER_PHRASE = set("-/／、，,。）)」")
+_HIRAGANA = re.compile(r"[ぁ-ゖ]")
+
+
+def _bad_breaks(lines: list[str]) -> list[str]:
+    """Line breaks that are not between words or phrases (文節): English breaks at spaces or
+    after a hyphen or slash; Japanese after punctuation, before a bracket, or after the
+    particle ending a phrase (「ごとの|ルート」), never inside a word (「巡回時|間」)."""
+    bad = []
+    for before, after in itertools.pairwise(lines):
+        a, b = before[-1:], after[:1]
+        if b in _NO_LINE_START or a in _NO_LINE_END:
+            bad.append(f"{before}|{after}")
+        elif a.isspace() or a in _AFTER_PHRASE or b in _NO_LINE_END:
+            continue
+        elif not (_HIRAGANA.match(a) and not _HIRAGANA.match(b)):
+            bad.append(f"{before}|{after}")
+    return bad
+
+
+def _routed(toml: Path, data: Seeded) -> int:
+    """A routes plan stored as the routing job stores one: totals with the gap to the bound."""
+    session = session_factory(get_engine(f"sqlite:///{toml.parent / 'gunmane.sqlite'}"))()
+    try:
+        plan = crud.create_plan(
+            session=session,
+            scenario_id=data.scenario_id,
+            kind="routes",
+            name="routed with its bound",
+            summary={
+                "bundled": {"hours": 6.52, "km": 48.3, "gap_to_bound_pct": 3.4},
+                "separate": {"hours": 7.9, "km": 61.0},
+                "effect_vs_siloed_pct": 17.5,
+                "regions_plan_id": data.plan_id,
+            },
+        )
+        session.commit()
+        return int(plan.id)
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_plans_compared_on_a_phone_as_one_card_per_plan(server, page, lang):
+    """At 390 x 844 the comparison page shows one card per plan, each figure a row (label,
+    value) within the screen: the page never scrolls sideways and no column is hidden in a
+    scrolling table; labels break only between words or phrases (short ones on one line), values
+    on one line. A desktop keeps the side-by-side table with the same figures."""
+    base, data, toml = server
+    url = f"{base}/compare?plans={data.plan_id},{data.route_plan_id},{_routed(toml, data)}"
+    url += f"&lang={lang}"
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{url}&key={data.keys['planner']}")
+    table = page.locator("#comparison")
+    assert table.is_visible()
+    assert not page.locator("#plan-cards").is_visible()
+    rows = table.evaluate("t => [...t.rows].map(r => [...r.cells].map(c => c.textContent.trim()))")
+    plans = rows[0][1:]
+    assert len(plans) == 3
+    if lang == "ja":
+        assert "下限との差（%）" in [row[0] for row in rows]  # the routes plan's gap to its bound
+
+    page.set_viewport_size(PHONE)
+    assert not table.is_visible()
+    cards = page.locator("#plan-cards .plan-card")
+    assert cards.count() == len(plans)
+    for column, name in enumerate(plans, start=1):
+        card = cards.nth(column - 1)
+        assert card.locator("h2").inner_text() == name
+        figures = card.locator(".figure-row")
+        assert figures.count() == len(rows) - 1
+        for i, row in enumerate(rows[1:]):
+            label, value = figures.nth(i).locator("dt"), figures.nth(i).locator("dd")
+            assert (label.inner_text(), value.inner_text()) == (row[0], row[column])
+            for cell in (label, value):
+                assert cell.is_visible()
+                box = cell.bounding_box()
+                assert box is not None
+                assert box["x"] >= 0
+                assert box["x"] + box["width"] <= PHONE["width"], f"{row[0]!r} runs off"
+            assert len(value.evaluate(_LINES_JS)) == 1, f"{row[0]!r}: {row[column]!r} wraps"
+            lines = label.evaluate(_LINES_JS)
+            assert "".join(lines).strip() == row[0]
+            assert _bad_breaks(lines) == [], f"{row[0]!r} is broken badly: {lines}"
+            if len(row[0]) <= 10:
+                assert len(lines) == 1, f"{row[0]!r} wraps: {lines}"
+        assert card.evaluate("c => c.scrollWidth <= c.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    _shot(page, f"compare_cards_{lang}_390.png")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px"
     assert page.js_errors == []
 
 
