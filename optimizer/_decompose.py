@@ -16,11 +16,15 @@ How:
 - **solve**: each part is a sub-problem over the *whole* road graph (deadheading may leave the
   part) with its own tasks, solved by the caller's solver; a time limit is shared out by task
   count, re-balanced as parts finish early or late.
-- **repair** (seams): each part's routes are packed on their own, so every part leaves a
-  partly filled route and routes along a seam do not share work. The routes below half of their
-  vehicle's capacity (or shift, by serve time, for crews without a capacity), and at least the
-  emptiest of each part, are pooled and solved again together; the repaired routes replace them
-  when cheaper.
+- **cross** (`cross_split`): under a time limit two thirds of the search go to two more
+  rounds over the solution's whole routes, grouped into as many areas again, cut across the
+  first cuts (each old seam then lies inside an area whose search can join the work of both
+  its sides), then along them again.
+- **repair** (seams; when no rounds run: counted stops, short limits): each part's routes are
+  packed on their own, so every part leaves a partly filled route and routes along a seam do
+  not share work. The routes below half of their vehicle's capacity (or shift, by serve time,
+  for crews without a capacity), and at least the emptiest of each part, are pooled and solved
+  again together; the repaired routes replace them when cheaper.
 
 Fixed fleet sizes (a vehicle type with a ``count``) cannot be shared out between parts without a
 master problem, so those problems are never decomposed.
@@ -39,6 +43,7 @@ from optimizer.carp_data import CarpData
 from optimizer.shortest_paths import DeadheadGraph
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 # (vehicle type, task indices in order, reversed flags) per route of the whole problem.
 TaskRoutes = list[tuple[int, list[int], list[bool]]]
 
@@ -104,6 +109,76 @@ def split_tasks(data: CarpData, graph: DeadheadGraph, max_tasks: int) -> Decompo
 
     bisect(all_tasks, leaves)
     return Decomposition(parts=tuple(p for p in parts if len(p)))
+
+
+def _far(graph: DeadheadGraph, nodes: IntArray, source: int) -> tuple[int, FloatArray]:
+    """The node of ``nodes`` farthest from ``source`` (undirected road distance), and the
+    distances from ``source`` to every node (unreachable ones at the largest finite + 1)."""
+    dist = dijkstra(graph.matrix, directed=False, indices=source)
+    finite = np.isfinite(dist)
+    big = float(dist[finite].max()) + 1.0 if finite.any() else 1.0
+    dist = np.where(finite, dist, big)
+    return int(nodes[int(np.argmax(dist[nodes]))]), dist
+
+
+#: Share of the tasks, around the middle of the first cut, among which the crossing cut's two
+#: far ends are chosen.
+CROSS_BAND = 0.2
+
+
+def cross_split(
+    data: CarpData, graph: DeadheadGraph, routes: TaskRoutes, count: int, *, across: bool = True
+) -> list[list[int]]:
+    """Group whole routes into ``count`` areas whose cuts cross those of `split_tasks`.
+
+    A decomposed solve leaves its worst routes along the seams between parts, where no part's
+    search could join work from both sides. Cutting the solution's routes again, across the
+    first cut, puts each old seam inside a new part, whose search can then repair it. Each cut
+    here is recursive like `split_tasks`, but along a line across the set's longest axis: its
+    two ends are the farthest-apart task nodes among the middle `CROSS_BAND` of the tasks
+    along that axis (where the first cut ran). A route goes to the side of the median of its
+    tasks; sides are balanced by task count. Returns the route indices of each area (none
+    empty; fewer areas when there are fewer routes). ``across`` False: cut along the longest
+    axis itself, as `split_tasks` did (a third round, back across the second round's seams)."""
+    where = np.asarray(data.task_u, dtype=np.int64)
+    groups: list[list[int]] = []
+
+    def bisect(members: list[int], parts: int) -> None:
+        if parts <= 1 or len(members) <= 1:
+            groups.append(sorted(members))
+            return
+        # Sorted: from the lowest task, as `split_tasks` starts, so the first axis is the same.
+        tasks = np.sort(np.concatenate([np.asarray(routes[r][1], dtype=np.int64) for r in members]))
+        nodes = where[tasks]
+        a, _ = _far(graph, nodes, int(nodes[0]))
+        b, dist_a = _far(graph, nodes, a)
+        _, dist_b = _far(graph, nodes, b)
+        cut_by = dist_a - dist_b
+        if across:
+            # The far ends of the middle band along the axis (where the first cut ran).
+            along = cut_by[nodes]
+            lo, hi = np.quantile(along, [0.5 - CROSS_BAND / 2, 0.5 + CROSS_BAND / 2])
+            band = nodes[(along >= lo) & (along <= hi)]
+            if len(band) == 0:  # few nodes: the one nearest the middle
+                band = nodes[[int(np.argmin(np.abs(along - np.median(along))))]]
+            c, _ = _far(graph, band, int(band[0]))
+            d, dist_c = _far(graph, band, c)
+            _, dist_d = _far(graph, band, d)
+            cut_by = dist_c - dist_d
+        side = [float(np.median(cut_by[where[routes[r][1]]])) for r in members]
+        order = [members[i] for i in np.lexsort((members, side))]
+        left = parts // 2
+        sizes = np.cumsum([len(routes[r][1]) for r in order])
+        share = sizes[-1] * left / parts
+        cut = int(np.searchsorted(sizes, share))  # the first route reaching the share
+        if cut < len(order) and (cut == 0 or sizes[cut] - share < share - sizes[cut - 1]):
+            cut += 1  # with it the side is nearer its share than without
+        cut = min(max(cut, 1), len(order) - 1)
+        bisect(order[:cut], left)
+        bisect(order[cut:], parts - left)
+
+    bisect([r for r in range(len(routes)) if routes[r][1]], max(1, count))
+    return [g for g in groups if g]
 
 
 def sub_problem(data: CarpData, tasks: IntArray) -> CarpData:

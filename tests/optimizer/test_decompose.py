@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optimizer._decompose import seam_routes, split_tasks, sub_problem
+from optimizer._decompose import TaskRoutes, cross_split, seam_routes, split_tasks, sub_problem
 from optimizer._task_graph import build_task_graph
 from optimizer.arc_routing import solve_arc_routing
 from optimizer.carp_data import CarpData, CarpModel, VehicleType
@@ -165,6 +165,47 @@ def test_seam_routes_pool_the_under_half_full_and_the_emptiest_per_part() -> Non
     assert seam_routes(free.data(), [(0, [0], [False])], [0]) == []
 
 
+def _block_routes(data: CarpData, tasks: np.ndarray, cols: int, size: int) -> TaskRoutes:
+    """Compact routes over ``tasks`` of a `_grid`: 4 x 4 blocks of crossings, ``size`` tasks
+    each (a decomposed solve's routes look like this: areas, not strips)."""
+    r, c = np.divmod(data.task_u[tasks], cols)
+    order = tasks[np.lexsort((c, r, c // 4, r // 4))]
+    return [
+        (0, order[i : i + size].tolist(), [False] * len(order[i : i + size]))
+        for i in range(0, len(order), size)
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_cross_split_cuts_across_the_first_parts(count: int) -> None:
+    """The second round's areas: every route in one area, areas balanced by tasks (within a
+    route), and each first-round seam inside an area: every area holds a fair share of work
+    from at least two first-round parts."""
+    data = _grid(16, 16, 1)
+    graph = DeadheadGraph.from_data(data)
+    first = split_tasks(data, graph, -(-data.num_tasks // count)).parts
+    assert len(first) == count
+    routes: TaskRoutes = []
+    part_of_task = np.empty(data.num_tasks, dtype=np.int64)
+    for p, tasks in enumerate(first):
+        routes += _block_routes(data, tasks, 16, 12)
+        part_of_task[tasks] = p
+    groups = cross_split(data, graph, routes, count)
+    assert len(groups) == count
+    assert sorted(r for g in groups for r in g) == list(range(len(routes)))
+    sizes = [sum(len(routes[r][1]) for r in g) for g in groups]
+    assert max(sizes) - min(sizes) <= 2 * 12
+    for g in groups:
+        tasks = np.concatenate([np.asarray(routes[r][1]) for r in g])
+        shares = np.bincount(part_of_task[tasks], minlength=count) / len(tasks)
+        assert np.sort(shares)[-2] >= 0.15, shares
+    # Two areas: the cut runs across the first one, so each half of the first cut is split too.
+    if count == 2:
+        for p in range(2):
+            mine = [sum(int(part_of_task[routes[r][1][0]] == p) for r in g) for g in groups]
+            assert min(mine) >= 0.25 * sum(mine), mine
+
+
 def test_matrix_entries_grow_linearly_when_decomposed() -> None:
     """Counting, not timing: the entries of all parts' matrices per task stay about constant
     as the grid grows fourfold, where one whole matrix grows with the square."""
@@ -257,6 +298,7 @@ def counting(*args, **kwargs):
 
 
 ar._improve_parts_side_by_side = counting
+ar.ROUND_SECONDS = 0.2  # rounds within the test's short limit
 data = _grid(10, 12, 4)
 calls = []
 bounds = []
@@ -273,12 +315,49 @@ result = ar.solve_arc_routing(
 report = check_solution(data, result.solution)
 served = sorted(s.task for r in result.solution.routes for s in r.services)
 print(json.dumps({
-    "workers": ar._workers(), "used": used, "feasible": result.feasible,
+    "workers": ar._workers(), "used": used, "cross_rounds": ar.CROSS_ROUNDS,
+    "feasible": result.feasible,
     "checker": report.feasible, "violations": list(report.violations),
     "served_once": served == list(range(data.num_tasks)), "cost": result.cost,
     "checker_cost": report.cost, "calls": calls, "bounds": bounds,
 }))
 """
+
+
+def test_timed_rounds_one_part_after_the_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the side-by-side workers (one core), a time-limited decomposed solve still runs
+    its rounds over the routes cut across the parts, one part after the other: every round
+    starts from the whole solution so far, and the result passes the checker."""
+    import optimizer.arc_routing as ar
+    from optimizer.stop import MaxRuntime
+
+    monkeypatch.setattr(ar, "SIDE_BY_SIDE", False)
+    monkeypatch.setattr(ar, "ROUND_SECONDS", 0.1)  # rounds within the test's short limit
+    seen: list[tuple[int, int, bool]] = []
+    original = ar.cross_split
+
+    def counting(
+        data: CarpData, graph: DeadheadGraph, routes: TaskRoutes, count: int, *, across: bool
+    ) -> list[list[int]]:
+        groups = original(data, graph, routes, count, across=across)
+        served = sorted(t for _, seq, _ in routes for t in seq)
+        seen.append((len(groups), int(served == list(range(data.num_tasks))), across))
+        return groups
+
+    monkeypatch.setattr(ar, "cross_split", counting)
+    data = _grid(10, 12, 5)
+    result = solve_arc_routing(data, stop=MaxRuntime(3), seed=0, decompose=True, part_tasks=60)
+    assert [across for _, _, across in seen] == [k % 2 == 0 for k in range(ar.CROSS_ROUNDS)]
+    assert all(groups == 4 and whole for groups, whole, _ in seen)
+    # Too short for a round of at least ROUND_SECONDS per part: the first parts only.
+    seen.clear()
+    monkeypatch.setattr(ar, "ROUND_SECONDS", 60.0)
+    solve_arc_routing(data, stop=MaxRuntime(3), seed=0, decompose=True, part_tasks=60)
+    assert seen == []
+    assert result.solution is not None
+    report = check_solution(data, result.solution)
+    assert report.feasible, report.violations
+    assert report.cost == result.cost
 
 
 def test_parts_side_by_side_under_a_time_limit() -> None:
@@ -304,7 +383,9 @@ def test_parts_side_by_side_under_a_time_limit() -> None:
     out = json.loads(run.stdout.strip().splitlines()[-1])
     if out["workers"] < 2:
         pytest.skip("one core: the parts are improved one after the other")
-    assert len(out["used"]) == 1
+    # Rounds: the first parts, then the routes cut across them and along (`cross_split`).
+    assert len(out["used"]) == 1 + out["cross_rounds"]
+    assert out["cross_rounds"] >= 1
     # Better costs reach the callback while the parts search, not only as each part ends (the
     # first answer is told twice, before and with its bound, then at most once per part).
     assert out["used"][0]["calls"] > 2 + out["used"][0]["parts"]
