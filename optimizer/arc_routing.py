@@ -274,9 +274,11 @@ FORK_SECONDS = 1.0
 
 def _backend_setup_seconds(tg: TaskGraph) -> float:
     """Rough seconds the backend needs before its first iteration: it copies the dense
-    matrices and builds neighbour lists (2-3 s at 3,000 options on the shared 2-core machine,
-    6-10 s under a load average of 20)."""
-    return 3e-7 * float(tg.num_options + len(tg.depot_nodes)) ** 2
+    matrices and builds our neighbour lists (measured 0.7-1.2 s at 4,300 options and 0.1 s at
+    1,500-1,900 on an idle machine; about twice that is allowed for a loaded one). It was 3e-7 x
+    options^2 while PyVRP built its own neighbour lists: that skipped the search of rounds and
+    parts with 5-11 s left (pref8 at 30 s returned after 20 s)."""
+    return 1e-7 * float(tg.num_options + len(tg.depot_nodes)) ** 2
 
 
 #: Largest problem (options) whose second-seed worker may search from no start solution.
