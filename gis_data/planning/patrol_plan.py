@@ -245,12 +245,20 @@ def solve_plan(
         network, tasks, depots, shift_hours=settings.shift_hours, name=label,
         street_names=street_names,
     )  # fmt: skip
+    told: list[int] = []  # the bound the progress line stated: the plan keeps the same one
+
+    def listen(cost: int, bound: int | None, seconds: float) -> None:
+        if bound is not None:
+            told[:] = [bound]
+        if on_best is not None:
+            on_best(cost, bound, seconds)
+
     try:
         result = solve_arc_routing(
             instance.data,
             stop=settings.stop_for(bundled=bundled),
             seed=settings.seed,
-            progress=on_best,
+            progress=listen if bundled or on_best is not None else None,
         )
     except InfeasibleError as exc:
         logger.warning("%s: %s", label, exc)
@@ -258,8 +266,11 @@ def solve_plan(
     if result.solution is None:
         return failed(result.status)
     routes = trace_routes(instance, result.solution)
-    # The bundled plan's progress line states how far it can be from the best possible.
-    bound = quick_lower_bound(instance.data).value if bundled else None
+    # The bundled plan's progress line states how far it can be from the best possible (the
+    # solve computed the bound once for its progress; it is not computed again).
+    bound = None
+    if bundled:
+        bound = told[0] if told else quick_lower_bound(instance.data).value
     return Plan(
         label=label,
         municipality_code=municipality_code,
