@@ -1,9 +1,11 @@
-"""bench.process_memory: a forked worker's memory counts in the sampled tree peak."""
+"""bench.process_memory: a forked worker's memory counts in the sampled tree peak, and the
+sampling leaves the measured process single-threaded (so the solver still forks its workers)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 import time
 
 import pytest
@@ -26,6 +28,8 @@ def test_a_worker_allocating_200_mib_raises_the_tree_peak() -> None:
     assert alone > 1
     ctx = multiprocessing.get_context("fork")
     with TreePeak(interval=0.05) as peak:
+        # No sampling thread here: the solver forks its workers only as the process's one thread.
+        assert threading.active_count() == 1
         worker = ctx.Process(target=_hold, args=(200, 1.5))
         worker.start()
         worker.join()
