@@ -104,6 +104,24 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "{town} 単独のルート計算ができないため、削減は計算していません。",
         "{town} alone cannot be routed, so no saving is computed.",
     ),
+    # The depot chosen per region on the planner page (POST /plans/evaluate "depots").
+    "region_depots": ("区域ごとの拠点", "Depot of each region"),
+    "region_depot": ("区域 {region} の拠点", "Depot of region {region}"),
+    "depot_auto": (
+        "自動（地域内の車庫、なければ最寄り）",
+        "Automatic (a yard in the region, else the nearest)",
+    ),
+    "depot_auto_short": ("自動", "automatic"),
+    "depot_kind_contractor": ("事業者の車庫", "Contractor yards"),
+    "depot_kind_town": ("自治体の車庫", "Town depots"),
+    "depot_unknown": (
+        "区域 {region} の拠点 {depot} はこのシナリオにありません。",
+        "Region {region}: depot {depot} is not in this scenario.",
+    ),
+    "depot_unknown_region": (
+        "拠点 {depot} を選んだ区域 {region} はこの案にありません。",
+        "Region {region} (given depot {depot}) is not a region of this plan.",
+    ),
     "size_ok": ("地元企業の規模に収まる", "Sized for local firms"),
     "unassigned": ("未割当", "Unassigned"),
     "workload_hours": ("作業量（時間）", "Workload (h)"),

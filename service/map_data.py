@@ -213,6 +213,7 @@ def region_rows(evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:
             "towns": r.get("towns"),
             "patrol_hours": r.get("patrol_time_h") if _routed(r) else None,
             "size_ok": r.get("within_size_limit"),
+            "depot": r.get("depot"),
         }
         for r in evaluation.get("regions") or []
     ]
@@ -322,8 +323,12 @@ def evaluate_drawn(
     k: int | None = None,
     lang: Lang = "ja",
     unit_regions: dict[str, list[str]] | None = None,
+    depots: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate drawn polygons (a GeoJSON FeatureCollection with ``properties.region``) or towns.
+
+    ``depots`` (region -> depot name chosen by the planner) fills the rows' ``depot``; None
+    there is the automatic choice, made when the plan is routed.
 
     Returns ``{"plan_kind", "figures", "regions", "problems", "errors"}``. With ``errors`` (see
     :func:`blocking_errors`) the scores are left out (None) and no region rows are given: the
@@ -353,6 +358,7 @@ def evaluate_drawn(
             plan,
             municipalities=context.municipalities,
             region_column="region" if isinstance(plan, gpd.GeoDataFrame) else None,
+            depots=depots,
         ).to_dict()
     except PlanError as exc:
         raise ServiceError(422, "invalid-plan", str(exc)) from None

@@ -906,6 +906,15 @@ def planner_map(
     return m, layer.get_name(), f"drawnItems_{draw.get_name()}"
 
 
+@dataclass(frozen=True)
+class PlannerDepot:
+    """A depot the planner may choose for a region: its id, name and kind (town | contractor)."""
+
+    depot_id: str
+    name: str
+    kind: str
+
+
 def planner_page_html(
     towns: gpd.GeoDataFrame,
     *,
@@ -919,12 +928,15 @@ def planner_page_html(
     compare_plan: int | None = None,
     title: str | None = None,
     tiles: Tiles = OSM_TILES,
+    depots: Sequence[PlannerDepot] = (),
 ) -> str:
     """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
 
     The page posts ``{"scenario", "k", "polygons": FeatureCollection, "towns": {code: region},
-    "compare_plan"}`` to ``evaluate_url`` and shows the ``figures`` of the JSON answer beside
-    ``optimized`` (or the answer's ``optimized`` figures of ``compare_plan``).
+    "compare_plan", "depots": {region: depot id}}`` to ``evaluate_url`` and shows the
+    ``figures`` of the JSON answer beside ``optimized`` (or the answer's ``optimized`` figures
+    of ``compare_plan``). Each region has a select of the scenario's ``depots`` (automatic by
+    default: the yards in its towns, else the nearest yard).
     """
     language = check_lang(lang)
     if k < 1:
@@ -949,7 +961,16 @@ def planner_page_html(
         "optimized": dict(optimized) if optimized is not None else None,
         "comparePlan": compare_plan,
         "labels": labels(language),
+        "depotNames": {d.depot_id: d.name or d.depot_id for d in depots},
     }
+    texts = labels(language)
+    # Contractor yards first (the usual crew base of a bundled contract), then town depots.
+    depot_groups = [
+        (texts[f"depot_kind_{kind}"], [d for d in depots if d.kind == kind])
+        for kind in ("contractor", "town")
+    ]
+    others = [d for d in depots if d.kind not in ("contractor", "town")]
+    depot_groups.append((texts["depots"], others))
     return _ENV.get_template("planner.html").render(
         lang=language,
         other_lang=other_lang(language),
@@ -962,6 +983,7 @@ def planner_page_html(
         config=Markup(json.dumps(config, ensure_ascii=False, default=str).replace("</", "<\\/")),
         comparison=comparison_table(comparisons, lang=language) if comparisons else [],
         attributions=attribution_lines(n03=n03),
+        depot_groups=[(label, group) for label, group in depot_groups if group],
     )
 
 

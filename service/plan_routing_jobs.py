@@ -65,12 +65,17 @@ def routing_key(
     stamp: Mapping[str, Any],
     settings: Mapping[str, Any],
     regions: Mapping[str, list[str]] | None = None,
+    depots: Mapping[str, str] | None = None,
 ) -> str:
-    """The cache key of a plan (or, without ``regions``, of the towns alone)."""
+    """The cache key of a plan (or, without ``regions``, of the towns alone); ``depots``, the
+    depot chosen per region, makes another key (none chosen: the key plans always had)."""
     plan = None
     if regions is not None:
         plan = sorted((str(r), sorted({str(a) for a in ids})) for r, ids in regions.items())
-    text = json.dumps({"v": 2, "stamp": stamp, "settings": settings, "plan": plan}, sort_keys=True)
+    keyed: dict[str, Any] = {"v": 2, "stamp": stamp, "settings": settings, "plan": plan}
+    if depots:
+        keyed["depots"] = sorted((str(r), str(d)) for r, d in depots.items())
+    text = json.dumps(keyed, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -146,6 +151,7 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
 
     from gis_data.planning.plan_routing import (
         RoutingEffort,
+        region_depots,
         route_regions,
         route_towns_alone,
         saving,
@@ -163,7 +169,7 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         stamp = scenario_stamp(session, scenario_id)
         alone_key = routing_key(stamp, settings)
         alone_cached = _cached_alone(session, scenario_id, alone_key)
-    key = routing_key(stamp, settings, request.regions)
+    key = routing_key(stamp, settings, request.regions, request.depots)
     ctx.progress(2, "loading the road network")
     setup = _setup(ctx, stamp)
     asset_region: dict[str, str] = {}
@@ -181,6 +187,18 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         )
     if problems:
         raise JobInputError("inputs.regions: " + "; ".join(problems[:20]))
+    depot_problems = [
+        f"region {r}: not a region of inputs.regions (depot {d!r})"
+        for r, d in request.depots.items()
+        if r not in request.regions
+    ]
+    try:
+        bases = region_depots(setup, asset_region, chosen=request.depots)
+    except ValueError as exc:
+        depot_problems.append(str(exc))
+        bases = {}
+    if depot_problems:
+        raise JobInputError("inputs.depots: " + "; ".join(depot_problems))
     # Work the plan leaves out would make it look cheaper than the towns alone: no saving then.
     left_out = set(setup.assets["asset_id"].astype(str)) - set(asset_region)
     iterations = settings["iterations"]
@@ -199,7 +217,7 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         ctx.progress(5 + 94 * (offset + done) / total, f"{offset + done}/{total} routed: {label}")
 
     ctx.progress(5, f"0/{total} routed")
-    plan = route_regions(setup, asset_region, effort, progress=progress).to_dict()
+    plan = route_regions(setup, asset_region, effort, depots=bases, progress=progress).to_dict()
     offset = len(request.regions)
     if alone_cached is None:
         alone = {
@@ -240,6 +258,7 @@ register_process(
         inputs={
             "scenario_id": "the scenario (integer)",
             "regions": "region -> asset ids of its work",
+            "depots": "region -> depot id it is routed from (others: automatic)",
             "time_limit": "seconds per 200 tasks of each solve (EVALUATE_ROUTE_SECONDS, 2)",
             "iterations": "N iterations per 200 tasks of each solve instead (reproducible)",
             "seed": "random seed (0)",

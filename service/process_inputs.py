@@ -87,6 +87,11 @@ class PlanRoutingInputs(JobInputs):
     regions: dict[str, list[str]] = Field(
         min_length=1, description="region -> the asset ids of its work (every asset once)"
     )
+    depots: dict[str, str] = Field(
+        default_factory=dict,
+        description="region -> the id of the depot it is routed from (a region not named:"
+        " the yards in its towns, else the nearest yard)",
+    )
     time_limit: float | None = Field(
         default=None, gt=0, le=120, description="seconds per 200 tasks of a solve (setting)"
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -86,6 +86,8 @@ class RoutedPart:
     km: float | None
     status: str
     error: str | None = None
+    # The depots the solved routes start from (a subset of ``depots``: what was used).
+    starts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def _route(
                 km=None if failed else round(plan.km, 3),
                 status=plan.status,
                 error=plan.status.removeprefix("error: ") if failed else None,
+                starts=sorted({r.depot_id for r in plan.routes}),
             )
         )
         if progress is not None:
@@ -165,16 +168,34 @@ def _route(
 
 
 def region_depots(
-    setup: PlanSetup, asset_region: Mapping[str, str], *, crews: int | None = None
+    setup: PlanSetup,
+    asset_region: Mapping[str, str],
+    *,
+    crews: int | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> dict[str, list[Depot]]:
-    """Each region's crew bases: the contractor yards in its towns, else the yard nearest its
-    work, else (a scenario without yards) the town depots of its towns."""
+    """Each region's crew bases: the depot ``chosen`` for it (region -> depot id, any kind),
+    else the contractor yards in its towns, else the yard nearest its work, else (a scenario
+    without yards) the town depots of its towns.
+
+    Raises ValueError naming every region whose chosen depot id is not in the scenario.
+    """
     yards = scenario_depots(setup.scenario, "contractor", crews)
     town = scenario_depots(setup.scenario, "town", crews)
+    by_id = {d.depot_id: d for d in [*yards, *town]}
+    picks = {str(r): str(d) for r, d in (chosen or {}).items()}
+    unknown = [
+        f"region {r}: no depot {d!r} in the scenario" for r, d in picks.items() if d not in by_id
+    ]
+    if unknown:
+        raise ValueError("; ".join(unknown))
     assets = setup.scenario.assets
     ids = assets["asset_id"].astype(str)
     out: dict[str, list[Depot]] = {}
     for region in sorted(set(asset_region.values())):
+        if region in picks:
+            out[region] = [by_id[picks[region]]]
+            continue
         mine = assets[ids.map(asset_region.get) == region]
         codes = set(mine["municipality_code"].astype(str))
         found = [d for d in yards if d.municipality_code in codes]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -87,6 +88,11 @@ class EvaluateRequest(BaseModel):
     compare_plan: int | None = Field(
         default=None, description="a stored regions plan whose figures come back as `optimized`"
     )
+    depots: dict[str, str] = Field(
+        default_factory=dict,
+        description="region -> id of the scenario depot its crews start from; a region not"
+        " named gets the contractor yards in its towns, else the yard nearest its work",
+    )
     lang: str = Field(default="ja", pattern="^(ja|en)$", description="language of `errors`")
 
 
@@ -104,14 +110,72 @@ class EvaluateResponse(BaseModel):
     optimized: dict[str, Any] | None = None
 
 
-@router.post("/plans/evaluate", response_model=EvaluateResponse)
-def evaluate(body: EvaluateRequest, session: SessionDep, principal: PageKey) -> dict[str, Any]:
-    """Evaluate a drawn plan: balance, contiguity, compactness, patrol time per region."""
+ErrorLang = Annotated[
+    str | None,
+    Query(pattern="^(ja|en)$", description="language of error messages (else the body's `lang`)"),
+]
+
+
+def plan_labels(
+    polygons: Mapping[str, Any] | None, towns: Mapping[str, int | str], k: int | None
+) -> set[str]:
+    """The regions a drawn plan speaks of: 1..k, the clicked towns' and the drawn polygons'."""
+    found = {str(r) for r in range(1, (k or 0) + 1)} | {str(r) for r in towns.values()}
+    features = (polygons or {}).get("features")
+    for feature in features if isinstance(features, list) else []:
+        # A malformed feature is named by the evaluation itself (422 invalid-plan).
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        if isinstance(properties, dict) and properties.get("region") is not None:
+            found.add(str(properties["region"]))
+    return found
+
+
+def chosen_depots(
+    session: SessionDep, scenario_id: int, depots: Mapping[str, str], regions: set[str], lang: Lang
+) -> dict[str, str]:
+    """Region -> name of each depot chosen for a region; 422 ``invalid-depot`` naming every
+    region that is not in the plan and every depot id the scenario does not have."""
+    stored = crud.list_depots(session=session, scenario_id=scenario_id)
+    names = {d.depot_id: d.name or d.depot_id for d in stored}
+    problems = []
+    for region, depot in depots.items():
+        if region not in regions:
+            code, key = "region", "depot_unknown_region"
+        elif depot not in names:
+            code, key = "depot", "depot_unknown"
+        else:
+            continue
+        message = t(key, lang).format(region=region, depot=depot)
+        problems.append({"region": region, "depot": depot, "code": code, "message": message})
+    if problems:
+        detail = " / ".join(p["message"] for p in problems)
+        raise ServiceError(422, "invalid-depot", detail, details=problems)
+    return {region: names[depot] for region, depot in depots.items()}
+
+
+@router.post(
+    "/plans/evaluate",
+    response_model=EvaluateResponse,
+    responses={422: {"description": "invalid-plan, invalid-depot (names region and depot)"}},
+)
+def evaluate(
+    body: EvaluateRequest, session: SessionDep, principal: PageKey, lang: ErrorLang = None
+) -> dict[str, Any]:
+    """Evaluate a drawn plan: balance, contiguity, compactness, size, the depot chosen per
+    region (routed figures come from ``/plans/evaluate/routing``)."""
     require(principal, auth.WRITE_PLANS)
+    language = check_lang(lang or body.lang)
     scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
+    regions = plan_labels(body.polygons, body.towns, body.k)
+    depots = chosen_depots(session, scenario.id, body.depots, regions, language)
     context = planning_context(session, scenario)
     answer = evaluate_drawn(
-        context, polygons=body.polygons, towns=body.towns, k=body.k, lang=check_lang(body.lang)
+        context,
+        polygons=body.polygons,
+        towns=body.towns,
+        k=body.k,
+        lang=language,
+        depots=depots,
     )
     if body.compare_plan is not None:
         plan = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
@@ -138,6 +202,7 @@ def evaluate_routing(
     settings: SettingsDep,
     principal: PageKey,
     response: Response,
+    lang: ErrorLang = None,
 ) -> Any:
     """Route a drawn plan region by region from its depots, and each town alone (a job).
 
@@ -145,11 +210,12 @@ def evaluate_routing(
     routed before with the same data and settings (``cached``), or with the same plan's job still
     running (``cached`` false: its figures come when it ends). A plan that Evaluate does not
     score (overlaps, double or missing work, empty regions) is a 422 naming why. With nothing
-    drawn and ``compare_plan`` given, the stored regions plan is routed.
+    drawn and ``compare_plan`` given, the stored regions plan is routed. A region named in
+    ``depots`` is routed from that depot (a 422 ``invalid-depot`` names an unknown one).
     """
     require(principal, auth.WRITE_PLANS)
+    language = check_lang(lang or body.lang)
     scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
-    context = planning_context(session, scenario)
     polygons, towns = body.polygons, body.towns
     drawn = bool(polygons and polygons.get("features"))
     if not towns and not drawn and body.compare_plan is not None:
@@ -157,13 +223,16 @@ def evaluate_routing(
         stored = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
         towns = stored_plan_towns(session, stored)
         polygons = None if towns else stored_plan_polygons(session, stored)
+    labels = plan_labels(polygons, towns, body.k)
+    chosen_depots(session, scenario.id, body.depots, labels, language)
+    context = planning_context(session, scenario)
     unit_regions: dict[str, list[str]] = {}
     answer = evaluate_drawn(
         context,
         polygons=polygons,
         towns=towns,
         k=body.k,
-        lang=check_lang(body.lang),
+        lang=language,
         unit_regions=unit_regions,
     )
     if answer["errors"]:
@@ -178,10 +247,15 @@ def evaluate_routing(
     }
     if settings.EVALUATE_ROUTE_ITERATIONS:
         inputs["iterations"] = settings.EVALUATE_ROUTE_ITERATIONS
+    # Only regions that have work are routed (an empty one is an error above).
+    depots = {r: d for r, d in body.depots.items() if r in regions}
+    if depots:
+        inputs["depots"] = depots
     key = routing_key(
         scenario_stamp(session, scenario.id),
         routing_settings(inputs, settings.EVALUATE_ROUTE_SECONDS),
         regions,
+        depots,
     )
     done = cached_routing(session, scenario.id, key)
     job = done if done is not None else running_routing(session, scenario.id, inputs)

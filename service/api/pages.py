@@ -37,6 +37,7 @@ from service.map_data import (
 )
 from service.maps import (
     LoggedTask,
+    PlannerDepot,
     attribution_lines,
     comparison_table,
     patrol_log_page_html,
@@ -202,6 +203,10 @@ def planner(
         compare_plan=latest.id if latest is not None else None,
         title=row.name,
         tiles=page_tiles(request),
+        depots=[
+            PlannerDepot(depot_id=d.depot_id, name=d.name, kind=d.kind)
+            for d in crud.list_depots(session=session, scenario_id=row.id)
+        ],
     )
     return HTMLResponse(html)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
 
-from gis_data.planning.plan_routing import MAX_SCALE, RoutingEffort, saving
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point
+
+from gis_data.planning.plan_routing import MAX_SCALE, RoutingEffort, region_depots, saving
 from optimizer.stop import MaxIterations
 
 
@@ -30,3 +34,42 @@ def test_saving_is_alone_minus_plan_and_none_without_both():
     assert saving(alone, plan) == {"hours": 2.0, "hours_pct": 20.0, "km": -10.0, "km_pct": -10.0}
     assert saving(alone, {"hours": None, "km": None})["hours"] is None
     assert saving({"hours": 0.0, "km": 0.0}, {"hours": 0.0, "km": 0.0})["hours_pct"] is None
+
+
+def _setup_with_depots() -> SimpleNamespace:
+    """Two towns, a contractor yard in town A and a town depot in each town (lon/lat)."""
+    depots = gpd.GeoDataFrame(
+        {
+            "depot_id": ["yard-a", "depot-a", "depot-b"],
+            "municipality_code": ["A", "A", "B"],
+            "kind": ["contractor", "town", "town"],
+            "name": ["Yard A", "Depot A", "Depot B"],
+        },
+        geometry=[Point(9.50, 47.10), Point(9.51, 47.10), Point(9.60, 47.20)],
+        crs=4326,
+    )
+    assets = gpd.GeoDataFrame(
+        {"asset_id": ["a1", "a2", "b1"], "municipality_code": ["A", "A", "B"]},
+        geometry=[Point(9.50, 47.11), Point(9.52, 47.11), Point(9.60, 47.21)],
+        crs=4326,
+    )
+    return SimpleNamespace(scenario=SimpleNamespace(depots=depots, assets=assets, metric_crs=2056))
+
+
+def test_a_region_is_routed_from_the_depot_chosen_for_it():
+    """A chosen depot (of any kind) replaces the automatic one of that region only."""
+    setup = _setup_with_depots()
+    asset_region = {"a1": "1", "a2": "1", "b1": "2"}
+    auto = region_depots(setup, asset_region)
+    assert [d.depot_id for d in auto["1"]] == ["yard-a"]  # the yard in its town
+    assert [d.depot_id for d in auto["2"]] == ["yard-a"]  # no yard in B: the nearest
+    chosen = region_depots(setup, asset_region, chosen={"2": "depot-b"})
+    assert [d.depot_id for d in chosen["1"]] == ["yard-a"]
+    assert [d.depot_id for d in chosen["2"]] == ["depot-b"]
+    assert chosen["2"][0].location == Point(9.60, 47.20)
+
+
+def test_an_unknown_chosen_depot_is_refused_naming_region_and_id():
+    setup = _setup_with_depots()
+    with pytest.raises(ValueError, match=r"region 1: no depot 'yard-z'.*region 2: no depot ''"):
+        region_depots(setup, {"a1": "1", "b1": "2"}, chosen={"1": "yard-z", "2": ""})

@@ -247,6 +247,64 @@ def test_planner_click_towns_then_draw_a_region(server, page):
     assert page.js_errors == []
 
 
+def test_planner_depot_of_a_region_is_chosen_and_routed_from(server, page):
+    """On a 390-px phone each region has a depot select (44 px high, within the screen,
+    automatic first); one region of the three towns routed from the depot chosen for it shows
+    that depot in the region table (the routes' start), not the automatic yard."""
+    base, data, toml = server
+    scenario = loaded(toml)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=ja&key={data.keys['planner']}")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    page.select_option("#k-select", "3")
+    for region in (1, 2, 3):
+        select = page.locator(f"#depot-{region}")
+        select.scroll_into_view_if_needed()
+        assert select.is_visible()
+        box = select.bounding_box()
+        assert box is not None
+        assert box["height"] >= 44, box
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE["width"], box
+    first = page.locator("#depot-1 option").first
+    assert first.inner_text() == "自動（地域内の車庫、なければ最寄り）"
+    assert page.locator("#depot-1").input_value() == ""
+    page.select_option("#k-select", "1")
+    assert not page.locator("#depot-2").is_visible()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    _shot(page, "planner_depots_ja_390.png")
+
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=en")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    page.select_option("#k-select", "1")
+    towns = scenario.municipalities.set_index("municipality_code").geometry
+    for code in towns.index:
+        point = towns[code].representative_point()
+        _click_town(page, point.x, point.y)
+    page.wait_for_function(f"document.querySelectorAll('#assignments li').length === {len(towns)}")
+    depots = scenario.depots
+    # A town depot: never the automatic choice while a contractor yard is in the region.
+    town = depots[depots["kind"] == "town"].iloc[-1]
+    assert (depots["kind"] == "contractor").any()
+    page.select_option("#depot-1", str(town["depot_id"]))
+    page.click("#evaluate")
+    page.wait_for_selector('#evaluation[data-ready="1"]')
+    headers = page.locator("#region-figures thead th").all_inner_texts()
+    column = headers.index("Depot")
+    cell = page.locator("#region-figures tbody tr").first.locator("td").nth(column)
+    assert cell.inner_text() == str(town["name"])  # chosen, from the instant evaluation
+    page.wait_for_selector('#evaluation[data-routed="1"]', timeout=120_000)
+    cell = page.locator("#region-figures tbody tr").first.locator("td").nth(column)
+    assert cell.inner_text() == str(town["name"])  # where the routed patrol starts
+    assert float(_figure(page, "patrol_hours", 1)) > 0
+    _shot(page, "planner_depot_routed.png")
+    assert page.js_errors == []
+
+
 def test_contractor_route_page(server, page):
     """The contractor's route page draws the route and lists its steps on a phone screen."""
     base, data, _ = server

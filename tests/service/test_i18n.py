@@ -142,6 +142,12 @@ def test_japanese_pages_render_no_english_ui_word(seeded):
     # Names from the data (the scenario's, the towns') are what the town called them.
     scenarios = client.get("/api/v1/scenarios", headers={"X-API-Key": data.keys["planner"]})
     data_names = [str(s["name"]) for s in scenarios.json()["data"]]
+    # The depots' names too (the planner picks a depot per region by its name).
+    depots = client.get(
+        f"/api/v1/scenarios/{data.scenario_id}/depots", headers={"X-API-Key": data.keys["planner"]}
+    )
+    data_names += [str(f["properties"]["name"]) for f in depots.json()["features"]]
+    data_names.sort(key=len, reverse=True)  # a longer name before a name inside it
     for path, role in pages:
         sep = "&" if "?" in path else "?"
         answer = client.get(

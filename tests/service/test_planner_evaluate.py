@@ -7,6 +7,7 @@ are left out; a clean plan is scored.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -193,3 +194,89 @@ def test_the_stored_plan_compared_with_is_routed_alike(planner):
     assert stored["saving"]["hours"] == pytest.approx(
         stored["alone"]["hours"] - stored["plan"]["hours"], abs=1e-3
     )
+
+
+def _depots(client: TestClient, data: Seeded) -> dict[str, dict[str, Any]]:
+    answer = client.get(
+        f"/api/v1/scenarios/{data.scenario_id}/depots",
+        headers={"X-API-Key": data.keys["planner"]},
+    )
+    assert answer.status_code == 200, answer.text
+    return {f["id"]: f for f in answer.json()["features"]}
+
+
+def test_a_region_is_routed_from_the_depot_the_planner_chose(planner):
+    """The three towns as one region: automatically routed from the contractor yard in its
+    towns; with a town depot chosen, its routes start there and the patrol differs."""
+    client, data, towns = planner
+    codes = list(towns.index)
+    depots = _depots(client, data)
+    body = {"towns": dict.fromkeys(codes, 1), "k": 1}
+    auto = _routed(client, data, **body)
+    (auto_region,) = auto["regions"]
+    assert auto_region["starts"], auto_region
+    # A depot of another town than the automatic one's, far from it.
+    auto_at = shapely.geometry.shape(depots[auto_region["starts"][0]]["geometry"])
+    pick = max(
+        (d for d in depots if d not in auto_region["depots"]),
+        key=lambda d: shapely.geometry.shape(depots[d]["geometry"]).distance(auto_at),
+    )
+    chosen = _routed(client, data, **body, depots={"1": pick})
+    (region,) = chosen["regions"]
+    assert chosen["errors"] == []
+    assert region["depots"] == [pick]
+    assert region["starts"] == [pick]  # the solved routes leave from it, not just a label
+    assert region["hours"] != auto_region["hours"]
+    assert region["km"] != auto_region["km"]
+    assert chosen["cache_key"] != auto["cache_key"]
+    # The instant evaluation names the chosen depot in the region's row; none chosen: null.
+    rows = _evaluate(client, data, **body, depots={"1": pick})["regions"]
+    assert [r["depot"] for r in rows] == [depots[pick]["properties"]["name"]]
+    assert [r["depot"] for r in _evaluate(client, data, **body)["regions"]] == [None]
+
+
+def test_an_unknown_depot_or_region_is_a_422_naming_both(planner):
+    client, data, towns = planner
+    codes = list(towns.index)
+    known = next(iter(_depots(client, data)))
+    body = {
+        "scenario": data.scenario_id,
+        "towns": {codes[0]: 1, codes[1]: 2, codes[2]: 2},
+        "k": 2,
+        "depots": {"1": "no-such-yard", "5": known, "2": known},
+    }
+    headers = {"X-API-Key": data.keys["planner"]}
+    for path in ("/api/v1/plans/evaluate", "/api/v1/plans/evaluate/routing"):
+        answer = client.post(f"{path}?lang=en", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        error = answer.json()
+        assert error["code"] == "invalid-depot"
+        assert "Region 1: depot no-such-yard is not in this scenario" in error["detail"]
+        assert f"Region 5 (given depot {known}) is not a region of this plan" in error["detail"]
+        assert [(p["region"], p["depot"]) for p in error["details"]] == [
+            ("1", "no-such-yard"),
+            ("5", known),
+        ]
+    # Japanese by default (the body's lang), as the page shows it.
+    answer = client.post("/api/v1/plans/evaluate", json=body, headers=headers)
+    assert "区域 1 の拠点 no-such-yard はこのシナリオにありません" in answer.json()["detail"]
+
+
+def test_the_planner_page_offers_each_region_the_scenarios_depots(planner):
+    """A select per region: automatic first (chosen), then every depot of the scenario;
+    regions beyond k hidden until more regions are chosen."""
+    client, data, towns = planner
+    depots = _depots(client, data)
+    page = client.get(
+        "/planner",
+        params={"scenario": data.scenario_id, "k": 2},
+        headers={"X-API-Key": data.keys["planner"]},
+    ).text
+    assert "区域ごとの拠点" in page
+    for region in range(1, len(towns) + 1):
+        block = page.split(f'<select id="depot-{region}"', 1)[1].split("</select>", 1)[0]
+        options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', block)
+        assert options[0] == ("", " selected", "自動（地域内の車庫、なければ最寄り）")
+        assert sorted(v for v, _, _ in options[1:]) == sorted(depots)
+        pick = page.split(f'class="depot-pick" data-region="{region}"', 1)[1].split(">", 1)[0]
+        assert ("hidden" in pick) == (region > 2)

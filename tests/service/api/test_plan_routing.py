@@ -191,3 +191,35 @@ def test_a_region_its_depot_cannot_serve_is_an_error_not_a_score(
     assert result["plan"]["hours"] is None
     assert result["saving"] == {"hours": None, "hours_pct": None, "km": None, "km_pct": None}
     assert len(result["errors"]) == 2 + len(result["alone"]["parts"])
+
+
+def test_a_gis_client_names_the_depot_a_region_is_routed_from(
+    client: TestClient, api: str, planner: dict[str, str], grid_id: int
+) -> None:
+    """``depots`` routes a region from the yard named for it (its routes leave from there, so
+    the west town's work routed from the east yard drives further); the other region keeps its
+    automatic yard. An unknown depot id or region fails the job naming both."""
+    regions = {r: [f"{r}-{name}" for name, _ in STREETS[r]] for r in ("T1", "T2")}
+    inputs: dict[str, Any] = {"scenario_id": grid_id, "regions": regions, "iterations": 20}
+    job = _execute(client, api, planner, inputs)
+    assert job["status"] == "successful", job["message"]
+    auto = client.get(f"{job['url']}/results", headers=planner).json()["regions"]
+    assert [(r["depots"], r["starts"]) for r in auto] == [
+        (["yard-west"], ["yard-west"]),
+        (["yard-east"], ["yard-east"]),
+    ]
+    job = _execute(client, api, planner, {**inputs, "depots": {"T1": "yard-east"}})
+    assert job["status"] == "successful", job["message"]
+    chosen = client.get(f"{job['url']}/results", headers=planner).json()["regions"]
+    assert [(r["depots"], r["starts"]) for r in chosen] == [
+        (["yard-east"], ["yard-east"]),
+        (["yard-east"], ["yard-east"]),
+    ]
+    assert chosen[0]["km"] > auto[0]["km"]
+    assert chosen[1]["km"] == pytest.approx(auto[1]["km"])
+
+    bad = {**inputs, "depots": {"T1": "yard-north", "T3": "yard-west"}}
+    job = _execute(client, api, planner, bad)
+    assert job["status"] == "failed"
+    assert "region T3: not a region of inputs.regions (depot 'yard-west')" in job["message"]
+    assert "region T1: no depot 'yard-north' in the scenario" in job["message"]
