@@ -528,13 +528,7 @@ def _solve_decomposed(
             log.debug("seam repair: %d -> %d", total_cost(tg, before), total_cost(tg, found))
             routes = [r for i, r in enumerate(routes) if i not in set(keep)]
             routes += _task_routes(tg, tasks, found)
-    solution = CarpSolution(
-        routes=tuple(
-            Route(vt, tuple(Service(t, r) for t, r in zip(seq, rev, strict=True)))
-            for vt, seq, rev in routes
-        )
-    )
-    return solution, iterations, len(sizes)
+    return _as_solution(routes), iterations, len(sizes)
 
 
 def _cross_rounds(seconds: float, parts: int, side: bool) -> int:
@@ -548,16 +542,20 @@ def _cross_rounds(seconds: float, parts: int, side: bool) -> int:
     return max(0, min(CROSS_ROUNDS, int(per_part / ROUND_SECONDS) - 1))
 
 
-def _route_costs(data: CarpData, routes: TaskRoutes) -> list[int]:
-    """Each route's cost in the whole problem, its vehicle's fixed cost included (as
-    `total_cost` counts it)."""
-    solution = CarpSolution(
+def _as_solution(routes: TaskRoutes) -> CarpSolution:
+    """Whole-problem task routes as a `CarpSolution`."""
+    return CarpSolution(
         routes=tuple(
             Route(vt, tuple(Service(t, r) for t, r in zip(seq, rev, strict=True)))
             for vt, seq, rev in routes
         )
     )
-    report = check_solution(data, solution)
+
+
+def _route_costs(data: CarpData, routes: TaskRoutes) -> list[int]:
+    """Each route's cost in the whole problem, its vehicle's fixed cost included (as
+    `total_cost` counts it)."""
+    report = check_solution(data, _as_solution(routes))
     types = data.vehicle_types
     return [
         c + types[vt].fixed_cost for c, (vt, _, _) in zip(report.route_costs, routes, strict=True)
