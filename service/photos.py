@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import threading
-from collections import OrderedDict
 from typing import Final
 
 from PIL import Image, ImageOps
+
+from service.lru import LruCache
 
 logger = logging.getLogger(__name__)
 
@@ -96,20 +96,9 @@ def _on_white(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-_CACHE: OrderedDict[str, bytes] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+_PREVIEWS: LruCache[str, bytes] = LruCache(PREVIEW_CACHE_SIZE)
 
 
 def cached_preview(sha256: str, data: bytes) -> bytes:
     """:func:`preview_jpeg` of ``data``, remembered by its SHA-256 (least recently used out)."""
-    with _CACHE_LOCK:
-        hit = _CACHE.get(sha256)
-        if hit is not None:
-            _CACHE.move_to_end(sha256)
-            return hit
-    preview = preview_jpeg(data)
-    with _CACHE_LOCK:
-        _CACHE[sha256] = preview
-        while len(_CACHE) > PREVIEW_CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return preview
+    return _PREVIEWS.get_or_make(sha256, lambda: preview_jpeg(data))

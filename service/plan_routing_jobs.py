@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service import crud
 from service.jobs import JobContext, JobInputError, JobOutcome, Process, register_process
+from service.lru import LruCache
 from service.models import Asset, Job
 from service.process_inputs import PlanRoutingInputs
 
@@ -124,25 +123,14 @@ def _finished(session: Session, scenario_id: int) -> list[Job]:
 
 # The network and matching of a scenario, kept per data stamp: building them takes seconds,
 # and the planner evaluates plan after plan of the same scenario.
-_SETUPS: OrderedDict[str, Any] = OrderedDict()
-_SETUPS_LOCK = threading.Lock()
-_SETUPS_KEPT = 2
+_SETUPS: LruCache[str, Any] = LruCache(2)
 
 
 def _setup(ctx: JobContext, stamp: Mapping[str, Any]) -> Any:
     from service.job_support import _plan_setup
 
     key = json.dumps([ctx.database_url, stamp], sort_keys=True)
-    with _SETUPS_LOCK:
-        if key in _SETUPS:
-            _SETUPS.move_to_end(key)
-            return _SETUPS[key]
-    setup = _plan_setup(ctx)
-    with _SETUPS_LOCK:
-        _SETUPS[key] = setup
-        while len(_SETUPS) > _SETUPS_KEPT:
-            _SETUPS.popitem(last=False)
-    return setup
+    return _SETUPS.get_or_make(key, lambda: _plan_setup(ctx))
 
 
 def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:

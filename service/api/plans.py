@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import shapely
@@ -17,6 +15,7 @@ from service.api.jobs import start_job
 from service.deps import JobsDep, PlannerKey, SessionDep, SettingsDep
 from service.errors import ServiceError
 from service.jobs import PROCESSES
+from service.lru import LruCache
 from service.models import Region, Route
 from service.schemas import (
     JobPublic,
@@ -62,9 +61,7 @@ def route_dict(route: Route, *, steps: bool, geometry: bool = True) -> dict[str,
 # Route geometries never change once stored: their GeoJSON text is kept per (database, id, plan,
 # bbox, version): a re-plan replaces a day's rows (SQLite may reuse their ids) with a new version,
 # and two databases in one process (tests, tools) hold different routes under the same ids.
-_GEOJSON_CACHE: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-_GEOJSON_CACHE_SIZE = 4096
-_GEOJSON_LOCK = threading.Lock()
+_GEOJSON: LruCache[tuple[Any, ...], str] = LruCache(4096)
 
 
 def _route_geojson(route: Route) -> str:
@@ -72,17 +69,9 @@ def _route_geojson(route: Route) -> str:
     where = str(session.get_bind().engine.url) if session is not None else ""
     version = route.properties.get("version") if isinstance(route.properties, dict) else None
     key = (where, route.id, route.plan_id, route.minx, route.miny, route.maxx, route.maxy, version)
-    with _GEOJSON_LOCK:
-        text = _GEOJSON_CACHE.get(key)
-        if text is not None:
-            _GEOJSON_CACHE.move_to_end(key)
-            return text
-    text = shapely.to_geojson(route.geom) if route.geom is not None else "null"
-    with _GEOJSON_LOCK:
-        _GEOJSON_CACHE[key] = text
-        while len(_GEOJSON_CACHE) > _GEOJSON_CACHE_SIZE:
-            _GEOJSON_CACHE.popitem(last=False)
-    return text
+    return _GEOJSON.get_or_make(
+        key, lambda: shapely.to_geojson(route.geom) if route.geom is not None else "null"
+    )
 
 
 def route_json(route: Route, *, steps: bool) -> str:
