@@ -587,25 +587,18 @@ def _improve_round(
     iterations = 0
     sizes = [len(p) for p in parts]
     for i, tasks in enumerate(parts):
-        part_started = time.perf_counter()
-        tg = graphs.pop(i) if i in graphs else build_task_graph(sub_problem(data, tasks), graph)
-        seconds = None
+        part_until = None
         if until is not None:
-            share = (until - part_started) * len(tasks) / max(1, sum(sizes[i:]))
-            seconds = max(0.05, share)
+            now = time.perf_counter()
+            part_until = now + max(0.05, (until - now) * len(tasks) / max(1, sum(sizes[i:])))
         watch = None
         if reporter is not None:
             watch = _offset_watch(reporter, sum(costs) - costs[i])
-        start = _part_routes(tg, answers[i], tasks)
-        found, its = _solve_routes(
-            tg, stop, seed, chosen, part_started, seconds, start, watch, giant_tour=False,
-            construct=False,
+        answers[i], costs[i], its = _improve_part(
+            data, graph, tasks, answers[i], graphs.pop(i, None), stop, seed, chosen, part_until,
+            on_cost=watch, second_seed=True,
         )  # fmt: skip
         iterations += its
-        if found is not None:  # never worse than ``start`` (`_solve_routes`)
-            answers[i] = _task_routes(tg, tasks, found)
-            costs[i] = total_cost(tg, found)
-        del tg
     return iterations
 
 
@@ -618,27 +611,32 @@ def _improve_part(
     stop: StoppingCriterion,
     seed: int,
     chosen: str,
-    until: float,
+    until: float | None,
     part: int = -1,
+    *,
+    on_cost: CostWatch | None = None,
+    second_seed: bool = False,
 ) -> tuple[TaskRoutes, int, int]:
-    """Improve one part from its first answer until the `time.perf_counter` instant ``until``
-    (run in a worker process: one seed, the caller uses the other core). Each better cost of
-    the part goes on the inherited `_PART_PROGRESS` queue, when there is one."""
+    """Improve one part from its answer until the `time.perf_counter` instant ``until`` (None:
+    ``stop``'s counts); returns its routes (never worse), their cost and the iterations.
+
+    In a side-by-side worker process (one seed, the caller uses the other core) each better
+    cost of ``part`` goes on the inherited `_PART_PROGRESS` queue, when there is one; one part
+    after the other, the caller's ``on_cost`` hears them and a ``second_seed`` may run."""
     started = time.perf_counter()
     if tg is None:
         tg = build_task_graph(sub_problem(data, tasks), graph)
     start = _part_routes(tg, answer, tasks)
-    seconds = max(0.05, until - started)
+    seconds = None if until is None else max(0.05, until - started)
     queue = _PART_PROGRESS.get("queue")
-    on_cost: CostWatch | None = None
-    if queue is not None and part >= 0:
+    if on_cost is None and queue is not None and part >= 0:
 
         def on_cost(cost: int) -> None:
             queue.put((part, cost))
 
     found, its = _solve_routes(
-        tg, stop, seed, chosen, started, seconds, start, on_cost=on_cost, second_seed=False,
-        giant_tour=False, construct=False,
+        tg, stop, seed, chosen, started, seconds, start, on_cost=on_cost,
+        second_seed=second_seed, giant_tour=False, construct=False,
     )  # fmt: skip
     if found is None:
         return answer, total_cost(tg, start), its

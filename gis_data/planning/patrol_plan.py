@@ -258,7 +258,7 @@ def solve_plan(
             instance.data,
             stop=settings.stop_for(bundled=bundled),
             seed=settings.seed,
-            progress=listen if bundled or on_best is not None else None,
+            progress=listen if bundled else on_best,
         )
     except InfeasibleError as exc:
         logger.warning("%s: %s", label, exc)
