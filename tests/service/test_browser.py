@@ -305,6 +305,70 @@ def test_planner_depot_of_a_region_is_chosen_and_routed_from(server, page):
     assert page.js_errors == []
 
 
+# What a finger taps: links, buttons, form fields, and the map's controls (Leaflet draws its
+# zoom and draw buttons as links). Leaflet.draw's mouse marker is a transparent helper under
+# the pointer while drawing, not something to tap.
+TAP_TARGETS = (
+    "a[href], button, select, input, textarea, summary, [role=button]:not(.leaflet-mouse-marker),"
+    " .leaflet-bar a"
+)
+
+
+def _small_tap_targets(page: Any, least: float = 44) -> list[str]:
+    """Every visible tap target under ``least`` CSS px either way, as 'tag.class text wxh'."""
+    return list(
+        page.evaluate(
+            """([selector, least]) => Array.from(document.querySelectorAll(selector))
+                .filter(e => e.getClientRects().length
+                    && getComputedStyle(e).visibility !== "hidden")
+                .map(e => [e, e.getBoundingClientRect()])
+                .filter(([e, r]) => r.width < least || r.height < least)
+                .map(([e, r]) => `${e.tagName.toLowerCase()}.${e.className} ${e.textContent.trim()
+                    .slice(0, 20)} ${Math.round(r.width)}x${Math.round(r.height)}`)""",
+            [TAP_TARGETS, least],
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_planner_tap_targets_are_44_px_on_a_phone(server, page, lang):
+    """At 390 px every tap target of the planner page is at least 44 x 44 CSS px: the region
+    numbers, the number of regions, the depot selects, Evaluate and Clear, the map's zoom and
+    draw buttons and the actions shown while drawing (Finish, Delete last point, Cancel), the
+    language switch and the credit links; nothing scrolls the page sideways."""
+    base, data, _ = server
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/planner?scenario={data.scenario_id}&lang={lang}&key={data.keys['planner']}")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    page.select_option("#k-select", "3")
+    buttons = page.locator("button.region-pick:visible")
+    assert buttons.count() == 3
+    for i in range(3):
+        box = buttons.nth(i).bounding_box()
+        assert box is not None
+        assert box["width"] >= 44, box
+        assert box["height"] >= 44, box
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= PHONE["width"], box
+    assert _small_tap_targets(page) == []
+    page.select_option("#k-select", str(page.locator("#k-select option").count()))
+    assert _small_tap_targets(page) == []  # every region's button and depot, wrapped
+    page.click(".leaflet-draw-draw-polygon")
+    actions = page.locator(".leaflet-draw-actions a:visible")
+    assert actions.count() >= 2
+    assert _small_tap_targets(page) == []
+    for i in range(actions.count()):
+        box = actions.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= PHONE["width"], box
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    _shot(page, f"planner_tap_targets_{lang}_390.png")
+    assert page.js_errors == []
+
+
 def test_contractor_route_page(server, page):
     """The contractor's route page draws the route and lists its steps on a phone screen."""
     base, data, _ = server
