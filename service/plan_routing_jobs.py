@@ -175,18 +175,10 @@ def run_plan_routing(ctx: JobContext, inputs: dict[str, Any]) -> JobOutcome:
         )
     if problems:
         raise JobInputError("inputs.regions: " + "; ".join(problems[:20]))
-    depot_problems = [
-        f"region {r}: not a region of inputs.regions (depot {d!r})"
-        for r, d in request.depots.items()
-        if r not in request.regions
-    ]
     try:
         bases = region_depots(setup, asset_region, chosen=request.depots)
-    except ValueError as exc:
-        depot_problems.append(str(exc))
-        bases = {}
-    if depot_problems:
-        raise JobInputError("inputs.depots: " + "; ".join(depot_problems))
+    except ValueError as exc:  # every region and depot id at fault, named
+        raise JobInputError(f"inputs.depots: {exc}") from None
     # Work the plan leaves out would make it look cheaper than the towns alone: no saving then.
     left_out = set(setup.assets["asset_id"].astype(str)) - set(asset_region)
     iterations = settings["iterations"]

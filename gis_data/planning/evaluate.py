@@ -34,27 +34,36 @@ logger = logging.getLogger(__name__)
 # A crew works 8 h on 5 days a week: the hours one crew supplies per day of the period.
 CREW_HOURS_PER_DAY = 8.0 * 5.0 / 7.0
 
-# Called with a region's asset ids, returns patrol hours per period (or None when it cannot).
-PatrolTimeFn = Callable[[list[str]], float | None]
+# Called with a region's asset ids and its label, returns patrol hours per period (or None when
+# it cannot).
+PatrolTimeFn = Callable[[list[str], str], float | None]
 
 
-def engine_patrol_time(units: PlanningUnits, router: DayRouter, depot: str) -> PatrolTimeFn:
+def engine_patrol_time(
+    units: PlanningUnits,
+    router: DayRouter,
+    depot: str,
+    *,
+    region_depots: Mapping[str, str] | None = None,
+) -> PatrolTimeFn:
     """A `PatrolTimeFn` from the routing engine: one full pass of the region, scaled to the period.
 
-    The router routes every asset of the region once from ``depot`` ('|'-joined depot ids); the
+    The router routes every asset of the region once from the depot chosen for it in
+    ``region_depots`` (region -> depot id), else from ``depot`` ('|'-joined depot ids); the
     crew hours of that pass are scaled by the region's visits per period (weighted by service
     minutes), so that frequent street patrols count more often than monthly bank walks.
     Returns None (the workload estimate is then reported) when the engine finds no routes.
     """
+    chosen = dict(region_depots or {})
 
-    def patrol_time(asset_ids: list[str]) -> float | None:
+    def patrol_time(asset_ids: list[str], region: str) -> float | None:
         info = [units.asset_patrol[a] for a in asset_ids if a in units.asset_patrol]
         one_pass = sum(m for m, _ in info)
         per_period = sum(m * v for m, v in info)
         if one_pass <= 0:
             return None
         try:
-            day = router.route(frozenset(asset_ids), depot)
+            day = router.route(frozenset(asset_ids), chosen.get(region, depot))
         except ValueError as exc:
             logger.warning("routing engine failed on a region: %s", exc)
             return None
@@ -283,6 +292,15 @@ def _region_column(plan: gpd.GeoDataFrame, region_column: str | None) -> str | N
     return None
 
 
+def drawn_regions(plan: gpd.GeoDataFrame, *, region_column: str | None = None) -> list[str]:
+    """Each drawn feature's region, in order: ``region_column`` or the first column named
+    region/region_id/name/id, else the feature's 1-based number."""
+    col = _region_column(plan, region_column)
+    if col is None:
+        return [str(k + 1) for k in range(len(plan))]
+    return [str(v) for v in plan[col]]
+
+
 def assignment_from_polygons(
     units: PlanningUnits, plan: gpd.GeoDataFrame, *, region_column: str | None = None
 ) -> tuple[dict[int, list[str]], gpd.GeoDataFrame, list[str]]:
@@ -301,11 +319,8 @@ def assignment_from_polygons(
             stacklevel=2,
         )
         plan = plan.set_crs(4326)
-    col = _region_column(plan, region_column)
     drawn = plan.to_crs(units.metric_crs).reset_index(drop=True)
-    region_of = [
-        str(drawn[col].iloc[k]) if col is not None else str(k + 1) for k in range(len(drawn))
-    ]
+    region_of = drawn_regions(drawn, region_column=region_column)
     geoms: dict[str, list[BaseGeometry]] = {}
     for k, raw in enumerate(drawn.geometry):
         geom = raw
@@ -445,7 +460,7 @@ def evaluate_assignment(
         for text in size_problems:
             problems.append(f"region {r!r} too big for a local firm: {text}")
         asset_ids = [a for i in m for a in table["asset_ids"].iloc[i]]
-        routed = patrol_time(asset_ids) if patrol_time is not None else None
+        routed = patrol_time(asset_ids, r) if patrol_time is not None else None
         d_parts, d_holes = (drawn or {}).get(r, (None, None))
         centre, travel_min = _centre(units, m, workload)
         regions.append(
@@ -566,8 +581,9 @@ def evaluate_plan(
     depots
         Region -> depot name, shown in the table.
     patrol_time
-        Callback giving a region's patrol hours from the routing engine; without it the
-        workload estimate is reported (``patrol_time_source``).
+        Callback giving a region's patrol hours from the routing engine (called with the
+        region's asset ids and its label); without it the workload estimate is reported
+        (``patrol_time_source``).
     """
     if isinstance(plan, gpd.GeoDataFrame):
         assignment, dissolved, problems = assignment_from_polygons(

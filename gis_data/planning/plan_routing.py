@@ -19,6 +19,7 @@ import geopandas as gpd
 from shapely.geometry import MultiPoint
 
 from gis_data.network.adapters import Depot
+from gis_data.planning.depot_choice import depot_choice_problems
 from gis_data.planning.patrol_plan import (
     PlanSettings,
     scenario_depots,
@@ -178,17 +179,16 @@ def region_depots(
     else the contractor yards in its towns, else the yard nearest its work, else (a scenario
     without yards) the town depots of its towns.
 
-    Raises ValueError naming every region whose chosen depot id is not in the scenario.
+    Raises ValueError naming every region of ``chosen`` that has no work in ``asset_region``
+    and every chosen depot id the scenario does not have (`depot_choice.depot_choice_problems`).
     """
     yards = scenario_depots(setup.scenario, "contractor", crews)
     town = scenario_depots(setup.scenario, "town", crews)
     by_id = {d.depot_id: d for d in [*yards, *town]}
     picks = {str(r): str(d) for r, d in (chosen or {}).items()}
-    unknown = [
-        f"region {r}: no depot {d!r} in the scenario" for r, d in picks.items() if d not in by_id
-    ]
+    unknown = depot_choice_problems(picks, depot_ids=by_id, regions=set(asset_region.values()))
     if unknown:
-        raise ValueError("; ".join(unknown))
+        raise ValueError("; ".join(p.message for p in unknown))
     assets = setup.scenario.assets
     ids = assets["asset_id"].astype(str)
     out: dict[str, list[Depot]] = {}

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from gis_data.network.adapters import PatrolRoute
 from gis_data.network.export import routes_to_gpx, routes_to_kml
+from gis_data.planning.depot_choice import depot_choice_problems
 from service import auth, crud
 from service.api.jobs import job_public, start_job
 from service.browser_keys import cookie_key
@@ -130,6 +131,9 @@ def plan_labels(
     return found
 
 
+_DEPOT_PROBLEM_KEYS = {"region": "depot_unknown_region", "depot": "depot_unknown"}
+
+
 def chosen_depots(
     session: SessionDep, scenario_id: int, depots: Mapping[str, str], regions: set[str], lang: Lang
 ) -> dict[str, str]:
@@ -137,16 +141,15 @@ def chosen_depots(
     region that is not in the plan and every depot id the scenario does not have."""
     stored = crud.list_depots(session=session, scenario_id=scenario_id)
     names = {d.depot_id: d.name or d.depot_id for d in stored}
-    problems = []
-    for region, depot in depots.items():
-        if region not in regions:
-            code, key = "region", "depot_unknown_region"
-        elif depot not in names:
-            code, key = "depot", "depot_unknown"
-        else:
-            continue
-        message = t(key, lang).format(region=region, depot=depot)
-        problems.append({"region": region, "depot": depot, "code": code, "message": message})
+    problems = [
+        {
+            "region": p.region,
+            "depot": p.depot,
+            "code": p.code,
+            "message": t(_DEPOT_PROBLEM_KEYS[p.code], lang).format(region=p.region, depot=p.depot),
+        }
+        for p in depot_choice_problems(depots, depot_ids=names, regions=regions)
+    ]
     if problems:
         detail = " / ".join(p["message"] for p in problems)
         raise ServiceError(422, "invalid-depot", detail, details=problems)

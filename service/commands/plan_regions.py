@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,13 @@ import geopandas as gpd
 
 from gis_data.loading.errors import AssetValidationError, ConfigError
 from gis_data.network.graph import NetworkError
+from gis_data.planning.depot_choice import DEPOT_FIELD, drawn_plan_depots
 from gis_data.planning.evaluate import (
     PatrolTimeFn,
     PlanError,
     PlanEvaluation,
     SizeLimits,
+    drawn_regions,
     engine_patrol_time,
     evaluate_plan,
 )
@@ -81,7 +83,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="PLAN",
         help="evaluate this plan instead of optimizing: GeoJSON polygons (property 'region'),"
-        ' or JSON {"region": ["municipality code or name", ...]}',
+        ' or JSON {"region": ["municipality code or name", ...]}. A polygon may name the depot'
+        f" its region's crews start from in the property '{DEPOT_FIELD}' (an id from the"
+        " scenario's depots: a contractor yard or a town depot; the column --out writes);"
+        " empty means the automatic choice. With --route the region is routed from it. An"
+        " unknown depot, or two depots for one region, is an error naming the feature",
     )
     p.add_argument(
         "--route",
@@ -145,13 +151,17 @@ def _print(evaluation: PlanEvaluation, header: str) -> None:
     print(f"Road data {ATTRIBUTION}")
 
 
+# Region -> chosen depot id in, the routing engine's patrol time out (with --route).
+PatrolTimeFactory = Callable[[Mapping[str, str]], PatrolTimeFn]
+
+
 def _prepare(
     args: argparse.Namespace,
-) -> tuple[Any, PlanningUnits, PatrolTimeFn | None]:
+) -> tuple[Any, PlanningUnits, PatrolTimeFactory | None]:
     """Load the scenario (and the routing engine with --route), build the planning units."""
     from gis_data.loading.load import load_scenario
 
-    patrol_time_for: Callable[[PlanningUnits], PatrolTimeFn] | None = None
+    patrol_time_for: Callable[[PlanningUnits, Mapping[str, str]], PatrolTimeFn] | None = None
     if args.route:
         from gis_data.planning.plan_engine import PlanSetup
 
@@ -160,8 +170,8 @@ def _prepare(
         router = setup.router(seed=args.seed)
         depot = setup.bundle_depot()
 
-        def patrol_time_for(units: PlanningUnits) -> PatrolTimeFn:
-            return engine_patrol_time(units, router, depot)
+        def patrol_time_for(units: PlanningUnits, chosen: Mapping[str, str]) -> PatrolTimeFn:
+            return engine_patrol_time(units, router, depot, region_depots=chosen)
     else:
         scenario = load_scenario(args.config)
     graph = None
@@ -170,8 +180,21 @@ def _prepare(
 
         graph = network_for_scenario(scenario).graph
     units = scenario_units(scenario, graph=graph, target_km=args.unit_km)
-    patrol_time = patrol_time_for(units) if patrol_time_for is not None else None
-    return scenario, units, patrol_time
+    if patrol_time_for is None:
+        return scenario, units, None
+    return scenario, units, lambda chosen: patrol_time_for(units, chosen)
+
+
+def _plan_depots(
+    path: Path, plan: gpd.GeoDataFrame | dict[str, list[str]], depots: gpd.GeoDataFrame
+) -> tuple[dict[str, str], list[str]]:
+    """Region -> depot id chosen in a drawn plan's polygons, and every problem with it."""
+    if not isinstance(plan, gpd.GeoDataFrame):
+        return {}, []
+    chosen, problems = drawn_plan_depots(
+        plan, drawn_regions(plan), file=str(path), depot_ids=depots["depot_id"].astype(str)
+    )
+    return chosen, [str(p) for p in problems]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        scenario, units, patrol_time = _prepare(args)
+        scenario, units, patrol_time_from = _prepare(args)
     except (ConfigError, AssetValidationError, NetworkError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -204,12 +227,22 @@ def run(args: argparse.Namespace) -> int:
     if args.evaluate is not None:
         try:
             plan = _read_plan(args.evaluate)
+            chosen, problems = _plan_depots(args.evaluate, plan, scenario.depots)
+            if problems:
+                for problem in problems:
+                    print(problem, file=sys.stderr)
+                return 2
+            names = {
+                str(d.depot_id): str(d.name or d.depot_id)
+                for d in scenario.depots.itertuples(index=False)
+            }
             evaluation = evaluate_plan(
                 units,
                 plan,
                 municipalities=scenario.municipalities,
                 limits=limits,
-                patrol_time=patrol_time,
+                depots={region: names[depot] for region, depot in chosen.items()},
+                patrol_time=patrol_time_from(chosen) if patrol_time_from is not None else None,
             )
         except (PlanError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -226,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
             depots=scenario.depots,
             stop=MaxRuntime(args.time_limit),
             seed=args.seed,
-            patrol_time=patrol_time,
+            patrol_time=patrol_time_from({}) if patrol_time_from is not None else None,
         )
     except InfeasibleError as exc:
         print(f"infeasible: {exc.reason}")

@@ -150,7 +150,9 @@ def test_size_limits_and_crews(units):
 
 def test_patrol_time_callback_is_used(units):
     """A routing callback replaces the workload estimate and is flagged as its source."""
-    ev = evaluate_plan(units, _labels_by_town(units), patrol_time=lambda ids: 0.5 * len(ids))
+    ev = evaluate_plan(
+        units, _labels_by_town(units), patrol_time=lambda ids, _region: 0.5 * len(ids)
+    )
     for r in ev.regions:
         assert r.patrol_time_source == "routing engine"
         assert r.patrol_time_h == pytest.approx(
@@ -194,13 +196,19 @@ def test_engine_patrol_time_scales_one_pass_to_the_period(units):
 
     fn = engine_patrol_time(units, FakeRouter(), "yard")
     ids = units.units["asset_ids"].iloc[0]
-    hours = fn(list(ids))
+    hours = fn(list(ids), "1")
     visits = [units.asset_patrol[a][1] for a in ids]
     # Every street of the synthetic towns is patrolled weekly: 30 / 7 visits per period.
     assert visits == pytest.approx([30 / 7] * len(ids))
     assert hours == pytest.approx(3.0 * 30 / 7)
     assert calls == [(frozenset(ids), "yard")]
-    assert fn([]) is None
+    assert fn([], "1") is None
+    # A region whose depot the planner chose is routed from it; the others from ``depot``.
+    chosen = engine_patrol_time(units, FakeRouter(), "yard", region_depots={"2": "town-b"})
+    calls.clear()
+    assert chosen(list(ids), "2") == pytest.approx(hours)
+    assert chosen(list(ids), "1") == pytest.approx(hours)
+    assert calls == [(frozenset(ids), "town-b"), (frozenset(ids), "yard")]
 
 
 def test_centre_and_travel_compactness(units):

@@ -221,5 +221,5 @@ def test_a_gis_client_names_the_depot_a_region_is_routed_from(
     bad = {**inputs, "depots": {"T1": "yard-north", "T3": "yard-west"}}
     job = _execute(client, api, planner, bad)
     assert job["status"] == "failed"
-    assert "region T3: not a region of inputs.regions (depot 'yard-west')" in job["message"]
+    assert "region T3: not a region of the plan (depot 'yard-west')" in job["message"]
     assert "region T1: no depot 'yard-north' in the scenario" in job["message"]
