@@ -112,6 +112,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Automatic (a yard in the region, else the nearest)",
     ),
     "depot_auto_short": ("自動", "automatic"),
+    # Storing a drawn plan on the planner page (POST /plans/drawn), depots and all.
+    "plan_name": ("案の名前", "Plan name"),
+    "save_plan": ("この案を保存", "Save this plan"),
+    "plan_saved": ("保存しました：{name}", "Saved: {name}"),
+    "save_failed": ("保存できませんでした", "Could not save"),
     "depot_kind_contractor": ("事業者の車庫", "Contractor yards"),
     "depot_kind_town": ("自治体の車庫", "Town depots"),
     "depot_unknown": (

@@ -324,6 +324,7 @@ def evaluate_drawn(
     lang: Lang = "ja",
     unit_regions: dict[str, list[str]] | None = None,
     depots: Mapping[str, str] | None = None,
+    evaluation_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate drawn polygons (a GeoJSON FeatureCollection with ``properties.region``) or towns.
 
@@ -333,7 +334,8 @@ def evaluate_drawn(
     Returns ``{"plan_kind", "figures", "regions", "problems", "errors"}``. With ``errors`` (see
     :func:`blocking_errors`) the scores are left out (None) and no region rows are given: the
     counts (regions, unassigned) stay. A plan that cannot be read is a 422 naming the feature.
-    ``unit_regions``, when given, is filled with each planning unit's regions.
+    ``unit_regions``, when given, is filled with each planning unit's regions, and
+    ``evaluation_out`` with the whole evaluation (`PlanEvaluation.to_dict`, for storing).
     """
     if unit_regions is None:
         unit_regions = {}
@@ -363,6 +365,8 @@ def evaluate_drawn(
     except PlanError as exc:
         raise ServiceError(422, "invalid-plan", str(exc)) from None
     unit_regions.update(evaluation.get("unit_regions") or {})
+    if evaluation_out is not None:
+        evaluation_out.update({k: v for k, v in evaluation.items() if k != "unit_regions"})
     errors = blocking_errors(
         evaluation,
         lang=lang,
@@ -446,6 +450,9 @@ def stored_plan_figures(
     effect = effect_vs_siloed(session, plan)
     if effect is not None:
         out["effect_vs_siloed_pct"] = effect
+    depots = plan.summary.get("depots") if isinstance(plan.summary, dict) else None
+    if isinstance(depots, dict):  # a plan stored from the planner page, its depots chosen
+        out["depots"] = dict(depots)
     return out
 
 
@@ -494,7 +501,13 @@ def plan_layers(session: Session, plan: Plan) -> dict[str, Any]:
     return {
         "regions": _frame(
             [
-                {"region": r.code, "name": r.name, "geometry": r.geom}
+                {
+                    "region": r.code,
+                    "name": r.name,
+                    # The depot chosen for (or, of an optimized plan, the yard at) the region.
+                    "depot": (r.properties or {}).get("depot"),
+                    "geometry": r.geom,
+                }
                 for r in regions
                 if r.geom is not None
             ]

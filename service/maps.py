@@ -304,7 +304,7 @@ def _add_regions(m: folium.Map, regions: gpd.GeoDataFrame, lang: Lang) -> None:
     if "region" not in regions.columns:
         msg = "regions: column 'region' is missing (the region number or name of each polygon)"
         raise ValueError(msg)
-    data = _plain(regions, ["region", "name", "workload_hours"])
+    data = _plain(regions, ["region", "name", "workload_hours", "depot"])
     group = folium.FeatureGroup(name=t("regions", lang), show=True)
     folium.GeoJson(
         data,
@@ -315,13 +315,14 @@ def _add_regions(m: folium.Map, regions: gpd.GeoDataFrame, lang: Lang) -> None:
             "fillOpacity": 0.25,
         },
         tooltip=folium.GeoJsonTooltip(
-            fields=[c for c in ("region", "name", "workload_hours") if c in data.columns],
+            fields=[c for c in ("region", "name", "workload_hours", "depot") if c in data.columns],
             aliases=[
                 t(k, lang)
                 for k, c in (
                     ("region", "region"),
                     ("town", "name"),
                     ("workload_hours", "workload_hours"),
+                    ("depot", "depot"),
                 )
                 if c in data.columns
             ],
@@ -876,7 +877,20 @@ def comparison_table(
         rows.append(
             [t(key, language), *[format_figure(key, f.get(key), language) for _, f in plans]]
         )
+    if any(isinstance(f.get("depots"), Mapping) for _, f in plans):
+        # The depot of each region of a plan stored with the planner's choice.
+        rows.append(
+            [t("depots", language), *[_depots_text(f.get("depots"), language) for _, f in plans]]
+        )
     return rows
+
+
+def _depots_text(depots: object, lang: Lang) -> str:
+    """'1: yard, 2: automatic' for region -> depot name (None: the automatic choice)."""
+    if not isinstance(depots, Mapping):
+        return t("not_available", lang)
+    auto = t("depot_auto_short", lang)
+    return ", ".join(f"{region}: {name or auto}" for region, name in depots.items())
 
 
 def planner_map(
@@ -929,6 +943,7 @@ def planner_page_html(
     title: str | None = None,
     tiles: Tiles = OSM_TILES,
     depots: Sequence[PlannerDepot] = (),
+    save_url: str | None = None,
 ) -> str:
     """The planner page: draw regions or click towns into regions 1..k, evaluate, compare.
 
@@ -962,6 +977,7 @@ def planner_page_html(
         "comparePlan": compare_plan,
         "labels": labels(language),
         "depotNames": {d.depot_id: d.name or d.depot_id for d in depots},
+        "saveUrl": save_url,
     }
     texts = labels(language)
     # Contractor yards first (the usual crew base of a bundled contract), then town depots.

@@ -17,6 +17,7 @@ from service import auth, crud
 from service.api.jobs import job_public, start_job
 from service.browser_keys import cookie_key
 from service.deps import JobsDep, SessionDep, SettingsDep, principal_of
+from service.drawn_plans import store_drawn_plan, stored_plan_depots
 from service.errors import ServiceError
 from service.i18n import Lang, check_lang, export_words, t
 from service.map_data import (
@@ -40,7 +41,7 @@ from service.plan_routing_jobs import (
     running_routing,
     scenario_stamp,
 )
-from service.schemas import JobPublic
+from service.schemas import JobPublic, PlanPublic
 
 router = APIRouter(tags=["maps"])
 
@@ -213,21 +214,25 @@ def evaluate_routing(
     routed before with the same data and settings (``cached``), or with the same plan's job still
     running (``cached`` false: its figures come when it ends). A plan that Evaluate does not
     score (overlaps, double or missing work, empty regions) is a 422 naming why. With nothing
-    drawn and ``compare_plan`` given, the stored regions plan is routed. A region named in
-    ``depots`` is routed from that depot (a 422 ``invalid-depot`` names an unknown one).
+    drawn and ``compare_plan`` given, the stored regions plan is routed (from the depots chosen
+    when it was stored, unless ``depots`` names others). A region named in ``depots`` is routed
+    from that depot (a 422 ``invalid-depot`` names an unknown one).
     """
     require(principal, auth.WRITE_PLANS)
     language = check_lang(lang or body.lang)
     scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
     polygons, towns = body.polygons, body.towns
     drawn = bool(polygons and polygons.get("features"))
+    chosen = body.depots
     if not towns and not drawn and body.compare_plan is not None:
-        # Nothing drawn: route the stored plan, so both columns of the page are routed alike.
+        # Nothing drawn: route the stored plan, so both columns of the page are routed alike,
+        # from the depots chosen when it was stored (unless the body names others).
         stored = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
         towns = stored_plan_towns(session, stored)
         polygons = None if towns else stored_plan_polygons(session, stored)
+        chosen = body.depots or stored_plan_depots(stored)
     labels = plan_labels(polygons, towns, body.k)
-    chosen_depots(session, scenario.id, body.depots, labels, language)
+    chosen_depots(session, scenario.id, chosen, labels, language)
     context = planning_context(session, scenario)
     unit_regions: dict[str, list[str]] = {}
     answer = evaluate_drawn(
@@ -251,7 +256,7 @@ def evaluate_routing(
     if settings.EVALUATE_ROUTE_ITERATIONS:
         inputs["iterations"] = settings.EVALUATE_ROUTE_ITERATIONS
     # Only regions that have work are routed (an empty one is an error above).
-    depots = {r: d for r, d in body.depots.items() if r in regions}
+    depots = {r: d for r, d in chosen.items() if r in regions}
     if depots:
         inputs["depots"] = depots
     key = routing_key(
@@ -280,6 +285,80 @@ def evaluate_routing(
         scenario_id=scenario.id,
     )
     return RoutingJob(**started.model_dump(), cached=False)
+
+
+class DrawnPlanCreate(EvaluateRequest):
+    """A drawn plan to store: the body of ``/plans/evaluate`` and the stored plan's name."""
+
+    name: str = Field(default="", max_length=200, description="name of the stored plan")
+
+
+@router.post(
+    "/plans/drawn",
+    response_model=PlanPublic,
+    status_code=201,
+    responses={
+        422: {"description": "invalid-plan, invalid-depot, plan-not-scored (names why)"},
+    },
+)
+def store_drawn(
+    body: DrawnPlanCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PageKey,
+    response: Response,
+    lang: ErrorLang = None,
+) -> PlanPublic:
+    """Store a drawn plan as a regions plan with the depot chosen per region (201, `Location`).
+
+    It is checked as ``/plans/evaluate`` checks it, and stored only when it can be scored (else
+    a 422 naming why, nothing stored). The stored plan is compared, mapped and routed like the
+    regions job's plans: ``parameters.depots`` keeps the depots, and routing it
+    (``/plans/evaluate/routing`` with ``compare_plan``) starts each region from its depot.
+    """
+    require(principal, auth.WRITE_PLANS)
+    language = check_lang(lang or body.lang)
+    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
+    regions = plan_labels(body.polygons, body.towns, body.k)
+    names = chosen_depots(session, scenario.id, body.depots, regions, language)
+    context = planning_context(session, scenario)
+    unit_regions: dict[str, list[str]] = {}
+    evaluation: dict[str, Any] = {}
+    answer = evaluate_drawn(
+        context,
+        polygons=body.polygons,
+        towns=body.towns,
+        k=body.k,
+        lang=language,
+        unit_regions=unit_regions,
+        depots=names,
+        evaluation_out=evaluation,
+    )
+    if answer["errors"]:
+        detail = " / ".join(e["message"] for e in answer["errors"])
+        raise ServiceError(422, "plan-not-scored", detail, details=answer["errors"])
+    region_assets = plan_asset_regions(context, unit_regions)
+    drawn = bool(body.polygons and body.polygons.get("features"))
+    plan = store_drawn_plan(
+        session,
+        scenario_id=scenario.id,
+        name=body.name.strip() or t("drawn_plan", language),
+        k=body.k,
+        polygons=body.polygons if drawn else None,
+        towns=body.towns,
+        evaluation=evaluation,
+        figures=answer["figures"],
+        region_assets=region_assets,
+        depots={r: d for r, d in body.depots.items() if r in region_assets},
+        depot_names={
+            d.depot_id: d.name or d.depot_id
+            for d in crud.list_depots(session=session, scenario_id=scenario.id)
+        },
+        municipalities=context.municipalities,
+    )
+    session.commit()
+    response.headers["Location"] = f"{settings.API_PREFIX}/plans/{plan.id}"
+    return PlanPublic.model_validate(plan)
 
 
 @router.get("/plans/{plan_id}/map", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from service.api.patrol_logs import (
 )
 from service.browser_keys import KEY_COOKIE, set_key_cookie
 from service.deps import SessionDep, principal_of
+from service.drawn_plans import is_drawn
 from service.errors import ServiceError
 from service.i18n import check_lang, format_time, labels, other_lang
 from service.map_data import (
@@ -176,7 +177,9 @@ def planner(
     if towns.empty:
         raise ServiceError(409, "no-towns", f"scenario {scenario} has no towns to draw on")
     plans = list(crud.list_plans(session=session, scenario_id=scenario, kind="regions"))
-    latest = plans[0] if plans else None
+    # The optimized column: the newest plan of the regions job (plans stored from this page
+    # are compared below, not taken for the optimum).
+    latest = next((p for p in plans if not is_drawn(p)), plans[0] if plans else None)
     regions_of_latest = crud.list_regions(session=session, plan_id=latest.id) if latest else []
     k = k or max(len(regions_of_latest), 2)
     context = cached_planning_context(session, row)
@@ -195,6 +198,7 @@ def planner(
         towns,
         k=k,
         evaluate_url=f"{prefix}/plans/evaluate",
+        save_url=f"{prefix}/plans/drawn",
         scenario=str(row.id),
         optimized=optimized,
         comparisons=comparisons,

@@ -305,6 +305,47 @@ def test_planner_depot_of_a_region_is_chosen_and_routed_from(server, page):
     assert page.js_errors == []
 
 
+def test_planner_stores_a_plan_with_its_depot_across_a_reload(server, page):
+    """A plan clicked together with a depot chosen for its region is saved from the page under
+    a name (the save row 44 px high); after a reload the comparison table lists it with that
+    depot in its 拠点 row."""
+    base, data, toml = server
+    scenario = loaded(toml)
+    page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=ja&key={data.keys['planner']}")
+    page.wait_for_selector(".folium-map path.leaflet-interactive")
+    assert not page.locator("#save").is_visible()  # nothing scored yet
+    page.select_option("#k-select", "1")
+    towns = scenario.municipalities.set_index("municipality_code").geometry
+    for code in towns.index:
+        point = towns[code].representative_point()
+        _click_town(page, point.x, point.y)
+    page.wait_for_function(f"document.querySelectorAll('#assignments li').length === {len(towns)}")
+    depots = scenario.depots
+    town = depots[depots["kind"] == "town"].iloc[0]
+    page.select_option("#depot-1", str(town["depot_id"]))
+    page.click("#evaluate")
+    page.wait_for_selector('#evaluation[data-ready="1"]')
+    for target in ("#save", "#plan-name"):
+        box = page.locator(target).bounding_box()
+        assert box is not None
+        assert box["height"] >= 44, (target, box)
+    page.fill("#plan-name", "拠点を選んだ案")
+    page.click("#save")
+    page.wait_for_selector("#status.saved")
+    assert page.locator("#status").inner_text() == "保存しました：拠点を選んだ案"
+
+    page.reload()
+    page.wait_for_selector("#comparison")
+    rows = page.locator("#comparison").evaluate(
+        "t => [...t.rows].map(r => [...r.cells].map(c => c.textContent.trim()))"
+    )
+    column = rows[0].index("拠点を選んだ案")
+    depot_row = next(row for row in rows if row[0] == "拠点")
+    assert depot_row[column] == f"1: {town['name']}"
+    _shot(page, "planner_saved_plan_depots.png")
+    assert page.js_errors == []
+
+
 # What a finger taps: links, buttons, form fields, and the map's controls (Leaflet draws its
 # zoom and draw buttons as links). Leaflet.draw's mouse marker is a transparent helper under
 # the pointer while drawing, not something to tap.

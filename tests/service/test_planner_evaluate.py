@@ -280,3 +280,115 @@ def test_the_planner_page_offers_each_region_the_scenarios_depots(planner):
         assert sorted(v for v, _, _ in options[1:]) == sorted(depots)
         pick = page.split(f'class="depot-pick" data-region="{region}"', 1)[1].split(">", 1)[0]
         assert ("hidden" in pick) == (region > 2)
+
+
+def _store(client: TestClient, data: Seeded, **body: Any) -> Any:
+    return client.post(
+        "/api/v1/plans/drawn?lang=en",
+        json={"scenario": data.scenario_id, **body},
+        headers={"X-API-Key": data.keys["planner"]},
+    )
+
+
+def _regions_plans(client: TestClient, data: Seeded) -> list[int]:
+    answer = client.get(
+        f"/api/v1/scenarios/{data.scenario_id}/plans",
+        params={"kind": "regions"},
+        headers={"X-API-Key": data.keys["planner"]},
+    )
+    return [p["id"] for p in answer.json()["data"]]
+
+
+def test_a_drawn_plan_is_stored_with_its_depots_and_routed_from_them(planner):
+    """A plan drawn as two regions with a depot chosen for the second is stored (201, Location)
+    as a regions plan; read back afresh it keeps the depot (parameters, region features, the
+    plan map, the comparison tables of the compare and planner pages), routing the stored plan
+    starts the second region from that depot and the first from the automatic choice, and the
+    planner page still compares with the optimized plan."""
+    client, data, towns = planner
+    headers = {"X-API-Key": data.keys["planner"]}
+    codes = list(towns.index)
+    depots = _depots(client, data)
+    drawn = _polygons(
+        _feature(1, towns[codes[0]]),
+        _feature(2, shapely.union_all([towns[codes[1]], towns[codes[2]]])),
+    )
+    auto = _routed(client, data, polygons=drawn, k=2)
+    auto_2 = next(r for r in auto["regions"] if r["label"] == "2")
+    pick = next(d for d in depots if d not in auto_2["starts"])
+    name = str(depots[pick]["properties"]["name"])
+    stored = _store(client, data, polygons=drawn, k=2, depots={"2": pick}, name="north, south")
+    assert stored.status_code == 201, stored.text
+    plan_id = stored.json()["id"]
+    assert stored.headers["Location"] == f"/api/v1/plans/{plan_id}"
+    assert plan_id in _regions_plans(client, data)
+
+    plan = client.get(f"/api/v1/plans/{plan_id}", headers=headers).json()
+    assert plan["kind"] == "regions"
+    assert plan["name"] == "north, south"
+    assert plan["parameters"]["depots"] == {"2": pick}
+    features = client.get(f"/api/v1/plans/{plan_id}/regions.geojson", headers=headers).json()
+    props = {f["properties"]["code"]: f["properties"] for f in features["features"]}
+    assert (props["1"]["depot_id"], props["2"]["depot_id"]) == (None, pick)
+    assert props["2"]["depot"] == name
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features["features"])
+
+    routed = _routed(client, data, compare_plan=plan_id)
+    by_label = {r["label"]: r for r in routed["regions"]}
+    assert by_label["2"]["depots"] == [pick]
+    assert by_label["2"]["starts"] == [pick]
+    assert (
+        by_label["1"]["starts"] == next(r for r in auto["regions"] if r["label"] == "1")["starts"]
+    )
+    assert by_label["2"]["hours"] != auto_2["hours"]
+
+    compare = client.get("/compare", params={"plans": plan_id, "lang": "en"}, headers=headers)
+    assert f"<td>1: automatic, 2: {name}</td>" in compare.text
+    page = client.get(
+        "/planner", params={"scenario": data.scenario_id, "lang": "en"}, headers=headers
+    ).text
+    assert "<th>north, south</th>" in page
+    assert f"1: automatic, 2: {name}" in page
+    assert f'"comparePlan": {data.plan_id}' in page  # the optimized plan, not the drawn one
+    assert name in client.get(f"/plans/{plan_id}/map", headers=headers).text
+
+
+def test_a_stored_plan_of_whole_towns_is_routed_by_its_towns(planner):
+    """Towns clicked into regions are stored as whole towns (no name given: the page's
+    word for the drawn plan), so routing the stored plan routes those towns, region 1 from
+    its chosen depot."""
+    client, data, towns = planner
+    codes = list(towns.index)
+    depots = _depots(client, data)
+    pick = sorted(depots)[-1]
+    plan = {codes[0]: 1, codes[1]: 1, codes[2]: 2}
+    stored = _store(client, data, towns=plan, k=2, depots={"1": pick})
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["name"] == "Your plan"
+    headers = {"X-API-Key": data.keys["planner"]}
+    regions = client.get(f"/api/v1/plans/{stored.json()['id']}/regions", headers=headers).json()
+    members = {r["code"]: sorted(m["code"] for m in r["municipalities"]) for r in regions["data"]}
+    assert members == {"1": sorted(codes[:2]), "2": [codes[2]]}
+    routed = _routed(client, data, compare_plan=stored.json()["id"])
+    assert {r["label"]: r["starts"] for r in routed["regions"]}["1"] == [pick]
+    assert (
+        routed["cache_key"]
+        == _routed(client, data, towns=plan, k=2, depots={"1": pick})["cache_key"]
+    )
+
+
+def test_a_drawn_plan_not_scored_or_with_a_bad_depot_is_not_stored(planner):
+    """A plan Evaluate would not score (an empty region of 1..k) and an unknown depot are 422s
+    naming why; nothing is stored."""
+    client, data, towns = planner
+    codes = list(towns.index)
+    before = _regions_plans(client, data)
+    empty = _store(client, data, towns=dict.fromkeys(codes, 1), k=2)
+    assert empty.status_code == 422, empty.text
+    assert empty.json()["code"] == "plan-not-scored"
+    assert [e["code"] for e in empty.json()["details"]] == ["region_empty"]
+    bad = _store(client, data, towns=dict.fromkeys(codes, 1), k=1, depots={"1": "no-such-yard"})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["code"] == "invalid-depot"
+    assert "Region 1: depot no-such-yard is not in this scenario" in bad.json()["detail"]
+    assert _regions_plans(client, data) == before
