@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from optimizer.carp_data import CarpData, CarpModel, TaskKind
 from optimizer.carp_solution import CarpSolution, Route, Service
 from optimizer.checker import check_solution
 from optimizer.errors import InfeasibleError, SpecificationError
-from optimizer.stop import MaxIterations, MultipleCriteria, NoImprovement
+from optimizer.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement
 
 BACKENDS = ["pyvrp", "ortools"]
 
@@ -248,3 +249,42 @@ def test_no_second_process_beside_other_threads() -> None:
     finally:
         release.set()
         thread.join()
+
+
+def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second lane of a bin-packing-like problem (the fleet at the capacity bound) restarts
+    from no start solution with a new seed whenever a run stalls, until the deadline, and
+    keeps the cheapest routes; with a counted stop it makes a single run."""
+    import time
+
+    import optimizer.arc_routing as ar
+    from optimizer._construct import total_cost
+    from optimizer._task_graph import build_task_graph
+
+    data = _random_instance(3, num_tasks=12)
+    tg = build_task_graph(data)
+    fleet = [ar._min_fleet(tg) or 1]
+    runs: list[tuple[int, int | None]] = []
+    original = ar._run_backend
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        routes, its = original(*args, **kwargs)
+        runs.append((args[5], None if routes is None else total_cost(args[1], routes)))
+        return routes, its
+
+    monkeypatch.setattr(ar, "_run_backend", recording)
+    monkeypatch.setattr(ar, "RESTART_MIN", 50)
+    monkeypatch.setattr(ar, "RESTART_PER_OPTION", 0)
+    routes, iterations = ar._restarting_run(
+        "pyvrp", tg, fleet, MaxRuntime(60), 7, time.perf_counter() + 1.5
+    )
+    assert len(runs) >= 2
+    assert [seed for seed, _ in runs] == [7 + 1000 * k for k in range(len(runs))]
+    assert routes is not None
+    assert total_cost(tg, routes) == min(c for _, c in runs if c is not None)
+    assert iterations >= 50 * (len(runs) - 1)
+    runs.clear()
+    ar._restarting_run("pyvrp", tg, fleet, MaxIterations(200), 7, time.perf_counter() + 30)
+    assert [seed for seed, _ in runs] == [7]
