@@ -194,14 +194,29 @@ def _run_backend(
     return _routing.solve_routing(tg, fleet, initial, limits)
 
 
-def _workers() -> int:
-    """Cores this process may use for a second search process.
+def _process_context() -> multiprocessing.context.BaseContext | None:
+    """How this process starts its search workers, or None where it may not.
 
-    Returns 1 where a child process is unsafe or impossible: inside a daemonic process (a Dask
-    worker process may not have children) or when other threads run (a web server, a threaded
-    Dask worker), because forking a multi-threaded process can deadlock the child.
-    """
-    if multiprocessing.current_process().daemon or threading.active_count() > 1:
+    Fork when this is the process's only thread (the cheapest: the worker shares the parent's
+    memory). A fork server when other threads run (a web server, a threaded Dask worker):
+    forking a multi-threaded process can deadlock the child, while the server is a clean
+    single-threaded process of its own that forks the workers. None inside a daemonic process (a
+    Dask worker process started as a daemon may not have children)."""
+    if multiprocessing.current_process().daemon:
+        return None
+    if threading.active_count() > 1:
+        ctx = multiprocessing.get_context("forkserver")
+        # Takes effect when the server starts (once per process): its workers then fork with
+        # the solver imported instead of importing it each.
+        ctx.set_forkserver_preload(["optimizer.arc_routing"])
+        return ctx
+    return multiprocessing.get_context("fork")
+
+
+def _workers() -> int:
+    """Cores this process may use for search workers: 1 where it may not start any
+    (`_process_context`)."""
+    if _process_context() is None:
         return 1
     try:
         return len(os.sched_getaffinity(0))
@@ -236,7 +251,9 @@ def _best_of_two_seeds(
     which the penalised search finds more easily without spare vehicles (only up to
     `TIGHT_MAX_OPTIONS` options: from no start solution a large problem's first iteration takes
     seconds)."""
-    ctx = multiprocessing.get_context("fork")
+    ctx = _process_context()
+    if ctx is None:  # the caller checked `_workers`; the threads may have changed since
+        return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     try:
         fleet2, initial2 = fleet, initial
@@ -669,7 +686,7 @@ def _improve_part(
     ``stop``'s counts); returns its routes (never worse), their cost and the iterations.
 
     In a side-by-side worker process (one seed, the caller uses the other core) each better
-    cost of ``part`` goes on the inherited `_PART_PROGRESS` queue, when there is one; one part
+    cost of ``part`` goes on the `_PART_PROGRESS` queue, when there is one; one part
     after the other, the caller's ``on_cost`` hears them and a ``second_seed`` may run."""
     started = time.perf_counter()
     if tg is None:
@@ -728,7 +745,7 @@ def _improve_parts_side_by_side(
             planned.append((t, i))
     planned.sort()
     iterations = 0
-    ctx = multiprocessing.get_context("fork")
+    ctx = _process_context() or multiprocessing.get_context("fork")
     queue = ctx.SimpleQueue() if reporter is not None else None
     live = list(costs)  # each part's best cost so far, as the workers tell it
 
@@ -739,8 +756,9 @@ def _improve_parts_side_by_side(
                 live[i] = cost
                 reporter.report(sum(live))
 
-    _PART_PROGRESS["queue"] = queue  # the workers fork from here and inherit it
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    pool = ProcessPoolExecutor(
+        max_workers=2, mp_context=ctx, initializer=_listen_to_parts, initargs=(queue,)
+    )
     try:
         pending = {
             pool.submit(
@@ -772,14 +790,22 @@ def _improve_parts_side_by_side(
         pool.shutdown(wait=True)
         drain()
     finally:
-        _PART_PROGRESS.pop("queue", None)
         pool.shutdown(wait=False, cancel_futures=True)
     return iterations
 
 
-#: Set by `_improve_parts_side_by_side` while its workers run (they inherit it at fork): a
-#: queue of (part, better cost) so the progress callback hears of parts still searching.
+#: In a side-by-side worker process (set by `_listen_to_parts` as it starts): a queue of
+#: (part, better cost) so the parent's progress callback hears of parts still searching.
 _PART_PROGRESS: dict[str, Any] = {}
+
+
+def _listen_to_parts(queue: Any) -> None:
+    """A side-by-side worker's initializer: where its parts tell their better costs (None: no
+    one listens). Passed at the worker's start, as forked and fork-server workers both allow."""
+    if queue is None:
+        _PART_PROGRESS.pop("queue", None)
+    else:
+        _PART_PROGRESS["queue"] = queue
 
 
 #: Improve the parts of a time-limited decomposed solve two at a time on two cores (False: one

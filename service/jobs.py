@@ -21,7 +21,7 @@ from service import crud
 from service.config import Settings, get_settings
 from service.db import get_engine, session_factory
 from service.models import Job, utcnow
-from service.parallel import lowered_priority
+from service.parallel import local_cluster, lowered_priority
 
 logger = logging.getLogger(__name__)
 
@@ -329,17 +329,12 @@ class JobRunner:
     def _ensure_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from distributed import Client, LocalCluster
+                from distributed import Client
 
                 if self.settings.DASK_SCHEDULER_ADDRESS:
                     self._client = Client(self.settings.DASK_SCHEDULER_ADDRESS)
                 else:
-                    self._cluster = LocalCluster(
-                        n_workers=self.settings.DASK_WORKERS,
-                        threads_per_worker=self.settings.DASK_THREADS_PER_WORKER,
-                        processes=self.settings.DASK_PROCESSES,
-                        dashboard_address=None,
-                    )
+                    self._cluster = local_cluster(self.settings, dashboard_address=None)
                     self._client = Client(self._cluster)
             return self._client
 

@@ -21,6 +21,25 @@ from service.config import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 
+def local_cluster(settings: Settings, *, dashboard_address: str | None) -> Any:
+    """An in-process Dask LocalCluster of ``settings``' workers, threads and processes.
+
+    Its worker processes are not daemons: the routing solver in a job starts search processes
+    of its own (parts side by side, a second seed), which a daemonic process may not have, so a
+    large solve there would search on one core of the two or more it could use."""
+    import dask
+    from distributed import LocalCluster
+
+    # Global, not scoped: the nanny reads it whenever it (re)starts a worker process.
+    dask.config.set({"distributed.worker.daemon": False})
+    return LocalCluster(
+        n_workers=settings.DASK_WORKERS,
+        threads_per_worker=settings.DASK_THREADS_PER_WORKER,
+        processes=settings.DASK_PROCESSES,
+        dashboard_address=dashboard_address,
+    )
+
+
 @contextmanager
 def solve_client(settings: Settings | None = None) -> Iterator[Any]:
     """A `distributed.Client` for independent solves, closed on exit.
@@ -30,7 +49,7 @@ def solve_client(settings: Settings | None = None) -> Iterator[Any]:
     worker. Elsewhere it connects to ``DASK_SCHEDULER_ADDRESS`` or starts an in-process
     LocalCluster with ``DASK_WORKERS`` workers.
     """
-    from distributed import Client, LocalCluster, get_worker, worker_client
+    from distributed import Client, get_worker, worker_client
 
     try:
         get_worker()
@@ -45,15 +64,7 @@ def solve_client(settings: Settings | None = None) -> Iterator[Any]:
         with Client(settings.DASK_SCHEDULER_ADDRESS) as client:
             yield client
         return
-    with (
-        LocalCluster(
-            n_workers=settings.DASK_WORKERS,
-            threads_per_worker=settings.DASK_THREADS_PER_WORKER,
-            processes=settings.DASK_PROCESSES,
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(settings, dashboard_address=":0") as cluster, Client(cluster) as client:
         logger.info("local Dask cluster with %d worker(s)", settings.DASK_WORKERS)
         yield client
 

@@ -8,8 +8,6 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from gis_data.workbench.intake import (
     write_template,
 )
 from gis_data.workbench.survey import FirmCapacity, firm_capacities, size_limits
+from service.parallel import workers_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,22 +151,6 @@ def read_firms(path: Path) -> list[FirmCapacity]:
     return firm_capacities(rows)
 
 
-@contextmanager
-def _client(workers: int) -> Iterator[Any]:
-    if workers <= 1:
-        yield None
-        return
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
-
-
 def _fmt(value: Any, digits: int = 0) -> str:
     if value is None:
         return "-"
@@ -198,7 +181,8 @@ def run_frontier(args: argparse.Namespace) -> int:
         seed=args.seed,
         balance_tolerance=args.balance,
     )
-    with _client(args.workers) as client:
+    # One worker solves inline (a cluster of one would only add its start-up).
+    with workers_client(args.workers if args.workers > 1 else 0) as client:
         frontier = frontier_for_setup(
             setup,
             request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -234,21 +235,44 @@ def test_unknown_backend_and_empty_problem() -> None:
     assert result.num_routes == 0
 
 
-def test_no_second_process_beside_other_threads() -> None:
-    """With other threads running (a web server, a threaded Dask worker) forking is unsafe, so the
-    solver uses one process only."""
+def test_search_workers_beside_other_threads_come_from_a_fork_server() -> None:
+    """With other threads running (a web server, a threaded Dask worker) forking is unsafe: the
+    search workers come from a fork server instead, and the solver still uses every core."""
     import threading
 
-    from optimizer.arc_routing import _workers
+    from optimizer.arc_routing import _process_context, _workers
 
     release = threading.Event()
     thread = threading.Thread(target=release.wait)
     thread.start()
     try:
-        assert _workers() == 1
+        ctx = _process_context()
+        assert ctx is not None
+        assert ctx.get_start_method() == "forkserver"
+        assert _workers() == len(os.sched_getaffinity(0))
     finally:
         release.set()
         thread.join()
+
+
+def _report_workers(queue: Any) -> None:
+    from optimizer.arc_routing import _process_context, _workers
+
+    queue.put((_workers(), _process_context() is None))
+
+
+def test_no_search_workers_in_a_daemonic_process() -> None:
+    """A daemonic process (a Dask worker process started as a daemon) may not have children:
+    the solver searches in that process alone."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.SimpleQueue()
+    child = ctx.Process(target=_report_workers, args=(queue,), daemon=True)
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert queue.get() == (1, True)
 
 
 def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(

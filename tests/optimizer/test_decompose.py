@@ -282,11 +282,15 @@ def test_progress_reports_falling_costs_then_the_result(decompose: bool) -> None
 
 _SIDE_BY_SIDE_RUN = """
 import json
+import sys
+import threading
 import optimizer.arc_routing as ar
 from optimizer.checker import check_solution
 from optimizer.stop import MaxRuntime
 from tests.optimizer.test_decompose import _grid
 
+if sys.argv[1] == "beside-a-thread":  # as in a web server or a threaded Dask worker
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 used = []
 original = ar._improve_parts_side_by_side
 
@@ -316,6 +320,7 @@ report = check_solution(data, result.solution)
 served = sorted(s.task for r in result.solution.routes for s in r.services)
 print(json.dumps({
     "workers": ar._workers(), "used": used, "cross_rounds": ar.CROSS_ROUNDS,
+    "start_method": ar._process_context().get_start_method(),
     "feasible": result.feasible,
     "checker": report.feasible, "violations": list(report.violations),
     "served_once": served == list(range(data.num_tasks)), "cost": result.cost,
@@ -360,19 +365,21 @@ def test_timed_rounds_one_part_after_the_other(monkeypatch: pytest.MonkeyPatch) 
     assert report.cost == result.cost
 
 
-def test_parts_side_by_side_under_a_time_limit() -> None:
+@pytest.mark.parametrize("threads", ["alone", "beside-a-thread"])
+def test_parts_side_by_side_under_a_time_limit(threads: str) -> None:
     """With two cores and a time limit, the parts are improved in two worker processes: the
     stitched solution passes the checker, serves every task once and is never worse than the
     first answers (told first to the progress callback, then every better cost a worker finds
-    while its part still searches). Run in a fresh single-threaded
-    interpreter: a test runner's threads (pytest-xdist) rightly keep the solver from forking."""
+    while its part still searches). Run in a fresh interpreter, its only thread (the workers
+    are forked) or beside another thread (a web server's, a threaded Dask worker's: the workers
+    come from a fork server, as forking a multi-threaded process is unsafe)."""
     import json
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[2]
     run = subprocess.run(
-        [sys.executable, "-c", _SIDE_BY_SIDE_RUN],
+        [sys.executable, "-c", _SIDE_BY_SIDE_RUN, threads],
         cwd=root,
         capture_output=True,
         text=True,
@@ -383,6 +390,7 @@ def test_parts_side_by_side_under_a_time_limit() -> None:
     out = json.loads(run.stdout.strip().splitlines()[-1])
     if out["workers"] < 2:
         pytest.skip("one core: the parts are improved one after the other")
+    assert out["start_method"] == ("fork" if threads == "alone" else "forkserver")
     # Rounds: the first parts, then the routes cut across them and along (`cross_split`).
     assert len(out["used"]) == 1 + out["cross_rounds"]
     assert out["cross_rounds"] >= 1

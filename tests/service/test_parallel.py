@@ -18,7 +18,7 @@ from service.config import Settings, get_settings
 from service.db import get_engine, migrate, session_scope
 from service.jobs import run_job
 from service.models import Job
-from service.parallel import JobMapper, lowered_priority, solve_client
+from service.parallel import JobMapper, local_cluster, lowered_priority, solve_client
 from tests.service import _fault_processes  # noqa: F401  (registers the probe process)
 
 T = TypeVar("T")
@@ -41,6 +41,25 @@ def test_local_cluster_from_settings() -> None:
     with solve_client(settings) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         assert as_mapper(client)(_double, [3, 1, 2]) == [6, 2, 4]
+
+
+def _search_workers(_: object = None) -> tuple[int, str | None]:
+    from optimizer.arc_routing import _process_context, _workers
+
+    ctx = _process_context()
+    return _workers(), None if ctx is None else ctx.get_start_method()
+
+
+@pytest.mark.parametrize("processes", [True, False])
+def test_a_routes_solve_in_a_job_may_use_every_core(processes: bool) -> None:
+    """In the service's own cluster, a solve running as a Dask task may start search workers
+    (parts side by side, a second seed): worker processes are not daemons, and beside the
+    worker's threads the search workers come from a fork server."""
+    settings = Settings(DASK_WORKERS=1, DASK_THREADS_PER_WORKER=2, DASK_PROCESSES=processes)
+    with local_cluster(settings, dashboard_address=None) as cluster, Client(cluster) as client:
+        workers, method = client.submit(_search_workers, pure=False).result(timeout=60)
+    assert workers == len(os.sched_getaffinity(0))
+    assert method == "forkserver"
 
 
 def test_nested_fan_out_on_a_one_thread_worker() -> None:
