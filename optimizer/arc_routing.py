@@ -16,6 +16,7 @@ the CARP literature, the objective is the total cost); a fixed ``count`` is a ha
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -254,7 +255,7 @@ def _best_of_two_seeds(
     ctx = _process_context()
     if ctx is None:  # the caller checked `_workers`; the threads may have changed since
         return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    pool = _search_pool(ctx, 1)
     try:
         fleet2, initial2 = fleet, initial
         tight = _min_fleet(tg)
@@ -756,9 +757,7 @@ def _improve_parts_side_by_side(
                 live[i] = cost
                 reporter.report(sum(live))
 
-    pool = ProcessPoolExecutor(
-        max_workers=2, mp_context=ctx, initializer=_listen_to_parts, initargs=(queue,)
-    )
+    pool = _search_pool(ctx, 2, queue)
     try:
         pending = {
             pool.submit(
@@ -794,18 +793,44 @@ def _improve_parts_side_by_side(
     return iterations
 
 
-#: In a side-by-side worker process (set by `_listen_to_parts` as it starts): a queue of
+#: In a side-by-side worker process (set by `_start_worker` as it starts): a queue of
 #: (part, better cost) so the parent's progress callback hears of parts still searching.
 _PART_PROGRESS: dict[str, Any] = {}
 
 
-def _listen_to_parts(queue: Any) -> None:
-    """A side-by-side worker's initializer: where its parts tell their better costs (None: no
-    one listens). Passed at the worker's start, as forked and fork-server workers both allow."""
+def _thread_nice() -> int | None:
+    """The calling thread's nice value (Linux keeps one per thread), None where unknown."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return None
+
+
+def _search_pool(
+    ctx: multiprocessing.context.BaseContext, workers: int, queue: Any = None
+) -> ProcessPoolExecutor:
+    """Search worker processes at the calling thread's priority (a fork server's workers would
+    otherwise take the priority of whichever thread started the server; a service lowers its
+    job threads' to keep its requests answered), told ``queue`` for the parts' costs."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_start_worker,
+        initargs=(queue, _thread_nice()),
+    )
+
+
+def _start_worker(queue: Any, nice: int | None) -> None:
+    """A search worker's initializer: where its parts tell their better costs (None: no one
+    listens) and the caller's priority. Passed at the worker's start, as forked and fork-server
+    workers both allow."""
     if queue is None:
         _PART_PROGRESS.pop("queue", None)
     else:
         _PART_PROGRESS["queue"] = queue
+    if nice is not None and nice != _thread_nice():
+        with contextlib.suppress(OSError):  # raising one's priority needs privileges
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 #: Improve the parts of a time-limited decomposed solve two at a time on two cores (False: one

@@ -312,3 +312,29 @@ def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(
     runs.clear()
     ar._restarting_run("pyvrp", tg, fleet, MaxIterations(200), 7, time.perf_counter() + 30)
     assert [seed for seed, _ in runs] == [7]
+
+
+def test_search_workers_run_at_the_calling_threads_priority() -> None:
+    """A service lowers its job threads' priority: the search workers such a thread starts run
+    at that priority too, also those of a fork server started at another priority."""
+    import threading
+    from multiprocessing import forkserver
+
+    from optimizer.arc_routing import _process_context, _search_pool, _thread_nice
+
+    seen: list[int | None] = []
+    base = _thread_nice()
+    assert base is not None
+    forkserver.ensure_running()  # started from this thread, at its priority
+
+    def job() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, base + 3))
+        ctx = _process_context()  # a fork server: the test runner's thread runs beside
+        assert ctx is not None
+        with _search_pool(ctx, 1) as pool:
+            seen.append(pool.submit(_thread_nice).result(timeout=60))
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert seen == [min(19, base + 3)]
