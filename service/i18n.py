@@ -123,6 +123,16 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "区域 {region} の拠点 {depot} はこのシナリオにありません。",
         "Region {region}: depot {depot} is not in this scenario.",
     ),
+    "ogc_crs_unsupported": (
+        "{name}={value} には対応していません。指定できる座標参照系: {values}",
+        "{name}={value} is not supported; use one of: {values}",
+    ),
+    "ogc_bbox_outside_crs": (
+        "bbox={bbox} は {crs} の座標として経緯度に換算できません"
+        "（平面直角座標系では X（北）, Y（東）の順、単位メートル）。",
+        "bbox={bbox} does not convert to longitude and latitude as coordinates of {crs}"
+        " (plane rectangular zones take X (north), Y (east) in metres).",
+    ),
     "depot_unknown_region": (
         "拠点 {depot} を選んだ区域 {region} はこの案にありません。",
         "Region {region} (given depot {depot}) is not a region of this plan.",

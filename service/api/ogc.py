@@ -16,6 +16,12 @@ from service.ogc.core import OgcError, OgcRequest, OgcResponse
 router = APIRouter(tags=["ogc"])
 
 _Str = Annotated[str | None, Query()]
+_CRS_HELP = (
+    "output CRS URI: OGC CRS84 (default, lon/lat), EPSG 4326 or 6668 (lat/lon), or a JGD2011"
+    " plane rectangular zone EPSG 6669-6687 (X north, Y east, metres); see /collections"
+)
+_BBOX_HELP = "4 or 6 numbers in the axis order of bbox-crs (CRS84: minLon,minLat,maxLon,maxLat)"
+_BBOX_CRS_HELP = "CRS URI of bbox (default CRS84); the same CRSs as crs"
 
 
 def _request(request: Request, settings: SettingsDep) -> OgcRequest:
@@ -23,11 +29,15 @@ def _request(request: Request, settings: SettingsDep) -> OgcRequest:
     query: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         query.setdefault(key, []).append(value)
+    # Messages worded for people follow Accept-Language (a query `lang` is not an OGC
+    # parameter here): English when asked first, else Japanese, as the rest of the API.
+    accept = request.headers.get("accept-language", "").strip().lower()
     return OgcRequest(
         base_url=f"{root}{settings.OGC_PREFIX}",
         openapi_url=f"{root}{settings.OGC_PREFIX}/api",
         docs_url=f"{root}/docs",
         query=query,
+        lang="en" if accept.startswith("en") else "ja",
     )
 
 
@@ -105,9 +115,9 @@ async def items(
     session: SessionDep,
     _principal: FeatureReaderKey,
     f: _Str = None,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
-    crs: Annotated[str | None, Query(description="output CRS URI (CRS84, EPSG 4326, 6668)")] = None,
+    bbox: Annotated[str | None, Query(description=_BBOX_HELP)] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=_BBOX_CRS_HELP)] = None,
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
     limit: Annotated[str | None, Query(description="page size (1..10000)")] = None,
     offset: Annotated[str | None, Query(description="features to skip")] = None,
     datetime: Annotated[str | None, Query(description="RFC 3339 instant or interval")] = None,
@@ -140,7 +150,7 @@ async def item(
     session: SessionDep,
     _principal: FeatureReaderKey,
     f: _Str = None,
-    crs: _Str = None,
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
     """One feature as GeoJSON."""
     ogc_request = _request(request, settings)

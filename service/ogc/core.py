@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -13,12 +12,6 @@ GEOJSON: Final = "application/geo+json"
 JSON: Final = "application/json"
 OPENAPI: Final = "application/vnd.oai.openapi+json;version=3.0"
 HTML: Final = "text/html"
-
-CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EPSG4326: Final = "http://www.opengis.net/def/crs/EPSG/0/4326"
-JGD2011: Final = "http://www.opengis.net/def/crs/EPSG/0/6668"
-# CRS URIs offered for output and for bbox-crs; the storage CRS is CRS84 (lon, lat).
-SUPPORTED_CRS: Final = (CRS84, EPSG4326, JGD2011)
 
 # Only what we implement and test (tests compare /conformance with this list).
 CONFORMANCE: Final = (
@@ -31,12 +24,14 @@ CONFORMANCE: Final = (
 
 @dataclass(frozen=True)
 class OgcRequest:
-    """A request as the core sees it: the API's base URL, the OpenAPI URL and the query."""
+    """A request as the core sees it: the API's base URL, the OpenAPI URL, the query and the
+    language of the messages that are worded for people (``ja`` or ``en``)."""
 
     base_url: str
     openapi_url: str
     docs_url: str
     query: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    lang: str = "ja"
 
     def one(self, name: str) -> str | None:
         """The single value of a query parameter (None when absent); repeated -> error."""
@@ -58,17 +53,26 @@ class OgcResponse:
 
 
 class OgcError(Exception):
-    """An OGC exception: HTTP status, OGC code and a description safe to show."""
+    """An OGC exception: HTTP status, OGC code, a description safe to show and any details
+    a client can act on (e.g. the values a parameter may take)."""
 
-    def __init__(self, status: int, code: str, description: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        description: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.code = code
         self.description = description
+        self.details = dict(details or {})
 
     def response(self) -> OgcResponse:
-        """The error as an OGC exception body."""
-        body = {"code": self.code, "description": self.description}
+        """The error as an OGC exception body (details beside code and description)."""
+        body = {**self.details, "code": self.code, "description": self.description}
         return OgcResponse(self.status, {"Content-Type": JSON}, body)
 
 
@@ -116,58 +120,6 @@ def parse_int(
     if value < minimum:
         raise OgcError(400, "InvalidParameterValue", f"{name}={value} is below {minimum}")
     return min(value, maximum) if maximum is not None else value
-
-
-def parse_crs(request: OgcRequest, name: str) -> str:
-    """A CRS URI parameter (`crs`, `bbox-crs`); CRS84 when absent; 400 when not offered."""
-    raw = request.one(name)
-    if raw is None:
-        return CRS84
-    value = raw.strip().strip("[]")
-    if value.upper() in ("EPSG:4326",):
-        value = EPSG4326
-    elif value.upper() in ("EPSG:6668",):
-        value = JGD2011
-    if value not in SUPPORTED_CRS:
-        raise OgcError(
-            400,
-            "InvalidParameterValue",
-            f"{name}={raw!r} is not supported; use one of {', '.join(SUPPORTED_CRS)}",
-        )
-    return value
-
-
-def lat_lon_order(crs: str) -> bool:
-    """EPSG:4326 and EPSG:6668 are latitude first; CRS84 is longitude first."""
-    return crs != CRS84
-
-
-def parse_bbox(request: OgcRequest) -> tuple[float, float, float, float] | None:
-    """`bbox` as (min lon, min lat, max lon, max lat) in CRS84, honouring `bbox-crs`."""
-    raw = request.one("bbox")
-    crs = parse_crs(request, "bbox-crs")
-    if raw is None:
-        if request.one("bbox-crs") is not None:
-            raise OgcError(400, "InvalidParameterValue", "bbox-crs is given without bbox")
-        return None
-    try:
-        numbers = [float(part) for part in raw.split(",")]
-    except ValueError:
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} is not numbers") from None
-    if len(numbers) == 6:  # minx, miny, minz, maxx, maxy, maxz: heights are ignored
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} needs 4 or 6 numbers")
-    if lat_lon_order(crs):
-        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
-    minx, miny, maxx, maxy = numbers
-    if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise OgcError(
-            400, "InvalidParameterValue", f"bbox={raw!r}: latitudes out of order or range"
-        )
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r}: longitudes out of range")
-    return minx, miny, maxx, maxy
 
 
 def _parse_instant(text: str, *, end: bool) -> dt.datetime | None:

@@ -5,18 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Final
 
+import numpy as np
 import shapely
-from pyproj import Transformer
-from shapely.geometry import mapping
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import Polygon
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from gis_data.loading.crs import in_japan, jgd2011_zone
 from service.models import Asset, Depot, Region, Route
-from service.ogc import core
+from service.ogc import core, crs
 from service.ogc.core import OgcError, OgcRequest, OgcResponse
 
 Row = Asset | Depot | Region | Route
@@ -125,21 +124,6 @@ _ITEMS_PARAMS: Final = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "date
 _INT_FILTERS: Final = frozenset({"scenario_id", "plan_id", "region_id", "day"})
 
 
-@lru_cache(maxsize=8)
-def _transformer(crs: str) -> Transformer:
-    code = {core.EPSG4326: "EPSG:4326", core.JGD2011: "EPSG:6668"}[crs]
-    # Authority axis order: these geographic CRSs are latitude first.
-    return Transformer.from_crs("OGC:CRS84", code)
-
-
-def _output_geometry(geom: BaseGeometry | None, crs: str) -> dict[str, Any] | None:
-    if geom is None:
-        return None
-    if crs != core.CRS84:
-        geom = shapely.transform(geom, _transformer(crs).transform, interleaved=False)
-    return dict(mapping(geom))
-
-
 def _get_collection(collection_id: str) -> Collection:
     collection = COLLECTIONS.get(collection_id)
     if collection is None:
@@ -157,7 +141,7 @@ def _extent(session: Session, collection: Collection) -> dict[str, Any]:
     bbox = (
         [float(v) for v in row] if all(v is not None for v in row) else [-180.0, -90.0, 180.0, 90.0]
     )
-    extent: dict[str, Any] = {"spatial": {"bbox": [bbox], "crs": core.CRS84}}
+    extent: dict[str, Any] = {"spatial": {"bbox": [bbox], "crs": crs.CRS84}}
     if collection.temporal:
         first, last = session.execute(
             select(func.min(Route.service_date), func.max(Route.service_date))
@@ -174,8 +158,35 @@ def _extent(session: Session, collection: Collection) -> dict[str, Any]:
     return extent
 
 
+def town_zones(session: Session) -> list[int]:
+    """The plane rectangular zones of the stored towns, the zone with most assets first.
+
+    A town's zone comes from the prefecture part of its 5-digit 行政区域コード and, where a
+    prefecture spans zones (Hokkaido, Tokyo's islands, Okinawa), from where its assets lie.
+    """
+    rows = session.execute(
+        select(
+            Asset.municipality_code,
+            func.count(),
+            func.min(Asset.minx),
+            func.min(Asset.miny),
+            func.max(Asset.maxx),
+            func.max(Asset.maxy),
+        ).group_by(Asset.municipality_code)
+    ).all()
+    counts: dict[int, int] = {}
+    for code, n, minx, miny, maxx, maxy in rows:
+        lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+        if not in_japan(lon, lat):
+            continue
+        prefecture = int(code[:2]) if len(code) in (5, 6) and code.isdigit() else None
+        zone = jgd2011_zone(lon, lat, prefecture)
+        counts[zone] = counts.get(zone, 0) + n
+    return sorted(counts, key=lambda zone: (-counts[zone], zone))
+
+
 def _collection_body(
-    request: OgcRequest, session: Session, collection: Collection
+    request: OgcRequest, session: Session, collection: Collection, zones: list[int]
 ) -> dict[str, Any]:
     base = f"{request.base_url}/collections/{collection.id}"
     return {
@@ -184,8 +195,8 @@ def _collection_body(
         "description": collection.description,
         "itemType": "feature",
         "extent": _extent(session, collection),
-        "crs": list(core.SUPPORTED_CRS),
-        "storageCrs": core.CRS84,
+        "crs": crs.offered(zones),
+        "storageCrs": crs.STORAGE_CRS,
         "links": [
             core.link(base, "self", core.JSON, collection.title),
             core.link(f"{base}/items", "items", core.GEOJSON, f"{collection.title} as GeoJSON"),
@@ -198,10 +209,11 @@ def collections(request: OgcRequest, session: Session) -> OgcResponse:
     core.check_params(request, ("f",))
     core.check_format(request)
     base = request.base_url
+    zones = town_zones(session)
     body = {
         "links": [core.link(f"{base}/collections", "self", core.JSON, "collections")],
-        "collections": [_collection_body(request, session, c) for c in COLLECTIONS.values()],
-        "crs": list(core.SUPPORTED_CRS),
+        "collections": [_collection_body(request, session, c, zones) for c in COLLECTIONS.values()],
+        "crs": crs.offered(zones),
     }
     return OgcResponse(200, {"Content-Type": core.JSON}, body)
 
@@ -210,13 +222,15 @@ def collection(request: OgcRequest, session: Session, collection_id: str) -> Ogc
     """One collection's description."""
     core.check_params(request, ("f",))
     core.check_format(request)
-    body = _collection_body(request, session, _get_collection(collection_id))
+    collection = _get_collection(collection_id)
+    body = _collection_body(request, session, collection, town_zones(session))
     return OgcResponse(200, {"Content-Type": core.JSON}, body)
 
 
 def _filters(
     request: OgcRequest, collection: Collection, postgis: bool
-) -> list[ColumnElement[bool]]:
+) -> tuple[list[ColumnElement[bool]], Polygon | None]:
+    """The SQL conditions, and the exact bbox area still to test in Python (SQLite, plane zone)."""
     model = collection.model
     conditions: list[ColumnElement[bool]] = []
     for name in collection.filters:
@@ -233,16 +247,22 @@ def _filters(
         else:
             value = raw
         conditions.append(getattr(model, name) == value)
-    bbox = core.parse_bbox(request)
-    if bbox is not None:
-        minx, miny, maxx, maxy = bbox
+    area = crs.parse_bbox(request)
+    refine: Polygon | None = None
+    if area is not None:
+        minx, miny, maxx, maxy = area.bounds
         overlaps = and_(
             model.maxx >= minx, model.minx <= maxx, model.maxy >= miny, model.miny <= maxy
         )
         conditions.append(overlaps)
-        if postgis:
+        if postgis and area.exact is not None:
+            shape = func.ST_GeomFromText(area.exact.wkt, 4326)
+            conditions.append(func.ST_Intersects(model.geom, shape))
+        elif postgis:
             envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
             conditions.append(func.ST_Intersects(model.geom, envelope))
+        else:
+            refine = area.exact
     interval = core.parse_datetime(request)
     if interval is not None and collection.temporal:
         start, end = interval
@@ -251,15 +271,32 @@ def _filters(
         if end is not None:
             conditions.append(Route.service_date <= end.date())
         conditions.append(Route.service_date.is_not(None))
-    return conditions
+    return conditions, refine
 
 
-def _feature(request: OgcRequest, collection: Collection, row: Any, crs: str) -> dict[str, Any]:
+def _ids_inside(
+    session: Session, collection: Collection, conditions: list[ColumnElement[bool]], area: Polygon
+) -> list[int]:
+    """Ids (in id order) of the rows whose geometry meets `area`: the exact test SQLite lacks,
+    run on the rows the bounding-box conditions let through."""
+    model = collection.model
+    found = session.execute(
+        select(model.id, model.geom).where(*conditions).order_by(model.id)
+    ).all()
+    if not found:
+        return []
+    shapely.prepare(area)
+    geoms = np.array([geom for _, geom in found], dtype=object)
+    inside = shapely.intersects(area, geoms)
+    return [ident for (ident, _), keep in zip(found, inside, strict=True) if keep]
+
+
+def _feature(request: OgcRequest, collection: Collection, row: Any, out_crs: str) -> dict[str, Any]:
     href = f"{request.base_url}/collections/{collection.id}/items/{row.id}"
     return {
         "type": "Feature",
         "id": row.id,
-        "geometry": _output_geometry(row.geom, crs),
+        "geometry": crs.output_geometry(row.geom, out_crs),
         "properties": collection.properties(row),
         "links": [
             core.link(href, "self", core.GEOJSON),
@@ -282,16 +319,20 @@ def items(
     core.check_format(request)
     limit = core.parse_int(request, "limit", default=default_limit, minimum=1, maximum=max_limit)
     offset = core.parse_int(request, "offset", default=0, minimum=0)
-    crs = core.parse_crs(request, "crs")
+    out_crs = crs.parse_crs(request, "crs")
     postgis = session.get_bind().dialect.name == "postgresql"
-    conditions = _filters(request, collection, postgis)
+    conditions, refine = _filters(request, collection, postgis)
     model = collection.model
-    matched = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
-    query: Select[Any] = (
-        select(model).where(*conditions).order_by(model.id).offset(offset).limit(limit)
-    )
+    query: Select[Any]
+    if refine is None:
+        matched = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+        query = select(model).where(*conditions).order_by(model.id).offset(offset).limit(limit)
+    else:
+        ids = _ids_inside(session, collection, conditions, refine)
+        matched = len(ids)
+        query = select(model).where(model.id.in_(ids[offset : offset + limit])).order_by(model.id)
     rows = session.scalars(query).all()
-    features = [_feature(request, collection, row, crs) for row in rows]
+    features = [_feature(request, collection, row, out_crs) for row in rows]
     path = f"/collections/{collection.id}/items"
     links = core.page_links(
         request, path, offset=offset, limit=limit, returned=len(rows), matched=matched
@@ -307,7 +348,7 @@ def items(
         "numberReturned": len(features),
         "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    headers = {"Content-Type": core.GEOJSON, "Content-Crs": f"<{crs}>"}
+    headers = {"Content-Type": core.GEOJSON, "Content-Crs": f"<{out_crs}>"}
     return OgcResponse(200, headers, body)
 
 
@@ -316,7 +357,7 @@ def item(request: OgcRequest, session: Session, collection_id: str, feature_id: 
     collection = _get_collection(collection_id)
     core.check_params(request, ("f", "crs"))
     core.check_format(request)
-    crs = core.parse_crs(request, "crs")
+    out_crs = crs.parse_crs(request, "crs")
     try:
         ident = int(feature_id)
     except ValueError:
@@ -326,8 +367,8 @@ def item(request: OgcRequest, session: Session, collection_id: str, feature_id: 
     row = session.get(collection.model, ident)
     if row is None:
         raise OgcError(404, "NotFound", f"feature {feature_id!r} not found in {collection_id}")
-    body = _feature(request, collection, row, crs)
+    body = _feature(request, collection, row, out_crs)
     body["links"].append(
         core.link(f"{request.base_url}/collections/{collection.id}/items", "items", core.GEOJSON)
     )
-    return OgcResponse(200, {"Content-Type": core.GEOJSON, "Content-Crs": f"<{crs}>"}, body)
+    return OgcResponse(200, {"Content-Type": core.GEOJSON, "Content-Crs": f"<{out_crs}>"}, body)
