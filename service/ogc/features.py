@@ -172,7 +172,7 @@ def town_zones(session: Session) -> list[int]:
             func.min(Asset.miny),
             func.max(Asset.maxx),
             func.max(Asset.maxy),
-        ).group_by(Asset.municipality_code)
+        ).group_by(Asset.scenario_id, Asset.municipality_code)  # a town per scenario
     ).all()
     counts: dict[int, int] = {}
     for code, n, minx, miny, maxx, maxy in rows:
