@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, defer
 
 from service import auth
 from service.errors import ServiceError, not_found
+from service.i18n import Lang, t
 from service.models import (
     ApiKey,
     Asset,
@@ -187,11 +188,12 @@ def set_planning_settings(
     return row
 
 
-def get_scenario(*, session: Session, scenario_id: int) -> Scenario:
-    """The scenario, or a 404 ServiceError."""
+def get_scenario(*, session: Session, scenario_id: int, lang: Lang = "en") -> Scenario:
+    """The scenario, or a 404 ServiceError worded in ``lang``."""
     scenario = session.get(Scenario, scenario_id)
     if scenario is None:
-        raise not_found("scenario", scenario_id)
+        message = t("scenario_not_found", lang).format(scenario=scenario_id)
+        raise ServiceError(404, "not-found", message)
     return scenario
 
 
@@ -576,11 +578,11 @@ def create_job(
     return job
 
 
-def get_job(*, session: Session, job_id: str) -> Job:
-    """The job, or 404 `no-such-job`."""
+def get_job(*, session: Session, job_id: str, lang: Lang = "en") -> Job:
+    """The job, or 404 `no-such-job` worded in ``lang``."""
     job = session.get(Job, job_id)
     if job is None:
-        raise ServiceError(404, "no-such-job", f"job {job_id} not found")
+        raise ServiceError(404, "no-such-job", t("job_not_found", lang).format(job=job_id))
     return job
 
 

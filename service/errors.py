@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from gis_data.loading.errors import AssetValidationError
-from service.i18n import check_lang, labels, other_lang
+from service.i18n import Lang, check_lang, labels, other_lang
 from service.templating import render_template
 
 logger = logging.getLogger(__name__)
@@ -64,13 +64,19 @@ def wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def accept_lang(request: Request) -> Lang:
+    """The language of messages worded for people: English when the client's first choice
+    (``Accept-Language``) is English, else Japanese (the towns' language)."""
+    accept = request.headers.get("accept-language", "").strip().lower()
+    return "en" if accept.startswith("en") else "ja"
+
+
 def page_lang(request: Request) -> str:
     """The language of an error page: ``?lang=``, else the browser's first choice, else ja."""
     lang = request.query_params.get("lang")
     if lang in {"ja", "en"}:
         return lang
-    accept = request.headers.get("accept-language", "").strip().lower()
-    return "en" if accept.startswith("en") else "ja"
+    return accept_lang(request)
 
 
 def error_page(request: Request, status: int, detail: str, headers: Any = None) -> HTMLResponse:

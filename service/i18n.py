@@ -133,6 +133,100 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "bbox={bbox} does not convert to longitude and latitude as coordinates of {crs}"
         " (plane rectangular zones take X (north), Y (east) in metres).",
     ),
+    # Every other OGC API - Features / Processes error (service/ogc, service/api/jobs.py):
+    # Japanese by default, English on Accept-Language: en (service.errors.accept_lang).
+    "ogc_param_twice": (
+        "パラメータ {name} が 2 回以上指定されています",
+        "parameter {name!r} is given twice",
+    ),
+    "ogc_unknown_params": (
+        "使えないクエリパラメータがあります: {unknown}（使えるもの: {allowed}）",
+        "unknown query parameter(s): {unknown}; allowed: {allowed}",
+    ),
+    "ogc_format": (
+        "f={value} には対応していません（json のみ）",
+        "f={value!r}: only json is offered",
+    ),
+    "ogc_not_integer": (
+        "{name}={value} は整数ではありません",
+        "{name}={value!r} is not an integer",
+    ),
+    "ogc_below_minimum": (
+        "{name}={value} は {minimum} 以上にしてください",
+        "{name}={value} is below {minimum}",
+    ),
+    "ogc_datetime_format": (
+        "datetime {value} は RFC 3339 の日時ではありません"
+        "（例: 2026-04-01、2026-04-01T09:00:00Z、2026-04-01/2026-04-30）",
+        "datetime {value!r} is not RFC 3339"
+        " (e.g. 2026-04-01, 2026-04-01T09:00:00Z, 2026-04-01/2026-04-30)",
+    ),
+    "ogc_datetime_order": (
+        "datetime {value}: 開始が終了より後です",
+        "datetime {value!r}: start after end",
+    ),
+    "ogc_bbox_not_numbers": ("bbox={bbox} が数値ではありません", "bbox={bbox!r} is not numbers"),
+    "ogc_bbox_count": (
+        "bbox={bbox} には 4 つまたは 6 つの数値が必要です",
+        "bbox={bbox!r} needs 4 or 6 numbers",
+    ),
+    "ogc_bbox_corners": (
+        "bbox={bbox}: 隅の順序が逆です（小さい値を先に）",
+        "bbox={bbox!r}: corners out of order",
+    ),
+    "ogc_bbox_crs_alone": (
+        "bbox-crs が bbox なしで指定されています",
+        "bbox-crs is given without bbox",
+    ),
+    "ogc_bbox_latitudes": (
+        "bbox={bbox}: 緯度の順序か範囲（-90〜90）が正しくありません",
+        "bbox={bbox!r}: latitudes out of order or range",
+    ),
+    "ogc_bbox_longitudes": (
+        "bbox={bbox}: 経度が範囲（-180〜180）の外です",
+        "bbox={bbox!r}: longitudes out of range",
+    ),
+    "ogc_no_collection": (
+        "コレクション {collection} はありません（あるもの: {collections}）",
+        "collection {collection!r} not found (collections: {collections})",
+    ),
+    "ogc_no_feature": (
+        "{collection} に地物 {feature} はありません",
+        "feature {feature!r} not found in {collection}",
+    ),
+    "ogc_no_process": ("プロセス {process} はありません", "process {process!r} not found"),
+    "job_not_found": ("ジョブ {job} はありません", "job {job} not found"),
+    "scenario_not_found": ("シナリオ {scenario} はありません", "scenario {scenario} not found"),
+    "ogc_scenario_required": ("inputs.scenario_id は必須です", "inputs.scenario_id is required"),
+    "ogc_scenario_id_int": (
+        "inputs.scenario_id は整数にしてください",
+        "inputs.scenario_id must be an integer",
+    ),
+    "ogc_job_accepted": ("ジョブはまだ開始していません", "the job has not started yet"),
+    "ogc_job_running": ("ジョブは実行中です", "the job is still running"),
+    "ogc_job_failed": ("ジョブは失敗しました: {message}", "the job failed: {message}"),
+    "ogc_job_dismissed": ("ジョブは取り消されました", "the job was dismissed"),
+    "ogc_job_no_result": ("このジョブに結果はありません", "no result"),
+    # A bad process input (400 invalid-inputs), by pydantic's error type; others: ogc_input_other.
+    "ogc_input_missing": ("必須です", "required"),
+    "ogc_input_extra_forbidden": ("このプロセスにない入力です", "not an input of this process"),
+    "ogc_input_int_type": ("整数にしてください", "must be an integer"),
+    "ogc_input_float_type": ("数値にしてください", "must be a number"),
+    "ogc_input_string_type": ("文字列にしてください", "must be a string"),
+    "ogc_input_bool_type": ("true か false にしてください", "must be true or false"),
+    "ogc_input_dict_type": ("オブジェクト（{{…}}）にしてください", "must be an object ({{…}})"),
+    "ogc_input_list_type": ("配列（[…]）にしてください", "must be a list ([…])"),
+    "ogc_input_greater_than": ("{gt} より大きくしてください", "must be greater than {gt}"),
+    "ogc_input_greater_than_equal": ("{ge} 以上にしてください", "must be at least {ge}"),
+    "ogc_input_less_than": ("{lt} 未満にしてください", "must be less than {lt}"),
+    "ogc_input_less_than_equal": ("{le} 以下にしてください", "must be at most {le}"),
+    "ogc_input_string_too_long": (
+        "{max_length} 文字以内にしてください",
+        "at most {max_length} characters",
+    ),
+    "ogc_input_too_short": ("{min_length} 個以上必要です", "needs at least {min_length} item(s)"),
+    "ogc_input_literal_error": ("次のいずれかにしてください: {expected}", "must be {expected}"),
+    "ogc_input_other": ("値が正しくありません（{msg}）", "{msg}"),
     "depot_unknown_region": (
         "拠点 {depot} を選んだ区域 {region} はこの案にありません。",
         "Region {region} (given depot {depot}) is not a region of this plan.",

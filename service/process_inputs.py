@@ -7,9 +7,10 @@ submitted (400 listing every bad input) rather than a job failing a moment later
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from gis_data.planning.workflows import (
     EffectsRequest,
@@ -18,6 +19,7 @@ from gis_data.planning.workflows import (
     RoutesRequest,
     SharesRequest,
 )
+from service.i18n import Lang, t
 
 # Inputs every process that works on a scenario takes besides its request's fields.
 JOB_KEYS = ("scenario_id", "name")
@@ -102,15 +104,51 @@ class PlanRoutingInputs(JobInputs):
     shift_hours: float = Field(default=8.0, gt=0, le=24, description="shift length")
 
 
-def input_problems(model: type[BaseModel], inputs: dict[str, Any]) -> list[dict[str, str]]:
-    """Every bad input as {input, message} (empty when the inputs are valid)."""
+# pydantic error types worded in the catalogue (``ogc_input_<kind>``), with their aliases.
+_INPUT_KINDS: Final = {
+    "missing": "missing",
+    "extra_forbidden": "extra_forbidden",
+    "int_type": "int_type",
+    "int_parsing": "int_type",
+    "int_from_float": "int_type",
+    "float_type": "float_type",
+    "float_parsing": "float_type",
+    "string_type": "string_type",
+    "bool_type": "bool_type",
+    "bool_parsing": "bool_type",
+    "dict_type": "dict_type",
+    "list_type": "list_type",
+    "greater_than": "greater_than",
+    "greater_than_equal": "greater_than_equal",
+    "less_than": "less_than",
+    "less_than_equal": "less_than_equal",
+    "string_too_long": "string_too_long",
+    "too_short": "too_short",
+    "literal_error": "literal_error",
+}
+
+
+def _input_message(error: ErrorDetails, lang: Lang) -> str:
+    """A pydantic error in ``lang``; a rare kind keeps pydantic's own words (English)."""
+    kind = _INPUT_KINDS.get(error["type"])
+    values = {**(error.get("ctx") or {}), "msg": error["msg"]}
+    try:
+        return t(f"ogc_input_{kind or 'other'}", lang).format(**values)
+    except (KeyError, IndexError):  # a context pydantic words differently in some version
+        return t("ogc_input_other", lang).format(msg=error["msg"])
+
+
+def input_problems(
+    model: type[BaseModel], inputs: dict[str, Any], lang: Lang = "en"
+) -> list[dict[str, str]]:
+    """Every bad input as {input, message}, the message in ``lang`` (empty when valid)."""
     try:
         model.model_validate(inputs)
     except ValidationError as exc:
         return [
             {
                 "input": ".".join(str(p) for p in error.get("loc", ())) or "inputs",
-                "message": str(error.get("msg", "invalid")),
+                "message": _input_message(error, lang),
             }
             for error in exc.errors()
         ]

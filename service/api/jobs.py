@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from service import crud
 from service.deps import CurrentKey, JobsDep, PlannerKey, SessionDep, SettingsDep
-from service.errors import ServiceError
+from service.errors import ServiceError, accept_lang
+from service.i18n import Lang, t
 from service.jobs import PROCESSES, dismiss_job, submit_job
 from service.models import Job
 from service.process_inputs import RESULT_OUTPUT, input_problems, ogc_inputs
@@ -25,12 +26,19 @@ from service.schemas import (
 
 router = APIRouter(tags=["jobs"])
 
+# Job status -> (code, catalogue key) of the 404 for its results.
 _NOT_READY = {
-    "accepted": ("result-not-ready", "the job has not started yet"),
-    "running": ("result-not-ready", "the job is still running"),
-    "failed": ("job-failed", "the job failed: {message}"),
-    "dismissed": ("job-dismissed", "the job was dismissed"),
+    "accepted": ("result-not-ready", "ogc_job_accepted"),
+    "running": ("result-not-ready", "ogc_job_running"),
+    "failed": ("job-failed", "ogc_job_failed"),
+    "dismissed": ("job-dismissed", "ogc_job_dismissed"),
 }
+
+
+def _no_process(process_id: str, lang: Lang) -> ServiceError:
+    return ServiceError(
+        404, "no-such-process", t("ogc_no_process", lang).format(process=process_id)
+    )
 
 
 def job_public(job: Job, prefix: str) -> JobPublic:
@@ -72,13 +80,18 @@ def start_job(
     process_id: str,
     inputs: dict[str, Any],
     scenario_id: int | None,
+    lang: Lang = "en",
 ) -> JobPublic:
-    """Create and submit a job; sets 201 and `Location` (used by the plans router too)."""
+    """Create and submit a job; sets 201 and `Location` (used by the plans router too).
+
+    Errors are worded in ``lang``: the Processes router passes the client's language; the
+    other routers' callers keep English.
+    """
     process = PROCESSES.get(process_id)
     if process is None:
-        raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
+        raise _no_process(process_id, lang)
     if process.schema is not None:
-        problems = input_problems(process.schema, inputs)
+        problems = input_problems(process.schema, inputs, lang)
         if problems:
             raise ServiceError(
                 400,
@@ -88,8 +101,8 @@ def start_job(
             )
     if process.needs_scenario:
         if scenario_id is None:
-            raise ServiceError(422, "scenario-required", "inputs.scenario_id is required")
-        crud.get_scenario(session=session, scenario_id=scenario_id)
+            raise ServiceError(422, "scenario-required", t("ogc_scenario_required", lang))
+        crud.get_scenario(session=session, scenario_id=scenario_id, lang=lang)
     job = submit_job(
         session=session,
         runner=jobs,
@@ -123,12 +136,12 @@ def list_processes(settings: SettingsDep, _principal: PlannerKey) -> ProcessList
 
 @router.get("/processes/{process_id}", response_model=ProcessDescription)
 def get_process(
-    process_id: str, settings: SettingsDep, _principal: PlannerKey
+    process_id: str, request: Request, settings: SettingsDep, _principal: PlannerKey
 ) -> ProcessDescription:
     """One process with its inputs and outputs, each described by a JSON Schema."""
     process = PROCESSES.get(process_id)
     if process is None:
-        raise ServiceError(404, "no-such-process", f"process {process_id!r} not found")
+        raise _no_process(process_id, accept_lang(request))
     if process.schema is not None:
         inputs = ogc_inputs(process.schema)
     else:
@@ -198,6 +211,7 @@ def conformance() -> Conformance:
 def execute(
     process_id: str,
     body: Execute,
+    request: Request,
     session: SessionDep,
     jobs: JobsDep,
     settings: SettingsDep,
@@ -205,9 +219,10 @@ def execute(
     response: Response,
 ) -> JobPublic:
     """Execute a process asynchronously: 201 with `Location` of the new job."""
+    lang = accept_lang(request)
     scenario_id = body.inputs.get("scenario_id")
     if scenario_id is not None and not isinstance(scenario_id, int):
-        raise ServiceError(422, "invalid-input", "inputs.scenario_id must be an integer")
+        raise ServiceError(422, "invalid-input", t("ogc_scenario_id_int", lang))
     return start_job(
         session=session,
         jobs=jobs,
@@ -217,6 +232,7 @@ def execute(
         process_id=process_id,
         inputs=body.inputs,
         scenario_id=scenario_id,
+        lang=lang,
     )
 
 
@@ -238,19 +254,27 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
 def get_job(
-    job_id: str, session: SessionDep, settings: SettingsDep, _principal: PlannerKey
+    job_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: PlannerKey,
 ) -> JobPublic:
     """A job's status, progress and message."""
-    return job_public(crud.get_job(session=session, job_id=job_id), settings.API_PREFIX)
+    job = crud.get_job(session=session, job_id=job_id, lang=accept_lang(request))
+    return job_public(job, settings.API_PREFIX)
 
 
 @router.get("/jobs/{job_id}/results")
-def get_results(job_id: str, session: SessionDep, _principal: PlannerKey) -> dict[str, Any]:
+def get_results(
+    job_id: str, request: Request, session: SessionDep, _principal: PlannerKey
+) -> dict[str, Any]:
     """The job's results; 404 `result-not-ready` until it has succeeded."""
-    job = crud.get_job(session=session, job_id=job_id)
+    lang = accept_lang(request)
+    job = crud.get_job(session=session, job_id=job_id, lang=lang)
     if job.status != "successful" or job.result is None:
-        code, text = _NOT_READY.get(job.status, ("result-not-ready", "no result"))
-        raise ServiceError(404, code, text.format(message=job.message))
+        code, key = _NOT_READY.get(job.status, ("result-not-ready", "ogc_job_no_result"))
+        raise ServiceError(404, code, t(key, lang).format(message=job.message))
     result = dict(job.result)
     if job.plan_id is not None:
         result.setdefault("plan_id", job.plan_id)
@@ -260,11 +284,12 @@ def get_results(job_id: str, session: SessionDep, _principal: PlannerKey) -> dic
 @router.delete("/jobs/{job_id}", response_model=JobPublic)
 def dismiss(
     job_id: str,
+    request: Request,
     session: SessionDep,
     jobs: JobsDep,
     settings: SettingsDep,
     _principal: PlannerKey,
 ) -> JobPublic:
     """Dismiss a job: cancel it if queued or running, drop its result if finished."""
-    job = crud.get_job(session=session, job_id=job_id)
+    job = crud.get_job(session=session, job_id=job_id, lang=accept_lang(request))
     return job_public(dismiss_job(session=session, runner=jobs, job=job), settings.API_PREFIX)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import FeatureReaderKey, SessionDep, SettingsDep
+from service.errors import accept_lang
 from service.ogc import core, features
 from service.ogc.core import OgcError, OgcRequest, OgcResponse
 
@@ -31,13 +32,12 @@ def _request(request: Request, settings: SettingsDep) -> OgcRequest:
         query.setdefault(key, []).append(value)
     # Messages worded for people follow Accept-Language (a query `lang` is not an OGC
     # parameter here): English when asked first, else Japanese, as the rest of the API.
-    accept = request.headers.get("accept-language", "").strip().lower()
     return OgcRequest(
         base_url=f"{root}{settings.OGC_PREFIX}",
         openapi_url=f"{root}{settings.OGC_PREFIX}/api",
         docs_url=f"{root}/docs",
         query=query,
-        lang="en" if accept.startswith("en") else "ja",
+        lang=accept_lang(request),
     )
 
 

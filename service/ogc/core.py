@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from service.i18n import Lang, t
+
 GEOJSON: Final = "application/geo+json"
 JSON: Final = "application/json"
 OPENAPI: Final = "application/vnd.oai.openapi+json;version=3.0"
@@ -31,7 +33,11 @@ class OgcRequest:
     openapi_url: str
     docs_url: str
     query: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    lang: str = "ja"
+    lang: Lang = "ja"
+
+    def message(self, key: str, **values: object) -> str:
+        """The catalogue message ``key`` (service.i18n) in the request's language."""
+        return t(key, self.lang).format(**values)
 
     def one(self, name: str) -> str | None:
         """The single value of a query parameter (None when absent); repeated -> error."""
@@ -39,7 +45,7 @@ class OgcRequest:
         if not values:
             return None
         if len(values) > 1:
-            raise OgcError(400, "InvalidParameterValue", f"parameter {name!r} is given twice")
+            raise OgcError(400, "InvalidParameterValue", self.message("ogc_param_twice", name=name))
         return values[0]
 
 
@@ -92,18 +98,17 @@ def check_params(request: OgcRequest, allowed: Sequence[str]) -> None:
     """400 for any query parameter not in the API definition (Features Part 1 requirement)."""
     unknown = sorted(set(request.query) - set(allowed))
     if unknown:
-        raise OgcError(
-            400,
-            "InvalidParameterValue",
-            f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}",
+        message = request.message(
+            "ogc_unknown_params", unknown=", ".join(unknown), allowed=", ".join(allowed)
         )
+        raise OgcError(400, "InvalidParameterValue", message)
 
 
 def check_format(request: OgcRequest) -> None:
     """Only JSON encodings are offered: `f` may be json or geojson."""
     value = request.one("f")
     if value is not None and value.lower() not in ("json", "geojson"):
-        raise OgcError(400, "InvalidParameterValue", f"f={value!r}: only json is offered")
+        raise OgcError(400, "InvalidParameterValue", request.message("ogc_format", value=value))
 
 
 def parse_int(
@@ -116,13 +121,15 @@ def parse_int(
     try:
         value = int(raw)
     except ValueError:
-        raise OgcError(400, "InvalidParameterValue", f"{name}={raw!r} is not an integer") from None
+        message = request.message("ogc_not_integer", name=name, value=raw)
+        raise OgcError(400, "InvalidParameterValue", message) from None
     if value < minimum:
-        raise OgcError(400, "InvalidParameterValue", f"{name}={value} is below {minimum}")
+        message = request.message("ogc_below_minimum", name=name, value=value, minimum=minimum)
+        raise OgcError(400, "InvalidParameterValue", message)
     return min(value, maximum) if maximum is not None else value
 
 
-def _parse_instant(text: str, *, end: bool) -> dt.datetime | None:
+def _parse_instant(request: OgcRequest, text: str, *, end: bool) -> dt.datetime | None:
     if text in ("..", ""):
         return None
     try:
@@ -132,7 +139,8 @@ def _parse_instant(text: str, *, end: bool) -> dt.datetime | None:
             return moment.replace(tzinfo=dt.UTC)
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise OgcError(400, "InvalidParameterValue", f"datetime {text!r} is not RFC 3339") from None
+        message = request.message("ogc_datetime_format", value=text)
+        raise OgcError(400, "InvalidParameterValue", message) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
@@ -143,13 +151,14 @@ def parse_datetime(request: OgcRequest) -> tuple[dt.datetime | None, dt.datetime
         return None
     if "/" in raw:
         start_text, _, end_text = raw.partition("/")
-        start = _parse_instant(start_text, end=False)
-        end = _parse_instant(end_text, end=True)
+        start = _parse_instant(request, start_text, end=False)
+        end = _parse_instant(request, end_text, end=True)
         if start is not None and end is not None and start > end:
-            raise OgcError(400, "InvalidParameterValue", f"datetime {raw!r}: start after end")
+            message = request.message("ogc_datetime_order", value=raw)
+            raise OgcError(400, "InvalidParameterValue", message)
         return start, end
-    start = _parse_instant(raw, end=False)
-    end = _parse_instant(raw, end=True) if len(raw) == 10 else start
+    start = _parse_instant(request, raw, end=False)
+    end = _parse_instant(request, raw, end=True) if len(raw) == 10 else start
     return start, end
 
 

@@ -13,7 +13,7 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
 
-from service.i18n import t
+from service.i18n import Lang, t
 from service.ogc.core import OgcError, OgcRequest
 
 CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -61,10 +61,10 @@ def normalise(value: str) -> str | None:
     return candidate if candidate in SUPPORTED_CRS else None
 
 
-def unsupported(name: str, raw: str, lang: str, supported: list[str] | None = None) -> OgcError:
+def unsupported(name: str, raw: str, lang: Lang, supported: list[str] | None = None) -> OgcError:
     """400 naming the parameter and its value and listing every CRS URI it may take."""
     values = supported if supported is not None else offered()
-    message = t("ogc_crs_unsupported", "en" if lang == "en" else "ja")
+    message = t("ogc_crs_unsupported", lang)
     return OgcError(
         400,
         "InvalidParameterValue",
@@ -120,22 +120,24 @@ class BboxArea:
     exact: Polygon | None = None
 
 
-def _bbox_numbers(raw: str) -> list[float]:
+def _bbox_numbers(request: OgcRequest, raw: str) -> list[float]:
     try:
         numbers = [float(part) for part in raw.split(",")]
     except ValueError:
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} is not numbers") from None
+        message = request.message("ogc_bbox_not_numbers", bbox=raw)
+        raise OgcError(400, "InvalidParameterValue", message) from None
     if len(numbers) == 6:  # minx, miny, minz, maxx, maxy, maxz: heights are ignored
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r} needs 4 or 6 numbers")
+        raise OgcError(400, "InvalidParameterValue", request.message("ogc_bbox_count", bbox=raw))
     return numbers
 
 
-def _plane_area(raw: str, crs: str, numbers: list[float], lang: str) -> BboxArea:
+def _plane_area(request: OgcRequest, raw: str, crs: str, numbers: list[float]) -> BboxArea:
     min_e, min_n, max_e, max_n = numbers
     if min_e > max_e or min_n > max_n:
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r}: corners out of order")
+        message = request.message("ogc_bbox_corners", bbox=raw)
+        raise OgcError(400, "InvalidParameterValue", message)
     rect = box(min_e, min_n, max_e, max_n)
     step = max(max_e - min_e, max_n - min_n, 1.0) / _DENSIFY_PIECES
     lonlat = shapely.transform(
@@ -144,8 +146,8 @@ def _plane_area(raw: str, crs: str, numbers: list[float], lang: str) -> BboxArea
     minx, miny, maxx, maxy = lonlat.bounds
     coords_ok = all(math.isfinite(v) for v in lonlat.bounds)
     if not coords_ok or not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        message = t("ogc_bbox_outside_crs", "en" if lang == "en" else "ja")
-        raise OgcError(400, "InvalidParameterValue", message.format(bbox=raw, crs=crs))
+        message = request.message("ogc_bbox_outside_crs", bbox=raw, crs=crs)
+        raise OgcError(400, "InvalidParameterValue", message)
     exact = lonlat if isinstance(lonlat, Polygon) else None
     return BboxArea((minx, miny, maxx, maxy), exact)
 
@@ -156,18 +158,19 @@ def parse_bbox(request: OgcRequest) -> BboxArea | None:
     crs = parse_crs(request, "bbox-crs")
     if raw is None:
         if request.one("bbox-crs") is not None:
-            raise OgcError(400, "InvalidParameterValue", "bbox-crs is given without bbox")
+            message = request.message("ogc_bbox_crs_alone")
+            raise OgcError(400, "InvalidParameterValue", message)
         return None
-    numbers = _bbox_numbers(raw)
+    numbers = _bbox_numbers(request, raw)
     if north_first(crs):
         numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     if crs in PLANE_ZONES:
-        return _plane_area(raw, crs, numbers, request.lang)
+        return _plane_area(request, raw, crs, numbers)
     minx, miny, maxx, maxy = numbers
     if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise OgcError(
-            400, "InvalidParameterValue", f"bbox={raw!r}: latitudes out of order or range"
-        )
+        message = request.message("ogc_bbox_latitudes", bbox=raw)
+        raise OgcError(400, "InvalidParameterValue", message)
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise OgcError(400, "InvalidParameterValue", f"bbox={raw!r}: longitudes out of range")
+        message = request.message("ogc_bbox_longitudes", bbox=raw)
+        raise OgcError(400, "InvalidParameterValue", message)
     return BboxArea((minx, miny, maxx, maxy))

@@ -124,10 +124,13 @@ _ITEMS_PARAMS: Final = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "date
 _INT_FILTERS: Final = frozenset({"scenario_id", "plan_id", "region_id", "day"})
 
 
-def _get_collection(collection_id: str) -> Collection:
+def _get_collection(request: OgcRequest, collection_id: str) -> Collection:
     collection = COLLECTIONS.get(collection_id)
     if collection is None:
-        raise OgcError(404, "NotFound", f"collection {collection_id!r} not found")
+        message = request.message(
+            "ogc_no_collection", collection=collection_id, collections=", ".join(COLLECTIONS)
+        )
+        raise OgcError(404, "NotFound", message)
     return collection
 
 
@@ -222,7 +225,7 @@ def collection(request: OgcRequest, session: Session, collection_id: str) -> Ogc
     """One collection's description."""
     core.check_params(request, ("f",))
     core.check_format(request)
-    collection = _get_collection(collection_id)
+    collection = _get_collection(request, collection_id)
     body = _collection_body(request, session, collection, town_zones(session))
     return OgcResponse(200, {"Content-Type": core.JSON}, body)
 
@@ -241,9 +244,8 @@ def _filters(
             try:
                 value: object = int(raw)
             except ValueError:
-                raise OgcError(
-                    400, "InvalidParameterValue", f"{name}={raw!r} is not an integer"
-                ) from None
+                message = request.message("ogc_not_integer", name=name, value=raw)
+                raise OgcError(400, "InvalidParameterValue", message) from None
         else:
             value = raw
         conditions.append(getattr(model, name) == value)
@@ -314,7 +316,7 @@ def items(
     max_limit: int = 10000,
 ) -> OgcResponse:
     """A page of features, filtered by bbox, datetime and the collection's own parameters."""
-    collection = _get_collection(collection_id)
+    collection = _get_collection(request, collection_id)
     core.check_params(request, _ITEMS_PARAMS + collection.filters)
     core.check_format(request)
     limit = core.parse_int(request, "limit", default=default_limit, minimum=1, maximum=max_limit)
@@ -354,19 +356,22 @@ def items(
 
 def item(request: OgcRequest, session: Session, collection_id: str, feature_id: str) -> OgcResponse:
     """One feature by id."""
-    collection = _get_collection(collection_id)
+    collection = _get_collection(request, collection_id)
     core.check_params(request, ("f", "crs"))
     core.check_format(request)
     out_crs = crs.parse_crs(request, "crs")
+    missing = OgcError(
+        404,
+        "NotFound",
+        request.message("ogc_no_feature", feature=feature_id, collection=collection_id),
+    )
     try:
         ident = int(feature_id)
     except ValueError:
-        raise OgcError(
-            404, "NotFound", f"feature {feature_id!r} not found in {collection_id}"
-        ) from None
+        raise missing from None
     row = session.get(collection.model, ident)
     if row is None:
-        raise OgcError(404, "NotFound", f"feature {feature_id!r} not found in {collection_id}")
+        raise missing
     body = _feature(request, collection, row, out_crs)
     body["links"].append(
         core.link(f"{request.base_url}/collections/{collection.id}/items", "items", core.GEOJSON)
