@@ -886,11 +886,16 @@ def comparison_table(
 
 
 def _depots_text(depots: object, lang: Lang) -> str:
-    """'1: yard, 2: automatic' for region -> depot name (None: the automatic choice)."""
+    """'1: yard' and '2: automatic' on lines of their own for region -> depot name (None: the
+    automatic choice): the pages show one region per line (``white-space: pre-line``), so that
+    long yard names of many regions wrap on a phone instead of running into each other."""
     if not isinstance(depots, Mapping):
         return t("not_available", lang)
     auto = t("depot_auto_short", lang)
-    return ", ".join(f"{region}: {name or auto}" for region, name in depots.items())
+    return "\n".join(
+        f"{region}: {' '.join(str(name).split()) if name else auto}"
+        for region, name in depots.items()
+    )
 
 
 def planner_map(

@@ -663,6 +663,150 @@ def test_plans_compared_on_a_phone_as_one_card_per_plan(server, page, lang):
     assert page.js_errors == []
 
 
+# Yards of a contractors' cooperative as towns name them: long, some without a space to break at.
+LONG_YARDS = {
+    "yard-long-1": "エッシェン・ガンプリン広域道路維持管理センター（第三車庫）",
+    "yard-long-2": "群マネ共同維持管理事業協同組合 北部第二資材置場・除雪車両基地",
+    "yard-long-3": "Schellenberg-Eschen Joint Contractors' Cooperative Equipment Yard No. 2",
+    "yard-long-4": "Gamprin-Bendern Municipal Road Maintenance and Winter Service Depot (north)",
+}
+
+
+@pytest.fixture(scope="module")
+def long_depot_plan(server) -> tuple[int, dict[str, str]]:
+    """A drawn plan of five strips stored through POST /plans/drawn, regions 2-5 routed from
+    the long-named yards (region 1 automatic); returns its id and region -> depot name."""
+    base, data, toml = server
+    scenario = loaded(toml)
+    session = session_factory(get_engine(f"sqlite:///{toml.parent / 'gunmane.sqlite'}"))()
+    try:
+        near = scenario.depots.geometry.iloc[0]
+        for depot_id, name in LONG_YARDS.items():
+            crud.add_depot(
+                session=session,
+                scenario_id=data.scenario_id,
+                depot_id=depot_id,
+                name=name,
+                kind="contractor",
+                geom=near,
+            )
+        session.commit()
+    finally:
+        session.close()
+    # Five strips west to east, cut at the quintiles of the assets: none empty, none overlapping.
+    points = scenario.assets.to_crs(4326).geometry.representative_point()
+    minx, miny, maxx, maxy = scenario.municipalities.to_crs(4326).total_bounds
+    cuts = [minx - 0.01, *points.x.quantile([0.2, 0.4, 0.6, 0.8]).tolist(), maxx + 0.01]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"region": str(i + 1)},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[west, miny - 0.01], [east, miny - 0.01], [east, maxy + 0.01],
+                     [west, maxy + 0.01], [west, miny - 0.01]]
+                ],
+            },
+        }
+        for i, (west, east) in enumerate(itertools.pairwise(cuts))
+    ]  # fmt: skip
+    depots = dict(zip(("2", "3", "4", "5"), LONG_YARDS, strict=True))
+    stored = httpx.post(
+        f"{base}/api/v1/plans/drawn",
+        headers={"X-API-Key": data.keys["planner"]},
+        json={
+            "scenario": data.scenario_id,
+            "k": 5,
+            "polygons": {"type": "FeatureCollection", "features": features},
+            "depots": depots,
+            "name": "5 区域・長い拠点名",
+        },
+        timeout=120,
+    )
+    assert stored.status_code == 201, stored.text
+    return int(stored.json()["id"]), {r: LONG_YARDS[d] for r, d in depots.items()}
+
+
+def _depot_lines(cell: Any) -> list[str]:
+    """The lines a depots cell shows, as laid out (its text split where the layout breaks)."""
+    lines = [line for line in cell.evaluate(_LINES_JS) if line.strip()]
+    # A Latin word is never cut in two (a line ends at a space, a hyphen or a newline).
+    split = [
+        f"{a}|{b}"
+        for a, b in itertools.pairwise(lines)
+        if a[-1:].isascii() and a[-1:].isalpha() and b[:1].isascii() and b[:1].isalpha()
+    ]
+    assert split == [], f"words cut: {split}"
+    return [line.strip() for line in lines]
+
+
+def _fully_shown(cell: Any, width: int) -> None:
+    """The cell inside the screen's width and showing all of its text (nothing scrolled away)."""
+    assert cell.is_visible()
+    box = cell.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width, box
+    assert cell.evaluate("c => c.scrollWidth <= c.clientWidth")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_long_depot_names_of_five_regions_fit_a_phone(server, page, long_depot_plan, lang):
+    """A stored plan with a depot per region (4 long yard names, one automatic) shows its 拠点
+    row at 390 px, on the comparison card and on the planner, one region per line, long names
+    wrapped within the screen: no sideways scroll, the whole row in view."""
+    base, data, _toml = server
+    plan_id, names = long_depot_plan
+    auto = "自動" if lang == "ja" else "automatic"
+    regions = [f"1: {auto}", *(f"{r}: {name}" for r, name in names.items())]
+    depots_label = "拠点" if lang == "ja" else "Depots"
+    key = data.keys["planner"]
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/compare?plans={data.plan_id},{plan_id}&lang={lang}&key={key}")
+    card = page.locator("#plan-cards .plan-card").nth(1)
+    assert card.locator("h2").inner_text().endswith("5 区域・長い拠点名")
+    row = card.locator(".figure-row").filter(has=page.locator("dt", has_text=depots_label))
+    assert row.count() == 1
+    value = row.locator("dd")
+    value.scroll_into_view_if_needed()
+    lines = _depot_lines(value)
+    # One region per line: each starts a line, and a long name goes on under its own number.
+    starts = [i for i, line in enumerate(lines) if re.match(r"\d:", line)]
+    assert [lines[i][:2] for i in starts] == ["1:", "2:", "3:", "4:", "5:"], lines
+    assert "".join(lines).replace(" ", "") == "".join(regions).replace(" ", ""), lines
+    _fully_shown(value, PHONE["width"])
+    _fully_shown(row.locator("dt"), PHONE["width"])
+    assert card.evaluate("c => c.scrollWidth <= c.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    _shot(page, f"compare_long_depots_{lang}_390.png")
+    assert overflow <= 0, f"the compare page scrolls sideways by {overflow} px"
+
+    page.goto(f"{base}/planner?scenario={data.scenario_id}&lang={lang}&key={key}")
+    table = page.locator("#comparison")
+    column = table.evaluate("t => [...t.rows[0].cells].map(c => c.textContent.trim())").index(
+        "5 区域・長い拠点名"
+    )
+    depot_row = table.locator("tr").filter(has=page.locator("td", has_text=depots_label))
+    cell = depot_row.locator("td").nth(column)
+    cell.scroll_into_view_if_needed()
+    _shot(page, f"planner_long_depots_{lang}_390.png")
+    lines = _depot_lines(cell)
+    starts = [i for i, line in enumerate(lines) if re.match(r"\d:", line)]
+    assert [lines[i][:2] for i in starts] == ["1:", "2:", "3:", "4:", "5:"], lines
+    _fully_shown(cell, PHONE["width"])
+    panel = page.locator("aside.panel")
+    assert panel.evaluate("p => p.scrollWidth <= p.clientWidth"), "the panel scrolls sideways"
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the planner scrolls sideways by {overflow} px"
+    assert page.js_errors == []
+
+
 def test_crew_ticks_a_stop_with_a_photo_on_the_phone(server, page):
     """At 390 px a crew ticks a stop done: a text file chosen as the photo is refused in
     Japanese next to the stop; with a camera JPEG the stop shows ✓ and the photo's thumbnail,

@@ -343,12 +343,13 @@ def test_a_drawn_plan_is_stored_with_its_depots_and_routed_from_them(planner):
     assert by_label["2"]["hours"] != auto_2["hours"]
 
     compare = client.get("/compare", params={"plans": plan_id, "lang": "en"}, headers=headers)
-    assert f"<td>1: automatic, 2: {name}</td>" in compare.text
+    # One region per line (the pages show the text's lines: white-space pre-line).
+    assert f'<td class="depots">1: automatic\n2: {name}</td>' in compare.text
     page = client.get(
         "/planner", params={"scenario": data.scenario_id, "lang": "en"}, headers=headers
     ).text
     assert "<th>north, south</th>" in page
-    assert f"1: automatic, 2: {name}" in page
+    assert f'<td class="depots">1: automatic\n2: {name}</td>' in page
     assert f'"comparePlan": {data.plan_id}' in page  # the optimized plan, not the drawn one
     assert name in client.get(f"/plans/{plan_id}/map", headers=headers).text
 
