@@ -209,7 +209,7 @@ def _process_context() -> multiprocessing.context.BaseContext | None:
         ctx = multiprocessing.get_context("forkserver")
         # Takes effect when the server starts (once per process): its workers then fork with
         # the solver imported instead of importing it each.
-        ctx.set_forkserver_preload(["optimizer.arc_routing"])
+        ctx.set_forkserver_preload(["optimizer.arc_routing", "optimizer._pyvrp"])
         return ctx
     return multiprocessing.get_context("fork")
 
@@ -243,9 +243,10 @@ def _best_of_two_seeds(
     deadline: float,
     on_cost: CostWatch | None = None,
 ) -> tuple[Routes | None, int]:
-    """Run seeds ``seed`` and ``seed + 1`` side by side (a forked worker on the second core) and
+    """Run seeds ``seed`` and ``seed + 1`` side by side (a worker process on the second core) and
     keep the cheaper result, ``seed``'s on a tie; iterations are summed. Only ``seed``'s search
-    tells ``on_cost`` (the worker's improvements show when its result comes back).
+    tells ``on_cost`` (the worker's improvements show when its result comes back). Each lane
+    restarts when it stalls on a small problem (`_restarting_run`).
 
     When the fleet is free and the capacity bound is tight, the worker searches with the fewest
     vehicles that can carry the demand: bin-packing-like instances need their routes nearly full,
@@ -254,7 +255,7 @@ def _best_of_two_seeds(
     seconds)."""
     ctx = _process_context()
     if ctx is None:  # the caller checked `_workers`; the threads may have changed since
-        return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
+        return _restarting_run(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
     pool = _search_pool(ctx, 1)
     try:
         fleet2, initial2 = fleet, initial
@@ -264,16 +265,13 @@ def _best_of_two_seeds(
         if tight is not None and tight < len(initial or ()) and tg.num_options <= TIGHT_MAX_OPTIONS:
             fleet2, initial2 = [tight], None
         try:
-            if initial2 is None:
-                other = pool.submit(_restarting_run, backend, tg, fleet2, stop, seed + 1, deadline)
-            else:
-                other = pool.submit(
-                    _run_backend, backend, tg, fleet2, initial2, stop, seed + 1, deadline
-                )
+            other = pool.submit(
+                _restarting_run, backend, tg, fleet2, initial2, stop, seed + 1, deadline
+            )
         except (OSError, RuntimeError, AssertionError):  # no child process possible here
             log.warning("second-seed worker could not start", exc_info=True)
-            return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
-        routes, iterations = _run_backend(
+            return _restarting_run(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
+        routes, iterations = _restarting_run(
             backend, tg, fleet, initial, stop, seed, deadline, on_cost
         )
         try:
@@ -292,45 +290,65 @@ def _best_of_two_seeds(
     return routes, iterations + iterations2
 
 
-#: The tight lane's runs restart after ``max(RESTART_MIN, RESTART_PER_OPTION x options)``
-#: iterations without a better solution: gdb13 at 10 s (seeds 0-7, tight lane alone) found the
-#: optimum 536 in 3 of 8 single runs (the others settle at 540 within 1-4 s) and in 16 of 16 with
-#: restarts after 2,000 or 5,000 iterations.
+#: A time-limited search of up to `RESTART_MAX_OPTIONS` options restarts after
+#: ``max(RESTART_MIN, RESTART_PER_OPTION x options)`` iterations without a better solution. gdb13
+#: at 10 s (seeds 0-7, tight lane alone): the optimum 536 in 3 of 8 single runs (the others
+#: settle at 540 within 1-4 s), in 16 of 16 with restarts after 2,000 or 5,000 iterations; bmcv
+#: C01 at 60 s 4,160 against 4,195. Above it a fresh start does not catch up: four 350-task areas
+#: of li11-town and pref8 (700 options, 22 routes) at 120 s were 0.1-0.5 % worse with restarts.
 RESTART_MIN = 2000
 RESTART_PER_OPTION = 25
+RESTART_MAX_OPTIONS = 300
 
 
 def _restarting_run(
     backend: str,
     tg: TaskGraph,
     fleet: list[int],
+    initial: Routes | None,
     stop: StoppingCriterion,
     seed: int,
-    deadline: float,
+    deadline: float | None,
+    on_cost: CostWatch | None = None,
 ) -> tuple[Routes | None, int]:
-    """Searches from no start solution, each restarted with a new seed once it has gone
-    `RESTART_MIN` / `RESTART_PER_OPTION` iterations without a better solution, until the
-    ``deadline``; the cheapest routes (the first run's on a tie) and the summed iterations.
+    """A search from ``initial`` that restarts from no start solution with a new seed (``seed +
+    1000``, ``+ 2000``...) each time it has gone `RESTART_MIN` / `RESTART_PER_OPTION` iterations
+    without a better solution, until the ``deadline``; the cheapest routes (the earliest run's on
+    a tie) and the summed iterations. ``on_cost`` hears only costs below all earlier runs'.
 
-    On bin-packing-like instances (the fleet at the capacity bound) a run that has settled on
-    one packing of the routes rarely leaves it; a fresh start often finds a better one. With
-    counted stops (iterations) a single run, as without restarts."""
-    if iteration_limit(stop) is not None or no_improvement_limit(stop) is not None:
-        return _run_backend(backend, tg, fleet, None, stop, seed, deadline)
+    A run that has settled rarely leaves its local optimum (on bin-packing-like instances, one
+    packing of the routes); a fresh start often finds a better one. A single run as before with
+    counted stops, without a deadline, with another backend or above `RESTART_MAX_OPTIONS` options
+    (where a fresh start does not catch up with the settled run in time)."""
+    if (
+        backend != "pyvrp"
+        or deadline is None
+        or tg.num_options > RESTART_MAX_OPTIONS
+        or iteration_limit(stop) is not None
+        or no_improvement_limit(stop) is not None
+    ):
+        return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
     patience = NoImprovement(max(RESTART_MIN, RESTART_PER_OPTION * tg.num_options))
     run_stop = MultipleCriteria((MaxRuntime(max(0.0, deadline - time.perf_counter())), patience))
     best: Routes | None = None
+    best_cost = math.inf
     total = 0
     run = 0
+
+    def tell(cost: int) -> None:
+        if on_cost is not None and cost < best_cost:
+            on_cost(cost)
+
     while time.perf_counter() < deadline:
         routes, iterations = _run_backend(
-            backend, tg, fleet, None, run_stop, seed + 1000 * run, deadline
-        )
+            backend, tg, fleet, initial if run == 0 else None, run_stop, seed + 1000 * run,
+            deadline, tell,
+        )  # fmt: skip
         total += iterations
         run += 1
-        if routes is not None and (best is None or total_cost(tg, routes) < total_cost(tg, best)):
-            best = routes
-    log.debug("tight lane: %d run(s), %d iterations", run, total)
+        if routes is not None and total_cost(tg, routes) < best_cost:
+            best, best_cost = routes, total_cost(tg, routes)
+    log.debug("%d run(s), %d iterations", run, total)
     return best, total
 
 
@@ -442,7 +460,9 @@ def _solve_routes(
             chosen, tg, fleet, initial, stop, seed, deadline, on_cost
         )
     else:
-        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline, on_cost)
+        routes, iterations = _restarting_run(
+            chosen, tg, fleet, initial, stop, seed, deadline, on_cost
+        )
     if routes is not None:
         # The backends flip one task at a time; the DP finds the best joint directions per route.
         routes = orient_routes(tg, routes)

@@ -278,9 +278,10 @@ def test_no_search_workers_in_a_daemonic_process() -> None:
 def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The second lane of a bin-packing-like problem (the fleet at the capacity bound) restarts
-    from no start solution with a new seed whenever a run stalls, until the deadline, and
-    keeps the cheapest routes; with a counted stop it makes a single run."""
+    """A small problem's search (here the second lane of a bin-packing-like problem: the fleet
+    at the capacity bound, no start solution) restarts from no start solution with a new seed
+    whenever a run stalls, until the deadline, and keeps the cheapest routes; with a counted
+    stop, or above `RESTART_MAX_OPTIONS` options, it makes a single run."""
     import time
 
     import optimizer.arc_routing as ar
@@ -301,8 +302,9 @@ def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(
     monkeypatch.setattr(ar, "_run_backend", recording)
     monkeypatch.setattr(ar, "RESTART_MIN", 50)
     monkeypatch.setattr(ar, "RESTART_PER_OPTION", 0)
+    assert tg.num_options <= ar.RESTART_MAX_OPTIONS
     routes, iterations = ar._restarting_run(
-        "pyvrp", tg, fleet, MaxRuntime(60), 7, time.perf_counter() + 1.5
+        "pyvrp", tg, fleet, None, MaxRuntime(60), 7, time.perf_counter() + 1.5
     )
     assert len(runs) >= 2
     assert [seed for seed, _ in runs] == [7 + 1000 * k for k in range(len(runs))]
@@ -310,7 +312,11 @@ def test_tight_lane_restarts_from_new_seeds_and_keeps_the_cheapest(
     assert total_cost(tg, routes) == min(c for _, c in runs if c is not None)
     assert iterations >= 50 * (len(runs) - 1)
     runs.clear()
-    ar._restarting_run("pyvrp", tg, fleet, MaxIterations(200), 7, time.perf_counter() + 30)
+    ar._restarting_run("pyvrp", tg, fleet, None, MaxIterations(200), 7, time.perf_counter() + 30)
+    assert [seed for seed, _ in runs] == [7]
+    runs.clear()
+    monkeypatch.setattr(ar, "RESTART_MAX_OPTIONS", tg.num_options - 1)
+    ar._restarting_run("pyvrp", tg, fleet, None, MaxRuntime(60), 7, time.perf_counter() + 1.0)
     assert [seed for seed, _ in runs] == [7]
 
 
