@@ -245,8 +245,9 @@ def _best_of_two_seeds(
 ) -> tuple[Routes | None, int]:
     """Run seeds ``seed`` and ``seed + 1`` side by side (a worker process on the second core) and
     keep the cheaper result, ``seed``'s on a tie; iterations are summed. Only ``seed``'s search
-    tells ``on_cost`` (the worker's improvements show when its result comes back). Each lane
-    restarts when it stalls on a small problem (`_restarting_run`).
+    tells ``on_cost`` (the worker's improvements show when its result comes back). On a small
+    problem the worker's lane restarts whenever it stalls (`_restarting_run`) while ``seed``'s
+    runs on: one lane deep, one broad.
 
     When the fleet is free and the capacity bound is tight, the worker searches with the fewest
     vehicles that can carry the demand: bin-packing-like instances need their routes nearly full,
@@ -255,7 +256,7 @@ def _best_of_two_seeds(
     seconds)."""
     ctx = _process_context()
     if ctx is None:  # the caller checked `_workers`; the threads may have changed since
-        return _restarting_run(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
+        return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
     pool = _search_pool(ctx, 1)
     try:
         fleet2, initial2 = fleet, initial
@@ -270,8 +271,8 @@ def _best_of_two_seeds(
             )
         except (OSError, RuntimeError, AssertionError):  # no child process possible here
             log.warning("second-seed worker could not start", exc_info=True)
-            return _restarting_run(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
-        routes, iterations = _restarting_run(
+            return _run_backend(backend, tg, fleet, initial, stop, seed, deadline, on_cost)
+        routes, iterations = _run_backend(
             backend, tg, fleet, initial, stop, seed, deadline, on_cost
         )
         try:
@@ -293,9 +294,11 @@ def _best_of_two_seeds(
 #: A time-limited search of up to `RESTART_MAX_OPTIONS` options restarts after
 #: ``max(RESTART_MIN, RESTART_PER_OPTION x options)`` iterations without a better solution. gdb13
 #: at 10 s (seeds 0-7, tight lane alone): the optimum 536 in 3 of 8 single runs (the others
-#: settle at 540 within 1-4 s), in 16 of 16 with restarts after 2,000 or 5,000 iterations; bmcv
-#: C01 at 60 s 4,160 against 4,195. Above it a fresh start does not catch up: four 350-task areas
-#: of li11-town and pref8 (700 options, 22 routes) at 120 s were 0.1-0.5 % worse with restarts.
+#: settle at 540 within 1-4 s), in 16 of 16 with restarts after 2,000 or 5,000 iterations. Only
+#: the second lane restarts: with both, bmcv C01 at 60 s gained (4,160 against 4,195) but gdb9 at
+#: 10 s lost (306 against 303, the first lane's long run finds it). Above 300 options a fresh
+#: start does not catch up: four 350-task areas of li11-town and pref8 (700 options, 22 routes)
+#: at 120 s were 0.1-0.5 % worse with restarts in both lanes.
 RESTART_MIN = 2000
 RESTART_PER_OPTION = 25
 RESTART_MAX_OPTIONS = 300
@@ -460,9 +463,7 @@ def _solve_routes(
             chosen, tg, fleet, initial, stop, seed, deadline, on_cost
         )
     else:
-        routes, iterations = _restarting_run(
-            chosen, tg, fleet, initial, stop, seed, deadline, on_cost
-        )
+        routes, iterations = _run_backend(chosen, tg, fleet, initial, stop, seed, deadline, on_cost)
     if routes is not None:
         # The backends flip one task at a time; the DP finds the best joint directions per route.
         routes = orient_routes(tg, routes)
