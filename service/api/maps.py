@@ -21,6 +21,7 @@ from service.drawn_plans import store_drawn_plan, stored_plan_depots
 from service.errors import ServiceError
 from service.i18n import Lang, check_lang, export_words, t
 from service.map_data import (
+    PlanningContext,
     evaluate_drawn,
     patrol_route,
     plan_asset_regions,
@@ -32,7 +33,7 @@ from service.map_data import (
     stored_plan_towns,
 )
 from service.maps import Tiles, plan_map_html
-from service.models import Route
+from service.models import Route, Scenario
 from service.plan_routing_jobs import (
     PROCESS_ID,
     cached_routing,
@@ -157,6 +158,38 @@ def chosen_depots(
     return {region: names[depot] for region, depot in depots.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Evaluated:
+    """A drawn plan checked and evaluated: what Evaluate and storing a plan both start from."""
+
+    lang: Lang
+    scenario: Scenario
+    context: PlanningContext
+    answer: dict[str, Any]
+
+
+def _evaluate_body(
+    session: SessionDep, body: EvaluateRequest, lang: str | None, **out: Any
+) -> _Evaluated:
+    """The language, the scenario, the depots chosen per region (422 invalid-depot), the
+    planning units and `evaluate_drawn`'s answer (``out``: its out-parameters)."""
+    language = check_lang(lang or body.lang)
+    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
+    regions = plan_labels(body.polygons, body.towns, body.k)
+    names = chosen_depots(session, scenario.id, body.depots, regions, language)
+    context = planning_context(session, scenario)
+    answer = evaluate_drawn(
+        context,
+        polygons=body.polygons,
+        towns=body.towns,
+        k=body.k,
+        lang=language,
+        depots=names,
+        **out,
+    )
+    return _Evaluated(language, scenario, context, answer)
+
+
 @router.post(
     "/plans/evaluate",
     response_model=EvaluateResponse,
@@ -168,23 +201,13 @@ def evaluate(
     """Evaluate a drawn plan: balance, contiguity, compactness, size, the depot chosen per
     region (routed figures come from ``/plans/evaluate/routing``)."""
     require(principal, auth.WRITE_PLANS)
-    language = check_lang(lang or body.lang)
-    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
-    regions = plan_labels(body.polygons, body.towns, body.k)
-    depots = chosen_depots(session, scenario.id, body.depots, regions, language)
-    context = planning_context(session, scenario)
-    answer = evaluate_drawn(
-        context,
-        polygons=body.polygons,
-        towns=body.towns,
-        k=body.k,
-        lang=language,
-        depots=depots,
-    )
+    done = _evaluate_body(session, body, lang)
     if body.compare_plan is not None:
-        plan = crud.get_plan(session=session, plan_id=body.compare_plan, scenario_id=scenario.id)
-        answer["optimized"] = stored_plan_figures(session, plan, context)
-    return answer
+        plan = crud.get_plan(
+            session=session, plan_id=body.compare_plan, scenario_id=done.scenario.id
+        )
+        done.answer["optimized"] = stored_plan_figures(session, plan, done.context)
+    return done.answer
 
 
 class RoutingJob(JobPublic):
@@ -317,23 +340,10 @@ def store_drawn(
     (``/plans/evaluate/routing`` with ``compare_plan``) starts each region from its depot.
     """
     require(principal, auth.WRITE_PLANS)
-    language = check_lang(lang or body.lang)
-    scenario = crud.get_scenario(session=session, scenario_id=body.scenario)
-    regions = plan_labels(body.polygons, body.towns, body.k)
-    names = chosen_depots(session, scenario.id, body.depots, regions, language)
-    context = planning_context(session, scenario)
     unit_regions: dict[str, list[str]] = {}
     evaluation: dict[str, Any] = {}
-    answer = evaluate_drawn(
-        context,
-        polygons=body.polygons,
-        towns=body.towns,
-        k=body.k,
-        lang=language,
-        unit_regions=unit_regions,
-        depots=names,
-        evaluation_out=evaluation,
-    )
+    done = _evaluate_body(session, body, lang, unit_regions=unit_regions, evaluation_out=evaluation)
+    language, scenario, context, answer = done.lang, done.scenario, done.context, done.answer
     if answer["errors"]:
         detail = " / ".join(e["message"] for e in answer["errors"])
         raise ServiceError(422, "plan-not-scored", detail, details=answer["errors"])
