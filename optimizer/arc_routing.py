@@ -553,7 +553,8 @@ def _solve_decomposed(
     limited = all(
         vt.capacity is not None or vt.shift_limit is not None for vt in data.vehicle_types
     )
-    repair = extra == 0
+    # One part has no seams: its search gets the whole time (the repair's share went unused).
+    repair = extra == 0 and len(sizes) >= 2
     repair_share = REPAIR_SHARE if limited and repair else 0.0
     parts_end = None if end is None else end - repair_share * (end - now)
     rounds: list[float | None] = [parts_end]
