@@ -432,7 +432,8 @@ def test_one_part_gets_no_seam_repair(monkeypatch: pytest.MonkeyPatch) -> None:
         data, stop=MaxRuntime(1.0), seed=0, decompose=True, part_tasks=data.num_tasks
     )
     assert pooled == []
-    assert result.feasible and result.solution is not None
+    assert result.feasible
+    assert result.solution is not None
     assert check_solution(data, result.solution).feasible
     two = ar.solve_arc_routing(
         data, stop=MaxRuntime(1.0), seed=0, decompose=True, part_tasks=data.num_tasks // 2 + 1
