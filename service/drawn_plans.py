@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry import shape
 
+from gis_data.planning.evaluate import region_order
 from service import crud
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 
 # ``parameters.source`` of a plan stored from the planner page (the regions job's have none).
 DRAWN_SOURCE = "planner"
-
-
-def _natural(label: str) -> tuple[int, int | str]:
-    return (0, int(label)) if label.isdigit() else (1, label)
 
 
 def stored_plan_depots(plan: Plan) -> dict[str, str]:
@@ -109,7 +106,7 @@ def store_drawn_plan(
             # Every region's depot name for the comparison tables (None: automatic).
             "depots": {
                 r: depot_names.get(chosen[r], chosen[r]) if r in chosen else None
-                for r in sorted(region_assets, key=_natural)
+                for r in sorted(region_assets, key=region_order)
             },
         },
         result={
@@ -121,7 +118,7 @@ def store_drawn_plan(
     )
     outlines = _outlines(polygons, towns, municipalities)
     rows = {str(r.get("region")): r for r in evaluation.get("regions") or []}
-    for region in sorted(region_assets, key=_natural):
+    for region in sorted(region_assets, key=region_order):
         row = rows.get(region, {})
         town_names = [str(t) for t in row.get("towns") or []]
         # Towns only for a plan of whole towns: `stored_plan_towns` reads it as one.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gis_data.loading.load import Scenario as LoadedScenario
 from gis_data.network.adapters import PatrolRoute, Traversal
 from gis_data.network.scenario_network import scenario_network
-from gis_data.planning.evaluate import PlanError, evaluate_plan
+from gis_data.planning.evaluate import PlanError, evaluate_plan, region_order
 from gis_data.planning.units import PlanningUnits, build_units
 from service import crud
 from service.errors import ServiceError
@@ -258,7 +258,7 @@ def _overlaps(plan: gpd.GeoDataFrame, metric_crs: Any) -> list[tuple[str, str, f
         str(r): shapely.union_all([shapely.make_valid(g).buffer(0) for g in group.geometry])
         for r, group in metric.groupby("region", sort=True)
     }
-    names = sorted(by_region, key=_natural_key)
+    names = sorted(by_region, key=region_order)
     found = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -267,10 +267,6 @@ def _overlaps(plan: gpd.GeoDataFrame, metric_crs: Any) -> list[tuple[str, str, f
             if shared > OVERLAP_MIN_M2 and shared / smaller > OVERLAP_MIN_SHARE:
                 found.append((a, b, shared / 10_000.0))
     return found
-
-
-def _natural_key(label: str) -> tuple[int, int | str]:
-    return (0, int(label)) if label.isdigit() else (1, label)
 
 
 def blocking_errors(
@@ -299,10 +295,10 @@ def blocking_errors(
         add("overlap", a=a, b=b, ha=f"{hectares:,.1f}")
     doubly = evaluation.get("doubly_assigned") or {}
     if doubly:
-        pairs = sorted({", ".join(sorted(v, key=_natural_key)) for v in doubly.values()})
+        pairs = sorted({", ".join(sorted(v, key=region_order)) for v in doubly.values()})
         add("double", n=len(doubly), regions=" / ".join(pairs))
     scored = {str(r.get("region")) for r in evaluation.get("regions") or [] if r.get("n_units")}
-    for region in sorted(set(drawn_regions) - scored, key=_natural_key):
+    for region in sorted(set(drawn_regions) - scored, key=region_order):
         add("drawn_empty", region=region)
     if k is not None:
         missing = [str(r) for r in range(1, k + 1) if str(r) not in scored]
@@ -346,7 +342,7 @@ def evaluate_drawn(
     if polygons is not None and drawn:
         plan = _drawn_plan(polygons)
         overlaps = _overlaps(plan, context.units.metric_crs)
-        drawn_regions = sorted({str(r) for r in plan["region"]}, key=_natural_key)
+        drawn_regions = sorted({str(r) for r in plan["region"]}, key=region_order)
     elif towns:
         grouped: dict[str, list[str]] = {}
         for code, label in towns.items():

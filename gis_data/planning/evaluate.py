@@ -434,7 +434,7 @@ def evaluate_assignment(
     mean = float(np.mean(list(loads.values()))) if loads else 0.0
     crew_hours = limits.crew_hours or CREW_HOURS_PER_DAY * units.period_days
     regions: list[RegionEvaluation] = []
-    for r in sorted(members, key=_natural):
+    for r in sorted(members, key=region_order):
         m = members[r]
         pieces = _pieces(m, nbrs)
         islands = sorted(ids[i] for piece in pieces[1:] for i in piece)
@@ -545,8 +545,8 @@ def _weighted_travel(regions: list[RegionEvaluation]) -> float:
     return sum(r.mean_travel_min * r.workload_h for r in regions) / total
 
 
-def _natural(label: str) -> tuple[int, int | str]:
-    """Sort region labels numerically when they are numbers."""
+def region_order(label: str) -> tuple[int, int | str]:
+    """Sort key of region labels: numbers numerically (2 before 10), then the others."""
     return (0, int(label)) if label.isdigit() else (1, label)
 
 

@@ -20,6 +20,7 @@ from shapely.geometry import MultiPoint
 
 from gis_data.network.adapters import Depot
 from gis_data.planning.depot_choice import depot_choice_problems
+from gis_data.planning.evaluate import region_order
 from gis_data.planning.patrol_plan import (
     PlanSettings,
     scenario_depots,
@@ -227,7 +228,7 @@ def route_regions(
     groups: dict[str, list[str]] = {}
     for asset, region in asset_region.items():
         groups.setdefault(str(region), []).append(str(asset))
-    order = sorted(groups, key=lambda r: (0, int(r), "") if r.isdigit() else (1, 0, r))
+    order = sorted(groups, key=region_order)
     return _route(setup, [(r, groups[r], list(bases[r])) for r in order], effort, progress)
 
 
