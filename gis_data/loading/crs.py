@@ -34,6 +34,8 @@ _JGD2011_ZONE_ORIGINS: Final = {
     19: (26.0, 154.0),
 }
 _MAINLAND_ZONES: Final = tuple(range(1, 14))
+# Zone -> its EPSG code.
+PLANE_ZONE_EPSG: Final = {zone: 6668 + zone for zone in _JGD2011_ZONE_ORIGINS}
 
 # Zone of each prefecture (the first two digits of a 行政区域コード), as fixed by MLIT notice.
 # Hokkaido (01), Tokyo (13) and Okinawa (47) span several zones and are resolved by position.
@@ -65,6 +67,11 @@ def _bounds(area: GeometryLike) -> tuple[float, float, float, float]:
 def in_japan(lon: float, lat: float) -> bool:
     """True when a lon/lat point lies in the box that holds Japan's territory."""
     return 122.0 <= lon <= 154.5 and 20.0 <= lat <= 46.0
+
+
+def prefecture_of(code: str) -> int | None:
+    """The prefecture (01-47) of a 5- or 6-digit 行政区域コード; None for any other code."""
+    return int(code[:2]) if len(code) in (5, 6) and code.isdigit() else None
 
 
 def jgd2011_zone(lon: float, lat: float, prefecture: int | None = None) -> int:
@@ -109,9 +116,9 @@ def metric_crs_for(area: GeometryLike, *, municipality_codes: Iterable[str] = ()
         msg = f"area centre ({lon}, {lat}) is not a lon/lat position: give the area in EPSG:4326"
         raise ValueError(msg)
     if in_japan(lon, lat):
-        prefectures = {int(c[:2]) for c in municipality_codes if len(c) in (5, 6) and c.isdigit()}
+        prefectures = {prefecture_of(c) for c in municipality_codes} - {None}
         prefecture = prefectures.pop() if len(prefectures) == 1 else None
-        return CRS.from_epsg(6668 + jgd2011_zone(lon, lat, prefecture))
+        return CRS.from_epsg(PLANE_ZONE_EPSG[jgd2011_zone(lon, lat, prefecture)])
     return utm_crs(lon, lat)
 
 

@@ -13,6 +13,7 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
 
+from gis_data.loading.crs import PLANE_ZONE_EPSG
 from service.i18n import Lang, t
 from service.ogc.core import OgcError, OgcRequest
 
@@ -20,8 +21,6 @@ CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG_URI: Final = "http://www.opengis.net/def/crs/EPSG/0/"
 EPSG4326: Final = f"{_EPSG_URI}4326"
 JGD2011: Final = f"{_EPSG_URI}6668"
-# JGD2011 / Japan Plane Rectangular CS zones I..XIX (系) are EPSG:6669..6687.
-PLANE_ZONE_EPSG: Final = {zone: 6668 + zone for zone in range(1, 20)}
 PLANE_ZONES: Final = tuple(f"{_EPSG_URI}{code}" for code in PLANE_ZONE_EPSG.values())
 # The storage CRS is CRS84 (lon, lat): what the database holds, served without a transform.
 STORAGE_CRS: Final = CRS84

@@ -13,7 +13,7 @@ from shapely.geometry import Polygon
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from gis_data.loading.crs import in_japan, jgd2011_zone
+from gis_data.loading.crs import in_japan, jgd2011_zone, prefecture_of
 from service.models import Asset, Depot, Region, Route
 from service.ogc import core, crs
 from service.ogc.core import OgcError, OgcRequest, OgcResponse
@@ -182,8 +182,7 @@ def town_zones(session: Session) -> list[int]:
         lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
         if not in_japan(lon, lat):
             continue
-        prefecture = int(code[:2]) if len(code) in (5, 6) and code.isdigit() else None
-        zone = jgd2011_zone(lon, lat, prefecture)
+        zone = jgd2011_zone(lon, lat, prefecture_of(code))
         counts[zone] = counts.get(zone, 0) + n
     return sorted(counts, key=lambda zone: (-counts[zone], zone))
 
