@@ -167,6 +167,16 @@ def _click_town(page: Any, lon: float, lat: float) -> None:
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
 
 
+def _every_town_in_one_region(page: Any, scenario: Any) -> None:
+    """One region, every town of the scenario clicked into it."""
+    page.select_option("#k-select", "1")
+    towns = scenario.municipalities.set_index("municipality_code").geometry
+    for code in towns.index:
+        point = towns[code].representative_point()
+        _click_town(page, point.x, point.y)
+    page.wait_for_function(f"document.querySelectorAll('#assignments li').length === {len(towns)}")
+
+
 def _figure(page: Any, key: str, column: int) -> str:
     return page.locator(f'#evaluation tbody tr[data-key="{key}"] td').nth(column).inner_text()
 
@@ -280,12 +290,7 @@ def test_planner_depot_of_a_region_is_chosen_and_routed_from(server, page):
     page.set_viewport_size(DESKTOP)
     page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=en")
     page.wait_for_selector(".folium-map path.leaflet-interactive")
-    page.select_option("#k-select", "1")
-    towns = scenario.municipalities.set_index("municipality_code").geometry
-    for code in towns.index:
-        point = towns[code].representative_point()
-        _click_town(page, point.x, point.y)
-    page.wait_for_function(f"document.querySelectorAll('#assignments li').length === {len(towns)}")
+    _every_town_in_one_region(page, scenario)
     depots = scenario.depots
     # A town depot: never the automatic choice while a contractor yard is in the region.
     town = depots[depots["kind"] == "town"].iloc[-1]
@@ -314,12 +319,7 @@ def test_planner_stores_a_plan_with_its_depot_across_a_reload(server, page):
     page.goto(f"{base}/planner?scenario={data.scenario_id}&lang=ja&key={data.keys['planner']}")
     page.wait_for_selector(".folium-map path.leaflet-interactive")
     assert not page.locator("#save").is_visible()  # nothing scored yet
-    page.select_option("#k-select", "1")
-    towns = scenario.municipalities.set_index("municipality_code").geometry
-    for code in towns.index:
-        point = towns[code].representative_point()
-        _click_town(page, point.x, point.y)
-    page.wait_for_function(f"document.querySelectorAll('#assignments li').length === {len(towns)}")
+    _every_town_in_one_region(page, scenario)
     depots = scenario.depots
     town = depots[depots["kind"] == "town"].iloc[0]
     page.select_option("#depot-1", str(town["depot_id"]))
